@@ -1,0 +1,180 @@
+"""The `vim` command: thin argument parsing over importable library functions.
+
+    vim data build shapes --preset tiny
+    vim data text-tokenizer --preset tiny
+    vim data preview --preset tiny -o preview.png
+    vim data import ~/photos --name photos
+    vim world check -n 2000
+    vim world parse image.png --caption "a small red circle above two big blue boxes"
+    vim config show --preset tiny --set data.batch_size=8
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from vim import config as config_lib
+
+
+def _add_config_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", default="default", help=f"named config: {', '.join(config_lib.PRESETS)}")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
+                   help="override a config field, e.g. --set data.batch_size=32 (repeatable)")
+    p.add_argument("--data-dir", help="root folder of datasets (same as --set data.data_dir=...)")
+
+
+def _config(args: argparse.Namespace) -> config_lib.Config:
+    cfg = config_lib.apply_overrides(config_lib.preset(args.preset), args.overrides)
+    if args.data_dir:
+        cfg.data.data_dir = args.data_dir
+    return cfg
+
+
+def cmd_config_show(args: argparse.Namespace) -> None:
+    print(json.dumps(config_lib.to_dict(_config(args)), indent=2))
+
+
+def cmd_data_build(args: argparse.Namespace) -> None:
+    from vim.data.builders import build_world
+
+    cfg = _config(args)
+    if args.dataset != "shapes":
+        raise SystemExit(f"vim data build: only the embedded 'shapes' world is built here, not {args.dataset!r}; "
+                         "use `vim data import DIR` for your own images")
+    start = time.perf_counter()
+    path = build_world(cfg.data.world, cfg.data.data_dir, workers=args.workers)
+    print(f"shapes world ready at {path} ({time.perf_counter() - start:.1f} s)")
+
+
+def cmd_data_text_tokenizer(args: argparse.Namespace) -> None:
+    from vim.data.pipeline import open_split, text_tokenizer_path
+    from vim.data.text import TextTokenizer, train_text_tokenizer
+
+    cfg = _config(args)
+    source = open_split(cfg.data, "train")
+    captions = (source[i]["caption"].decode() for i in range(len(source)))
+    output = args.output or text_tokenizer_path(cfg)
+    path = train_text_tokenizer(captions, output, cfg.text.vocab_size)
+    tok = TextTokenizer(path)
+    print(f"text tokenizer with {tok.vocab_size} pieces written to {path}")
+
+
+def cmd_data_preview(args: argparse.Namespace) -> None:
+    from vim.data.pipeline import DatasetNotReadyError, open_split
+    from vim.data.preview import write_preview
+
+    cfg = _config(args)
+    try:
+        source = open_split(cfg.data, args.split)
+        examples = [source[i] for i in range(min(args.n, len(source)))]
+    except DatasetNotReadyError:
+        if cfg.data.dataset != "shapes":
+            raise
+        from vim.world.dataset import make_example
+
+        print("dataset not built yet; rendering the examples directly from the world")
+        examples = [make_example(cfg.data.world, args.split, i) for i in range(args.n)]
+    print(f"wrote {write_preview(examples, args.output)} ({len(examples)} examples of {args.split})")
+
+
+def cmd_data_import(args: argparse.Namespace) -> None:
+    from vim.data.importer import import_folder
+
+    cfg = _config(args)
+    report = import_folder(args.directory, args.name, cfg.data.data_dir, resolution=args.resolution,
+                           max_pixels=args.max_pixels, captions=args.captions)
+    print(report.summary())
+    print(f"use it with --set data.dataset=imported/{args.name}")
+
+
+def cmd_world_check(args: argparse.Namespace) -> None:
+    from vim.world.check import parser_accuracy
+
+    cfg = _config(args)
+    result = parser_accuracy(cfg.data.world, args.split, args.n)
+    print(json.dumps(result, indent=2))
+
+
+def cmd_world_parse(args: argparse.Namespace) -> None:
+    import dataclasses
+
+    import numpy as np
+    from PIL import Image
+
+    from vim.world.captions import parse_caption
+    from vim.world.parser import match_spec, parse_image
+
+    image = np.asarray(Image.open(args.image).convert("RGB"))
+    objects = parse_image(image)
+    out: dict = {"objects": [dataclasses.asdict(o) for o in objects]}
+    if args.caption:
+        out["match"] = match_spec(objects, parse_caption(args.caption))
+    print(json.dumps(out, indent=2))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vim", description="Autoregressive text-to-image toolkit (ViT-VQGAN + Parti).")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(group: argparse._SubParsersAction, name: str, fn: Callable, help_text: str,
+            config: bool = True) -> argparse.ArgumentParser:
+        p = group.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(fn=fn)
+        if config:
+            _add_config_args(p)
+        return p
+
+    cfg_group = sub.add_parser("config", help="inspect configs").add_subparsers(dest="sub", required=True)
+    add(cfg_group, "show", cmd_config_show, "print the resolved config as JSON")
+
+    data = sub.add_parser("data", help="datasets: build, import, preview, text tokenizer")
+    data_group = data.add_subparsers(dest="sub", required=True)
+    p = add(data_group, "build", cmd_data_build, "generate the embedded shapes world as a tfds dataset")
+    p.add_argument("dataset", nargs="?", default="shapes", help="only 'shapes' (the embedded world)")
+    p.add_argument("--workers", type=int, default=None, help="render processes (default: all cores)")
+    p = add(data_group, "text-tokenizer", cmd_data_text_tokenizer,
+            "train the SentencePiece caption tokenizer on the train split and save it beside the dataset")
+    p.add_argument("-o", "--output", help="model file (default: text_tokenizer.model in the dataset folder)")
+    p = add(data_group, "preview", cmd_data_preview, "write a PNG grid of examples with their captions")
+    p.add_argument("--split", default="train")
+    p.add_argument("-n", type=int, default=16, help="number of examples")
+    p.add_argument("-o", "--output", default="preview.png")
+    p = add(data_group, "import", cmd_data_import, "turn a folder of images + captions into a vim dataset")
+    p.add_argument("directory", help="folder with images and captions.jsonl or captions.tsv")
+    p.add_argument("--name", required=True, help="dataset name; use it as data.dataset=imported/NAME")
+    p.add_argument("--captions", help="captions file (default: captions.jsonl / captions.tsv in the folder)")
+    p.add_argument("--resolution", type=int, default=64, help="output image side (center crop + bicubic)")
+    p.add_argument("--max-pixels", type=int, default=40_000_000, help="skip images larger than this")
+
+    world = sub.add_parser("world", help="the embedded shapes world: parser checks")
+    world_group = world.add_subparsers(dest="sub", required=True)
+    p = add(world_group, "check", cmd_world_check, "measure the scene parser on freshly rendered examples")
+    p.add_argument("--split", default="validation")
+    p.add_argument("-n", type=int, default=2000)
+    p = add(world_group, "parse", cmd_world_parse, "list the objects in an image; score it against a caption",
+            config=False)
+    p.add_argument("image")
+    p.add_argument("--caption", help="caption to check the image against")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        args.fn(args)
+    except (config_lib.ConfigError, FileNotFoundError, ValueError) as e:
+        print(f"vim: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""Typed configs as code: one dataclass per stage, named presets, dotted overrides, and the check
+that a resumed run uses the config it started with.
+
+    vim config show --preset tiny --set data.batch_size=16
+
+Each stage adds its dataclass here (data and text now; tokenizer, parti, train, sample later), so a
+newcomer finds every knob in one file. Fields marked `resume_safe` may change between a run and its
+resumption (e.g. how long to train); any other difference stops the resumed run with an error naming
+the field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import types
+import typing
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+CONFIG_FILE = "config.json"
+
+
+def _resume_safe(default: typing.Any) -> typing.Any:
+    return dataclasses.field(default=default, metadata={"resume_safe": True})
+
+
+@dataclasses.dataclass(slots=True)
+class WorldConfig:
+    """The procedural shapes world (vim/world)."""
+
+    resolution: int = 64  # image side in pixels
+    max_objects: int = 3  # objects per image, 1..max_objects
+    seed: int = 0  # every example is a pure function of (seed, split, index)
+    num_train: int = 50_000  # examples in the train split
+    num_validation: int = 2_000  # in-distribution held-out examples
+    num_test: int = 2_000  # test examples, `test_heldout_fraction` of them with held-out pairs
+    # Color–shape pairs that never appear in train/validation (compositional generalization).
+    heldout_pairs: tuple[str, ...] = ("red star", "blue heart", "green triangle", "yellow cross")
+    test_heldout_fraction: float = 0.5  # share of test examples that mention a held-out pair
+
+
+@dataclasses.dataclass(slots=True)
+class DataConfig:
+    """Where examples come from and how they are batched (vim/data)."""
+
+    # "shapes" (the embedded world), "imported/<name>" (from `vim data import`), or a tfds catalog name.
+    dataset: str = "shapes"
+    data_dir: str = dataclasses.field(  # root of all tfds datasets; moving it does not change a run
+        default_factory=lambda: os.environ.get("VIM_DATA_DIR", "data"), metadata={"resume_safe": True})
+    world: WorldConfig = dataclasses.field(default_factory=WorldConfig)
+    batch_size: int = 64  # global batch; each process reads batch_size / process_count
+    shuffle_seed: int = 0  # seeds the per-epoch shuffles of the input pipeline
+    num_workers: int = _resume_safe(0)  # grain worker processes (0 = in-process, fully deterministic)
+
+
+@dataclasses.dataclass(slots=True)
+class TextConfig:
+    """Caption tokenization (vim/data/text.py)."""
+
+    vocab_size: int = 512  # SentencePiece vocabulary, including pad/unk/bos/eos
+    max_length: int = 32  # text tokens per caption after padding/truncation
+    model_path: str = ""  # a SentencePiece .model file; empty = the one beside the dataset
+
+
+@dataclasses.dataclass(slots=True)
+class Config:
+    """Everything a vim run needs; written to <workdir>/config.json."""
+
+    name: str = "default"  # preset this config started from
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    text: TextConfig = dataclasses.field(default_factory=TextConfig)
+    log_every: int = _resume_safe(50)  # steps between log lines
+
+
+def default() -> Config:
+    """The full-size embedded world: 50k/2k/2k examples at 64×64."""
+    return Config()
+
+
+def tiny() -> Config:
+    """Small enough for tests and minutes-long CPU training."""
+    cfg = Config(name="tiny")
+    cfg.data.world = WorldConfig(num_train=2_000, num_validation=200, num_test=200)
+    cfg.data.batch_size = 16
+    return cfg
+
+
+PRESETS: dict[str, Callable[[], Config]] = {"default": default, "tiny": tiny}
+
+
+class ConfigError(ValueError):
+    """A bad preset, override or resumed-config mismatch; the message names the field."""
+
+
+def preset(name: str) -> Config:
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    return PRESETS[name]()
+
+
+def _parse_value(text: str, hint: typing.Any, path: str) -> typing.Any:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if text.lower() in ("none", "null"):
+            return None
+        return _parse_value(text, args[0], path)
+    if origin is tuple:
+        (item, *_) = typing.get_args(hint)
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        return tuple(_parse_value(p, item, path) for p in parts)
+    try:
+        if hint is bool:
+            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(text)
+            return text.lower() in ("true", "1", "yes")
+        if hint in (int, float, str):
+            return hint(text.replace("_", "")) if hint is not str else text
+    except ValueError:
+        raise ConfigError(f"{path}: cannot read {text!r} as {hint.__name__}") from None
+    raise ConfigError(f"{path}: overriding a field of type {hint} is not supported")
+
+
+def apply_overrides(cfg: Config, overrides: Sequence[str]) -> Config:
+    """Apply `a.b.c=value` overrides in place (values typed by the field's annotation)."""
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} is not of the form field.path=value")
+        path, text = item.split("=", 1)
+        *parents, leaf = path.strip().split(".")
+        node: typing.Any = cfg
+        for i, part in enumerate(parents):
+            if not dataclasses.is_dataclass(node) or part not in _field_names(node):
+                raise ConfigError(f"unknown config field {'.'.join(parents[: i + 1])!r} in override {item!r}")
+            node = getattr(node, part)
+        if not dataclasses.is_dataclass(node) or leaf not in _field_names(node):
+            raise ConfigError(f"unknown config field {path!r}; fields here: {sorted(_field_names(node))}")
+        hint = typing.get_type_hints(type(node))[leaf]
+        if dataclasses.is_dataclass(hint):
+            raise ConfigError(f"{path!r} is a section; override one of its fields")
+        setattr(node, leaf, _parse_value(text.strip(), hint, path))
+    return cfg
+
+
+def _field_names(node: typing.Any) -> set[str]:
+    return {f.name for f in dataclasses.fields(node)}
+
+
+def to_dict(cfg: Config) -> dict[str, typing.Any]:
+    return json.loads(json.dumps(dataclasses.asdict(cfg)))  # tuples become lists, as in the file
+
+
+def from_dict(d: dict[str, typing.Any], cls: type = Config) -> typing.Any:
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in d:
+            continue
+        value, hint = d[f.name], hints[f.name]
+        if dataclasses.is_dataclass(hint):
+            value = from_dict(value, hint)
+        elif typing.get_origin(hint) is tuple:
+            value = tuple(value)
+        kwargs[f.name] = value
+    return cls(**kwargs)
+
+
+def _resume_safe_paths(cls: type = Config, prefix: str = "") -> set[str]:
+    hints = typing.get_type_hints(cls)
+    out = set()
+    for f in dataclasses.fields(cls):
+        path = prefix + f.name
+        if dataclasses.is_dataclass(hints[f.name]):
+            out |= _resume_safe_paths(hints[f.name], path + ".")
+        elif f.metadata.get("resume_safe"):
+            out.add(path)
+    return out
+
+
+def _flatten(d: dict[str, typing.Any], prefix: str = "") -> dict[str, typing.Any]:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out |= _flatten(v, prefix + k + ".")
+        else:
+            out[prefix + k] = v
+    return out
+
+
+def differences(saved: dict[str, typing.Any], requested: dict[str, typing.Any]) -> list[str]:
+    """Fields (dotted paths) that differ and are not resume-safe."""
+    a, b = _flatten(saved), _flatten(requested)
+    safe = _resume_safe_paths()
+    return sorted(k for k in a.keys() | b.keys() if k not in safe and a.get(k) != b.get(k))
+
+
+def save_or_check(cfg: Config, workdir: str | os.PathLike) -> Path:
+    """Write the resolved config into a new workdir, or check it against the one already there."""
+    path = Path(workdir) / CONFIG_FILE
+    requested = to_dict(cfg)
+    if path.exists():
+        saved = json.loads(path.read_text())
+        diff = differences(saved, requested)
+        if diff:
+            flat_a, flat_b = _flatten(saved), _flatten(requested)
+            detail = "; ".join(f"{k}: run has {flat_a.get(k)!r}, requested {flat_b.get(k)!r}" for k in diff)
+            raise ConfigError(f"{workdir} was started with a different config ({detail}). "
+                              "Use a new --workdir, or the same settings to resume.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(requested, indent=2) + "\n")
+    tmp.replace(path)  # resume-safe fields are updated atomically
+    return path

@@ -1,0 +1,160 @@
+"""Where examples come from (world, imported folder, tfds catalog) and the input pipeline that batches
+them: deterministic seeded shuffling per epoch, per-process sharding, and an iterator state that can be
+saved and restored so a resumed run sees exactly the batches it would have seen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import grain
+import numpy as np
+from PIL import Image
+
+from vim.config import Config, DataConfig
+from vim.data.builders import imported_dir, world_dir
+from vim.data.text import MODEL_FILE, TextTokenizer
+
+
+class DatasetNotReadyError(FileNotFoundError):
+    """The configured dataset is not on disk; the message says how to make it."""
+
+
+def dataset_dir(data: DataConfig) -> Path:
+    """Folder of a vim dataset (world or imported); raises DatasetNotReadyError if it is absent."""
+    if data.dataset == "shapes":
+        path = world_dir(data.world, data.data_dir)
+        hint = f"build it with `vim data build shapes` (same --preset/--set) into {data.data_dir}"
+    elif data.dataset.startswith("imported/"):
+        path = imported_dir(data.dataset.removeprefix("imported/"), data.data_dir)
+        hint = "create it with `vim data import DIR --name NAME`"
+    else:
+        raise DatasetNotReadyError(f"{data.dataset!r} is a tfds catalog dataset, not a vim dataset folder")
+    if not (path / "dataset_info.json").is_file():
+        raise DatasetNotReadyError(f"dataset {data.dataset!r} not found at {path}: {hint}")
+    return path
+
+
+class _CatalogSource:
+    """A prepared tfds catalog dataset (e.g. coco_captions) seen through vim's schema."""
+
+    def __init__(self, source: Any, resolution: int):
+        self.source, self.resolution = source, resolution
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, index: int) -> dict:
+        ex = self.source[index]
+        caption = ex.get("caption", ex.get("text"))
+        if caption is None and "captions" in ex:
+            caption = ex["captions"]["text"][0]
+        image = Image.fromarray(np.asarray(ex["image"])).convert("RGB")
+        side = min(image.size)
+        left, top = (image.width - side) // 2, (image.height - side) // 2
+        image = image.crop((left, top, left + side, top + side)).resize(
+            (self.resolution, self.resolution), Image.Resampling.BICUBIC)
+        return {"image": np.asarray(image), "caption": caption, "scene": b"", "heldout": False}
+
+
+def open_split(data: DataConfig, split: str) -> Any:
+    """A random-access source of examples ({image, caption, scene, heldout}) for one split."""
+    import tensorflow_datasets as tfds  # heavy; only readers need it
+
+    if data.dataset == "shapes" or data.dataset.startswith("imported/"):
+        builder = tfds.builder_from_directory(str(dataset_dir(data)))
+        if split not in builder.info.splits:
+            raise ValueError(f"dataset {data.dataset!r} has no split {split!r}; it has "
+                             f"{sorted(builder.info.splits)}")
+        return builder.as_data_source(split)
+    try:
+        builder = tfds.builder(data.dataset, data_dir=data.data_dir)
+    except Exception as e:  # tfds raises several types for unknown names and missing TensorFlow
+        raise DatasetNotReadyError(f"cannot open tfds dataset {data.dataset!r}: {e}") from e
+    if not builder.is_prepared():
+        raise DatasetNotReadyError(
+            f"tfds dataset {data.dataset!r} is not prepared under {data.data_dir}; vim never downloads at "
+            "train time: prepare it with `tfds build` where its source is reachable, then copy it there")
+    return _CatalogSource(builder.as_data_source(split), data.world.resolution)
+
+
+def text_tokenizer_path(cfg: Config) -> Path:
+    if cfg.text.model_path:
+        return Path(cfg.text.model_path)
+    if cfg.data.dataset == "shapes" or cfg.data.dataset.startswith("imported/"):
+        return dataset_dir(cfg.data) / MODEL_FILE
+    return Path(cfg.data.data_dir) / cfg.data.dataset / MODEL_FILE
+
+
+@dataclasses.dataclass
+class TokenizeCaptions(grain.transforms.Map):
+    """Adds text_ids / text_mask / truncated to an example; reloads the model in worker processes."""
+
+    model_path: str
+    length: int
+    _tokenizer: TextTokenizer | None = None
+
+    def __getstate__(self) -> dict:
+        return {"model_path": self.model_path, "length": self.length, "_tokenizer": None}
+
+    def map(self, example: dict) -> dict:
+        if self._tokenizer is None:
+            self._tokenizer = TextTokenizer(self.model_path)
+        caption = example["caption"]
+        caption = caption.decode() if isinstance(caption, bytes) else str(caption)
+        enc = self._tokenizer.encode([caption], self.length)
+        return {
+            "image": example["image"],
+            "caption": caption,
+            "heldout": np.bool_(example["heldout"]),
+            "text_ids": enc.ids[0],
+            "text_mask": enc.mask[0],
+            "truncated": enc.truncated[0],
+        }
+
+
+def make_batches(
+    cfg: Config,
+    split: str,
+    *,
+    shuffle: bool = True,
+    num_epochs: int | None = None,
+    drop_remainder: bool = True,
+    process_index: int | None = None,
+    process_count: int | None = None,
+) -> grain.DataLoaderIterator:
+    """Iterator of numpy batches of this process's share of `split`.
+
+    Batches hold `image` uint8 [b, R, R, 3], `text_ids` int32 [b, L], `text_mask`, `truncated`,
+    `caption` and `heldout`, with b = cfg.data.batch_size / process_count. The iterator's
+    `get_state()` / `set_state()` give exact resumption.
+    """
+    if process_index is None or process_count is None:
+        import jax
+
+        process_index, process_count = jax.process_index(), jax.process_count()
+    if cfg.data.batch_size % process_count:
+        raise ValueError(f"data.batch_size={cfg.data.batch_size} does not divide over {process_count} processes")
+    source = open_split(cfg.data, split)
+    tokenizer_path = text_tokenizer_path(cfg)
+    if not tokenizer_path.is_file():
+        raise FileNotFoundError(f"no text tokenizer at {tokenizer_path}: run `vim data text-tokenizer` first")
+    sampler = grain.samplers.IndexSampler(
+        num_records=len(source),
+        shard_options=grain.sharding.ShardOptions(process_index, process_count, drop_remainder=True),
+        shuffle=shuffle,
+        num_epochs=num_epochs,
+        seed=cfg.data.shuffle_seed,
+    )
+    loader = grain.DataLoader(
+        data_source=source,
+        sampler=sampler,
+        operations=[
+            TokenizeCaptions(str(tokenizer_path), cfg.text.max_length),
+            grain.transforms.Batch(cfg.data.batch_size // process_count, drop_remainder=drop_remainder),
+        ],
+        worker_count=cfg.data.num_workers,
+    )
+    return iter(loader)
