@@ -1,12 +1,12 @@
 """The `vim` command: thin argument parsing over importable library functions.
 
-    vim data build shapes --preset tiny
-    vim data text-tokenizer --preset tiny
-    vim data preview --preset tiny -o preview.png
-    vim data import ~/photos --name photos
-    vim world check -n 2000
-    vim world parse image.png --caption "a small red circle above two big blue boxes"
-    vim config show --preset tiny --set data.batch_size=8
+vim data build shapes --preset tiny
+vim data text-tokenizer --preset tiny
+vim data preview --preset tiny -o preview.png
+vim data import ~/photos --name photos
+vim world check -n 2000
+vim world parse image.png --caption "a small red circle above two big blue boxes"
+vim config show --preset tiny --set data.batch_size=8
 """
 
 from __future__ import annotations
@@ -23,8 +23,14 @@ from vim import config as config_lib
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default="default", help=f"named config: {', '.join(config_lib.PRESETS)}")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
-                   help="override a config field, e.g. --set data.batch_size=32 (repeatable)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a config field, e.g. --set data.batch_size=32 (repeatable)",
+    )
     p.add_argument("--data-dir", help="root folder of datasets (same as --set data.data_dir=...)")
 
 
@@ -44,8 +50,10 @@ def cmd_data_build(args: argparse.Namespace) -> None:
 
     cfg = _config(args)
     if args.dataset != "shapes":
-        raise SystemExit(f"vim data build: only the embedded 'shapes' world is built here, not {args.dataset!r}; "
-                         "use `vim data import DIR` for your own images")
+        raise SystemExit(
+            f"vim data build: only the embedded 'shapes' world is built here, not {args.dataset!r}; "
+            "use `vim data import DIR` for your own images"
+        )
     start = time.perf_counter()
     path = build_world(cfg.data.world, cfg.data.data_dir, workers=args.workers)
     print(f"shapes world ready at {path} ({time.perf_counter() - start:.1f} s)")
@@ -59,7 +67,7 @@ def cmd_data_text_tokenizer(args: argparse.Namespace) -> None:
     source = open_split(cfg.data, "train")
     captions = (source[i]["caption"].decode() for i in range(len(source)))
     output = args.output or text_tokenizer_path(cfg)
-    path = train_text_tokenizer(captions, output, cfg.text.vocab_size)
+    path = train_text_tokenizer(captions, output, cfg.text.vocab_size, cfg.text.model_type)
     tok = TextTokenizer(path)
     print(f"text tokenizer with {tok.vocab_size} pieces written to {path}")
 
@@ -86,8 +94,14 @@ def cmd_data_import(args: argparse.Namespace) -> None:
     from vim.data.importer import import_folder
 
     cfg = _config(args)
-    report = import_folder(args.directory, args.name, cfg.data.data_dir, resolution=args.resolution,
-                           max_pixels=args.max_pixels, captions=args.captions)
+    report = import_folder(
+        args.directory,
+        args.name,
+        cfg.data.data_dir,
+        resolution=args.resolution,
+        max_pixels=args.max_pixels,
+        captions=args.captions,
+    )
     print(report.summary())
     print(f"use it with --set data.dataset=imported/{args.name}")
 
@@ -118,12 +132,15 @@ def cmd_world_parse(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vim", description="Autoregressive text-to-image toolkit (ViT-VQGAN + Parti).")
+    parser = argparse.ArgumentParser(
+        prog="vim", description="Autoregressive text-to-image toolkit (ViT-VQGAN + Parti)."
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def add(group: argparse._SubParsersAction, name: str, fn: Callable, help_text: str,
-            config: bool = True) -> argparse.ArgumentParser:
+    def add(
+        group: argparse._SubParsersAction, name: str, fn: Callable, help_text: str, config: bool = True
+    ) -> argparse.ArgumentParser:
         p = group.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(fn=fn)
         if config:
@@ -138,8 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(data_group, "build", cmd_data_build, "generate the embedded shapes world as a tfds dataset")
     p.add_argument("dataset", nargs="?", default="shapes", help="only 'shapes' (the embedded world)")
     p.add_argument("--workers", type=int, default=None, help="render processes (default: all cores)")
-    p = add(data_group, "text-tokenizer", cmd_data_text_tokenizer,
-            "train the SentencePiece caption tokenizer on the train split and save it beside the dataset")
+    p = add(
+        data_group,
+        "text-tokenizer",
+        cmd_data_text_tokenizer,
+        "train the SentencePiece caption tokenizer on the train split and save it beside the dataset",
+    )
     p.add_argument("-o", "--output", help="model file (default: text_tokenizer.model in the dataset folder)")
     p = add(data_group, "preview", cmd_data_preview, "write a PNG grid of examples with their captions")
     p.add_argument("--split", default="train")
@@ -157,8 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(world_group, "check", cmd_world_check, "measure the scene parser on freshly rendered examples")
     p.add_argument("--split", default="validation")
     p.add_argument("-n", type=int, default=2000)
-    p = add(world_group, "parse", cmd_world_parse, "list the objects in an image; score it against a caption",
-            config=False)
+    p = add(
+        world_group, "parse", cmd_world_parse, "list the objects in an image; score it against a caption", config=False
+    )
     p.add_argument("image")
     p.add_argument("--caption", help="caption to check the image against")
     return parser
@@ -166,8 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         args.fn(args)
     except (config_lib.ConfigError, FileNotFoundError, ValueError) as e:

@@ -48,7 +48,8 @@ class DataConfig:
     # "shapes" (the embedded world), "imported/<name>" (from `vim data import`), or a tfds catalog name.
     dataset: str = "shapes"
     data_dir: str = dataclasses.field(  # root of all tfds datasets; moving it does not change a run
-        default_factory=lambda: os.environ.get("VIM_DATA_DIR", "data"), metadata={"resume_safe": True})
+        default_factory=lambda: os.environ.get("VIM_DATA_DIR", "data"), metadata={"resume_safe": True}
+    )
     world: WorldConfig = dataclasses.field(default_factory=WorldConfig)
     batch_size: int = 64  # global batch; each process reads batch_size / process_count
     shuffle_seed: int = 0  # seeds the per-epoch shuffles of the input pipeline
@@ -61,6 +62,8 @@ class TextConfig:
 
     vocab_size: int = 512  # SentencePiece vocabulary, including pad/unk/bos/eos
     max_length: int = 32  # text tokens per caption after padding/truncation
+    # SentencePiece algorithm; "bpe" keeps whole words of a small grammar ("unigram" shreds them).
+    model_type: str = "bpe"
     model_path: str = ""  # a SentencePiece .model file; empty = the one beside the dataset
 
 
@@ -206,8 +209,10 @@ def save_or_check(cfg: Config, workdir: str | os.PathLike) -> Path:
         if diff:
             flat_a, flat_b = _flatten(saved), _flatten(requested)
             detail = "; ".join(f"{k}: run has {flat_a.get(k)!r}, requested {flat_b.get(k)!r}" for k in diff)
-            raise ConfigError(f"{workdir} was started with a different config ({detail}). "
-                              "Use a new --workdir, or the same settings to resume.")
+            raise ConfigError(
+                f"{workdir} was started with a different config ({detail}). "
+                "Use a new --workdir, or the same settings to resume."
+            )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(requested, indent=2) + "\n")

@@ -30,13 +30,16 @@ CHUNK = 256  # examples rendered per worker task
 
 
 def features(resolution: int) -> tfds.features.FeaturesDict:
-    return tfds.features.FeaturesDict({
-        "image": tfds.features.Tensor(shape=(resolution, resolution, 3), dtype=np.uint8,
-                                      encoding=tfds.features.Encoding.ZLIB),
-        "caption": tfds.features.Text(),
-        "scene": tfds.features.Text(),
-        "heldout": tfds.features.Tensor(shape=(), dtype=np.bool_),
-    })
+    return tfds.features.FeaturesDict(
+        {
+            "image": tfds.features.Tensor(
+                shape=(resolution, resolution, 3), dtype=np.uint8, encoding=tfds.features.Encoding.ZLIB
+            ),
+            "caption": tfds.features.Text(),
+            "scene": tfds.features.Text(),
+            "heldout": tfds.features.Tensor(shape=(), dtype=np.bool_),
+        }
+    )
 
 
 def world_config_name(world: WorldConfig) -> str:
@@ -54,7 +57,8 @@ class ShapesWorld(tfds.core.GeneratorBasedBuilder):
         self.world = world
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         config = tfds.core.BuilderConfig(
-            name=world_config_name(world), description=json.dumps(dataclasses.asdict(world)))
+            name=world_config_name(world), description=json.dumps(dataclasses.asdict(world))
+        )
         super().__init__(config=config, file_format="array_record", **kwargs)
 
     def _info(self) -> tfds.core.DatasetInfo:
@@ -78,7 +82,8 @@ class ShapesWorld(tfds.core.GeneratorBasedBuilder):
             return
         # spawn: the parent may hold JAX/tfds threads that fork would copy half-way.
         with concurrent.futures.ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            self.workers, mp_context=multiprocessing.get_context("spawn")
+        ) as pool:
             results = pool.map(make_examples, [self.world] * len(chunks), [split] * len(chunks), chunks)
             for chunk, examples in zip(chunks, results, strict=True):
                 yield from zip(chunk, examples, strict=True)
@@ -89,8 +94,14 @@ class ImportedCaptions(tfds.core.GeneratorBasedBuilder):
 
     VERSION = tfds.core.Version(VERSION)
 
-    def __init__(self, *, name: str, resolution: int,
-                 splits: dict[str, Callable[[], Iterator[tuple[str, dict]]]] | None = None, **kwargs):
+    def __init__(
+        self,
+        *,
+        name: str,
+        resolution: int,
+        splits: dict[str, Callable[[], Iterator[tuple[str, dict]]]] | None = None,
+        **kwargs,
+    ):
         self.resolution = resolution
         self.splits = splits or {}
         config = tfds.core.BuilderConfig(name=name, description=f"vim data import at {resolution}px")
@@ -98,8 +109,10 @@ class ImportedCaptions(tfds.core.GeneratorBasedBuilder):
 
     def _info(self) -> tfds.core.DatasetInfo:
         return tfds.core.DatasetInfo(
-            builder=self, description="Images and captions imported with `vim data import`.",
-            features=features(self.resolution))
+            builder=self,
+            description="Images and captions imported with `vim data import`.",
+            features=features(self.resolution),
+        )
 
     def _split_generators(self, dl_manager):
         return {split: make() for split, make in self.splits.items()}

@@ -55,7 +55,8 @@ class _CatalogSource:
         side = min(image.size)
         left, top = (image.width - side) // 2, (image.height - side) // 2
         image = image.crop((left, top, left + side, top + side)).resize(
-            (self.resolution, self.resolution), Image.Resampling.BICUBIC)
+            (self.resolution, self.resolution), Image.Resampling.BICUBIC
+        )
         return {"image": np.asarray(image), "caption": caption, "scene": b"", "heldout": False}
 
 
@@ -66,8 +67,7 @@ def open_split(data: DataConfig, split: str) -> Any:
     if data.dataset == "shapes" or data.dataset.startswith("imported/"):
         builder = tfds.builder_from_directory(str(dataset_dir(data)))
         if split not in builder.info.splits:
-            raise ValueError(f"dataset {data.dataset!r} has no split {split!r}; it has "
-                             f"{sorted(builder.info.splits)}")
+            raise ValueError(f"dataset {data.dataset!r} has no split {split!r}; it has {sorted(builder.info.splits)}")
         return builder.as_data_source(split)
     try:
         builder = tfds.builder(data.dataset, data_dir=data.data_dir)
@@ -76,7 +76,8 @@ def open_split(data: DataConfig, split: str) -> Any:
     if not builder.is_prepared():
         raise DatasetNotReadyError(
             f"tfds dataset {data.dataset!r} is not prepared under {data.data_dir}; vim never downloads at "
-            "train time: prepare it with `tfds build` where its source is reachable, then copy it there")
+            "train time: prepare it with `tfds build` where its source is reachable, then copy it there"
+        )
     return _CatalogSource(builder.as_data_source(split), data.world.resolution)
 
 

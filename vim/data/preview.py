@@ -11,8 +11,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 
-def caption_grid(images: Sequence[np.ndarray], captions: Sequence[str], *, columns: int = 4,
-                 cell: int = 192, text_lines: int = 4) -> Image.Image:
+def caption_grid(
+    images: Sequence[np.ndarray], captions: Sequence[str], *, columns: int = 4, cell: int = 192, text_lines: int = 4
+) -> Image.Image:
     """Images (uint8 HWC) scaled to `cell` px, each with its wrapped caption underneath."""
     font = ImageFont.load_default(size=12)
     line_h = 14

@@ -22,8 +22,10 @@ MODEL_FILE = "text_tokenizer.model"
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 
 
-def train_text_tokenizer(captions: Iterable[str], output: str | os.PathLike, vocab_size: int) -> Path:
-    """Train a unigram SentencePiece model on captions and write it to `output` (a .model file).
+def train_text_tokenizer(
+    captions: Iterable[str], output: str | os.PathLike, vocab_size: int, model_type: str = "bpe"
+) -> Path:
+    """Train a SentencePiece model on captions and write it to `output` (a .model file).
 
     Byte fallback keeps every string encodable (no <unk>) even for text the captions never used.
     """
@@ -32,8 +34,11 @@ def train_text_tokenizer(captions: Iterable[str], output: str | os.PathLike, voc
         sentence_iterator=iter(captions),
         model_writer=model,
         vocab_size=vocab_size,
-        model_type="unigram",
-        pad_id=PAD_ID, unk_id=UNK_ID, bos_id=BOS_ID, eos_id=EOS_ID,
+        model_type=model_type,
+        pad_id=PAD_ID,
+        unk_id=UNK_ID,
+        bos_id=BOS_ID,
+        eos_id=EOS_ID,
         byte_fallback=True,
         character_coverage=1.0,
         hard_vocab_limit=False,  # small grammars have fewer pieces than vocab_size; that is fine
@@ -62,7 +67,8 @@ class TextTokenizer:
         if not path.is_file():
             raise FileNotFoundError(
                 f"no SentencePiece model at {path}; train one with `vim data text-tokenizer` "
-                "or pass --set text.model_path=FILE")
+                "or pass --set text.model_path=FILE"
+            )
         self.path = path
         self.processor = spm.SentencePieceProcessor(model_file=str(path))
         if self.processor.pad_id() < 0:
@@ -90,11 +96,11 @@ class TextTokenizer:
         n = int(truncated.sum())
         if n:
             self.num_truncated += n
-            log.warning("truncated %d of %d captions to %d tokens (%d so far)", n, len(texts), length,
-                        self.num_truncated)
+            log.warning(
+                "truncated %d of %d captions to %d tokens (%d so far)", n, len(texts), length, self.num_truncated
+            )
         return EncodedText(ids, ids != self.pad_id, truncated)
 
     def decode(self, ids: np.ndarray) -> list[str]:
         rows = np.atleast_2d(ids)
-        return [self.processor.decode([int(t) for t in row if t not in (self.pad_id, self.eos_id)])
-                for row in rows]
+        return [self.processor.decode([int(t) for t in row if t not in (self.pad_id, self.eos_id)]) for row in rows]

@@ -10,7 +10,7 @@ import re
 
 import numpy as np
 
-from vim.world.scene import COLORS, SHAPES, SIZES, CaptionSpec, Group
+from vim.world.scene import COLORS, SHAPES, CaptionSpec, Group
 
 COUNT_WORDS = {1: ("a", "one"), 2: ("two", "a pair of"), 3: ("three",)}
 SIZE_WORDS = {"small": ("small", "little", "tiny"), "large": ("large", "big")}
@@ -61,8 +61,11 @@ def make_caption(spec: CaptionSpec, rng: np.random.Generator) -> str:
     if spec.relation is not None:
         rel = _choice(rng, RELATION_WORDS[spec.relation])
         phrase_b = group_phrase(spec.groups[1], rng)
-        templates = (f"{{p}}{phrase_a} {rel} {phrase_b}", f"there {verb} {phrase_a} {rel} {phrase_b}",
-                     f"{phrase_a} {verb} {rel} {phrase_b}")
+        templates = (
+            f"{{p}}{phrase_a} {rel} {phrase_b}",
+            f"there {verb} {phrase_a} {rel} {phrase_b}",
+            f"{phrase_a} {verb} {rel} {phrase_b}",
+        )
     elif spec.position is not None:
         pos = _choice(rng, POSITION_WORDS[spec.position])
         templates = (f"{{p}}{phrase_a} {pos}", f"there {verb} {phrase_a} {pos}", f"{pos} there {verb} {phrase_a}")
@@ -102,8 +105,8 @@ def parse_caption(caption: str) -> CaptionSpec:
     matches = list(_GROUP.finditer(text))
     if not 1 <= len(matches) <= 2:
         raise CaptionParseError(
-            f"caption {caption!r}: expected one or two '<count> <size> <color> <shape>' phrases, "
-            f"found {len(matches)}")
+            f"caption {caption!r}: expected one or two '<count> <size> <color> <shape>' phrases, found {len(matches)}"
+        )
     groups = []
     for m in matches:
         count = int(_COUNT_OF[m["count"]])
@@ -112,12 +115,12 @@ def parse_caption(caption: str) -> CaptionSpec:
             raise CaptionParseError(f"caption {caption!r}: count and noun disagree in {m[0]!r}")
         groups.append(Group(count, _SIZE_OF[m["size"]], _COLOR_OF[m["color"]], _SHAPE_OF[shape_word]))
     if len(groups) == 2:
-        between = text[matches[0].end():matches[1].start()]
+        between = text[matches[0].end() : matches[1].start()]
         rel = _RELATION.search(between)
         if rel is None:
             raise CaptionParseError(f"caption {caption!r}: no relation between the two groups")
         return CaptionSpec(tuple(groups), relation=_REL_OF[rel[1]])
-    rest = text[:matches[0].start()] + " " + text[matches[0].end():]
+    rest = text[: matches[0].start()] + " " + text[matches[0].end() :]
     pos = _POSITION.search(rest)
     position = _POS_OF[pos[1]] if pos else None
     if position is not None and groups[0].count != 1:

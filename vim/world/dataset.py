@@ -26,8 +26,7 @@ def make_example(world: WorldConfig, split: str, index: int) -> dict:
     validate_heldout(world.heldout_pairs)
     rng = np.random.default_rng([world.seed, SPLITS.index(split), index])
     heldout = split == "test" and bool(world.heldout_pairs) and rng.random() < world.test_heldout_fraction
-    scene = sample_scene(rng, max_objects=world.max_objects, heldout_pairs=world.heldout_pairs,
-                         require_heldout=heldout)
+    scene = sample_scene(rng, max_objects=world.max_objects, heldout_pairs=world.heldout_pairs, require_heldout=heldout)
     return {
         "image": render(scene, world.resolution),
         "caption": make_caption(scene.spec, rng),

@@ -56,7 +56,7 @@ def _classify(mask: np.ndarray, cy: int, cx: int, resolution: int) -> tuple[str,
     for dy in (-1, 0, 1):
         for dx in (-1, 0, 1):
             y0, x0 = cy + dy - win // 2 + pad, cx + dx - win // 2 + pad
-            window = padded[y0:y0 + win, x0:x0 + win]
+            window = padded[y0 : y0 + win, x0 : x0 + win]
             inter = (templates & window).sum(axis=(1, 2))
             union = (templates | window).sum(axis=(1, 2))
             iou = inter / np.maximum(union, 1)
@@ -76,7 +76,7 @@ def parse_image(image: np.ndarray) -> list[ParsedObject]:
     dist = np.linalg.norm(image.astype(np.float32)[:, :, None, :] - _PALETTE, axis=-1)
     label = np.argmin(dist, axis=-1)
     foreground = np.min(dist, axis=-1) < COLOR_DISTANCE
-    components, n = ndimage.label(foreground, structure=np.ones((3, 3)))
+    components, _n = ndimage.label(foreground, structure=np.ones((3, 3)))
     min_area = max(4, int(0.25 * (SIZES["small"] * resolution) ** 2 * 0.3))
     objects = []
     for index, region in enumerate(ndimage.find_objects(components), start=1):
@@ -87,8 +87,8 @@ def parse_image(image: np.ndarray) -> list[ParsedObject]:
         color = _COLOR_NAMES[int(np.bincount(label[mask], minlength=len(_COLOR_NAMES)).argmax())]
         ys, xs = region
         # Box center rounded to the pixel corner grid the templates are drawn on.
-        cy = int(round((ys.start + ys.stop) / 2))
-        cx = int(round((xs.start + xs.stop) / 2))
+        cy = round((ys.start + ys.stop) / 2)
+        cx = round((xs.start + xs.stop) / 2)
         shape, size, score, x, y = _classify(mask, cy, cx, resolution)
         objects.append(ParsedObject(shape, color, size, x, y, score))
     return sorted(objects, key=lambda o: (o.x, o.y))
@@ -146,8 +146,16 @@ def scene_recovered(objects: list[ParsedObject], scene: Scene, tolerance: float 
         return False
     remaining = list(scene.objects)
     for o in objects:
-        hit = next((t for t in remaining if (t.shape, t.color, t.size) == (o.shape, o.color, o.size)
-                    and abs(t.x - o.x) <= tolerance and abs(t.y - o.y) <= tolerance), None)
+        hit = next(
+            (
+                t
+                for t in remaining
+                if (t.shape, t.color, t.size) == (o.shape, o.color, o.size)
+                and abs(t.x - o.x) <= tolerance
+                and abs(t.y - o.y) <= tolerance
+            ),
+            None,
+        )
         if hit is None:
             return False
         remaining.remove(hit)

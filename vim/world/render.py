@@ -38,14 +38,27 @@ def shape_polygon(shape: str) -> tuple[tuple[float, float], ...] | None:
         return _normalize(pts)
     if shape == "heart":
         ts = np.linspace(0, 2 * math.pi, 64, endpoint=False)
-        pts = [(16 * math.sin(t) ** 3,
-                -(13 * math.cos(t) - 5 * math.cos(2 * t) - 2 * math.cos(3 * t) - math.cos(4 * t)))
-               for t in ts]
+        pts = [
+            (16 * math.sin(t) ** 3, -(13 * math.cos(t) - 5 * math.cos(2 * t) - 2 * math.cos(3 * t) - math.cos(4 * t)))
+            for t in ts
+        ]
         return _normalize(pts)
     if shape == "cross":
         w = 0.34
-        return ((-w, -1), (w, -1), (w, -w), (1, -w), (1, w), (w, w), (w, 1), (-w, 1), (-w, w),
-                (-1, w), (-1, -w), (-w, -w))
+        return (
+            (-w, -1),
+            (w, -1),
+            (w, -w),
+            (1, -w),
+            (1, w),
+            (w, w),
+            (w, 1),
+            (-w, 1),
+            (-w, w),
+            (-1, w),
+            (-1, -w),
+            (-w, -w),
+        )
     raise ValueError(f"unknown shape {shape!r}")
 
 

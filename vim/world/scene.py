@@ -124,14 +124,15 @@ def validate_heldout(heldout_pairs: Sequence[str]) -> None:
     known = {pair_name(c, s) for c in COLORS for s in SHAPES}
     bad = [p for p in heldout_pairs if p not in known]
     if bad:
-        raise ValueError(f"unknown held-out color-shape pair(s) {bad}; use '<color> <shape>' from "
-                         f"colors {list(COLORS)} and shapes {list(SHAPES)}")
+        raise ValueError(
+            f"unknown held-out color-shape pair(s) {bad}; use '<color> <shape>' from "
+            f"colors {list(COLORS)} and shapes {list(SHAPES)}"
+        )
 
 
 def _sample_spec(rng: np.random.Generator, max_objects: int) -> CaptionSpec:
     def group(count: int) -> Group:
-        return Group(count, str(rng.choice(list(SIZES))), str(rng.choice(list(COLORS))),
-                     str(rng.choice(SHAPES)))
+        return Group(count, str(rng.choice(list(SIZES))), str(rng.choice(list(COLORS))), str(rng.choice(SHAPES)))
 
     if max_objects >= 2 and rng.random() < 0.5:
         counts = [(1, 1)] + ([(1, 2), (2, 1)] if max_objects >= 3 else [])
@@ -177,9 +178,7 @@ def _place(spec: CaptionSpec, rng: np.random.Generator, gap: float) -> tuple[Sce
                     else:
                         y = v
                 x, y = _snap(x), _snap(y)
-                ok = all(
-                    max(abs(x - o.x), abs(y - o.y)) >= half + SIZES[o.size] / 2 + gap for o in boxes
-                )
+                ok = all(max(abs(x - o.x), abs(y - o.y)) >= half + SIZES[o.size] / 2 + gap for o in boxes)
                 if ok:
                     boxes.append(SceneObject(g.shape, g.color, g.size, x, y))
                     break
@@ -194,8 +193,9 @@ def _sample_background(rng: np.random.Generator) -> Background:
         base = rng.uniform(22, 78)
         return tuple(int(np.clip(base + rng.uniform(-10, 10), 0, 255)) for _ in range(3))
 
-    return Background(color(), color(), str(rng.choice(["vertical", "horizontal", "diagonal"])),
-                      int(rng.integers(2**31)))
+    return Background(
+        color(), color(), str(rng.choice(["vertical", "horizontal", "diagonal"])), int(rng.integers(2**31))
+    )
 
 
 def sample_scene(
@@ -217,7 +217,7 @@ def sample_scene(
         if require_heldout:
             color, shape = str(rng.choice(sorted(heldout))).split(" ")
             g = spec.groups[0]
-            groups = (Group(g.count, g.size, color, shape),) + spec.groups[1:]
+            groups = (Group(g.count, g.size, color, shape), *spec.groups[1:])
             if len(groups) == 2 and groups[0].description == groups[1].description:
                 continue
             spec = dataclasses.replace(spec, groups=groups)
