@@ -51,7 +51,7 @@ def test_resolved_config_is_written_and_mismatch_names_the_field(tmp_path):
     cfg = preset("tiny")
     path = save_or_check(cfg, tmp_path)
     saved = json.loads(path.read_text())
-    assert saved["data"]["world"]["num_train"] == 2000
+    assert saved["data"]["world"]["num_train"] == 50_000
     assert config_lib.from_dict(saved) == cfg  # the file is a complete, loadable config
     save_or_check(preset("tiny"), tmp_path)  # same config resumes
     changed_safe = apply_overrides(preset("tiny"), ["log_every=5", "data.data_dir=/elsewhere"])

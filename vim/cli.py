@@ -131,6 +131,27 @@ def cmd_world_parse(args: argparse.Namespace) -> None:
     print(json.dumps(out, indent=2))
 
 
+def cmd_train_tokenizer(args: argparse.Namespace) -> None:
+    from vim.tokenizer.train import train_and_evaluate
+
+    result = train_and_evaluate(_config(args), args.workdir)
+    print(json.dumps(result, indent=2))
+
+
+def cmd_reconstruct(args: argparse.Namespace) -> None:
+    from vim.tokenizer.infer import reconstruct_files
+
+    for name, value in reconstruct_files(args.images, args.checkpoint, args.output):
+        print(f"{name}: PSNR {value:.2f} dB")
+
+
+def cmd_tokenize(args: argparse.Namespace) -> None:
+    from vim.tokenizer.infer import tokenize_split
+
+    path, count = tokenize_split(args.checkpoint, args.split, args.output, limit=args.limit)
+    print(f"wrote codes of {count} {args.split} images to {path}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vim", description="Autoregressive text-to-image toolkit (ViT-VQGAN + Parti)."
@@ -172,6 +193,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--captions", help="captions file (default: captions.jsonl / captions.tsv in the folder)")
     p.add_argument("--resolution", type=int, default=64, help="output image side (center crop + bicubic)")
     p.add_argument("--max-pixels", type=int, default=40_000_000, help="skip images larger than this")
+
+    p = add(
+        sub,
+        "train-tokenizer",
+        cmd_train_tokenizer,
+        "train the ViT-VQGAN image tokenizer (resumes when the workdir has a checkpoint)",
+    )
+    p.add_argument("--workdir", required=True, help="run folder: config, checkpoints, metrics, samples")
+    p = add(
+        sub,
+        "reconstruct",
+        cmd_reconstruct,
+        "encode and decode images with a trained tokenizer; print PSNR",
+        config=False,
+    )
+    p.add_argument("images", nargs="+", help="image files (resized/cropped to the tokenizer's size)")
+    p.add_argument("--checkpoint", required=True, help="tokenizer workdir")
+    p.add_argument("-o", "--output", default="reconstructions", help="output folder")
+    p = add(sub, "tokenize", cmd_tokenize, "write the image codes of a dataset split (.npz)", config=False)
+    p.add_argument("--checkpoint", required=True, help="tokenizer workdir (its config names the dataset)")
+    p.add_argument("--split", default="validation")
+    p.add_argument("--limit", type=int, default=None, help="at most this many images")
+    p.add_argument("-o", "--output", default="codes.npz")
 
     world = sub.add_parser("world", help="the embedded shapes world: parser checks")
     world_group = world.add_subparsers(dest="sub", required=True)

@@ -68,12 +68,74 @@ class TextConfig:
 
 
 @dataclasses.dataclass(slots=True)
+class TokenizerConfig:
+    """ViT-VQGAN image tokenizer (vim/tokenizer). Defaults: the `tiny` model for 64×64 images."""
+
+    image_size: int = 64  # input side in pixels
+    patch_size: int = 8  # pixels per patch side; tokens = (image_size / patch_size)²
+    width: int = 128  # Transformer width of encoder and decoder
+    encoder_layers: int = 4  # encoder blocks
+    decoder_layers: int = 4  # decoder blocks
+    heads: int = 4  # attention heads
+    mlp_dim: int = 512  # hidden units of each block's MLP
+    codebook_size: int = 1024  # number of codes K
+    code_dim: int = 32  # factorized lookup space (paper: 32)
+    commitment_cost: float = 0.25  # β of the commitment loss
+    dead_code_steps: int = 100  # re-initialize codes unused this many steps from encoder outputs; 0 = off
+    compute_dtype: str = "float32"  # "bfloat16" computes matmuls in bf16 over f32 master weights
+    # Loss weights (paper values); 0 switches a loss off.
+    l2_weight: float = 1.0  # L2 reconstruction
+    logit_laplace_weight: float = 0.1  # logit-Laplace negative log-likelihood
+    perceptual_weight: float = 0.1  # LPIPS-style loss; active only when perceptual_weights exists
+    perceptual_weights: str = ""  # .npz of the perceptual network; empty or missing = trained without it
+    adversarial_weight: float = 0.1  # generator loss from the StyleGAN-style discriminator
+    adversarial_start_step: int = 2_000  # warm-up steps before the discriminator is used
+    r1_gamma: float = 10.0  # R1 gradient penalty weight on real images
+    disc_width: int = 32  # channels of the discriminator's first stage
+
+
+@dataclasses.dataclass(slots=True)
+class TrainConfig:
+    """The shared training core (vim/training): optimizer, EMA, checkpoints, logging."""
+
+    num_steps: int = _resume_safe(20_000)  # total optimizer steps (may be raised to train longer)
+    learning_rate: float = 1e-4  # peak learning rate after warm-up
+    warmup_steps: int = 1_000  # linear warm-up from 0
+    min_lr_ratio: float = 0.1  # cosine decays to peak * this
+    weight_decay: float = 1e-4  # AdamW decoupled weight decay
+    b1: float = 0.9  # Adam β1
+    b2: float = 0.99  # Adam β2
+    grad_clip: float = 1.0  # global-norm clipping
+    ema_decay: float = 0.999  # EMA of weights used for eval and export; 0 = off
+    seed: int = 0  # parameter init and training randomness
+    nan_policy: str = "skip"  # "skip" a non-finite update (counted) or "abort" naming the step
+    max_skipped: int = 20  # abort after this many consecutive skipped updates
+    checkpoint_every: int = _resume_safe(500)  # steps between (asynchronous) checkpoints
+    keep_checkpoints: int = _resume_safe(3)  # keep-last-N
+    eval_every: int = _resume_safe(1_000)  # steps between evaluations (EMA weights)
+    eval_batches: int = _resume_safe(8)  # validation batches per evaluation
+    progress: bool = _resume_safe(True)  # tqdm progress bar
+
+
+@dataclasses.dataclass(slots=True)
+class MeshConfig:
+    """Device mesh; -1 takes the remaining devices."""
+
+    data: int = _resume_safe(-1)  # data-parallel axis
+    fsdp: int = _resume_safe(1)  # parameter-sharding axis
+    model: int = _resume_safe(1)  # tensor-parallel axis
+
+
+@dataclasses.dataclass(slots=True)
 class Config:
     """Everything a vim run needs; written to <workdir>/config.json."""
 
     name: str = "default"  # preset this config started from
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     text: TextConfig = dataclasses.field(default_factory=TextConfig)
+    tokenizer: TokenizerConfig = dataclasses.field(default_factory=TokenizerConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    mesh: MeshConfig = dataclasses.field(default_factory=MeshConfig)
     log_every: int = _resume_safe(50)  # steps between log lines
 
 
@@ -83,14 +145,49 @@ def default() -> Config:
 
 
 def tiny() -> Config:
-    """Small enough for tests and minutes-long CPU training."""
+    """Tiny models on the full 64×64 world; trains on a 2-core CPU in tens of minutes.
+
+    vim train-tokenizer --preset tiny --workdir runs/tok
+    """
     cfg = Config(name="tiny")
-    cfg.data.world = WorldConfig(num_train=2_000, num_validation=200, num_test=200)
-    cfg.data.batch_size = 16
+    cfg.data.batch_size = 32
+    cfg.tokenizer = TokenizerConfig(codebook_size=512, adversarial_weight=0.0)  # tiny trains for PSNR
+    cfg.train = TrainConfig(
+        num_steps=4_000, learning_rate=1e-3, warmup_steps=200, checkpoint_every=250, eval_every=500, ema_decay=0.99
+    )
     return cfg
 
 
-PRESETS: dict[str, Callable[[], Config]] = {"default": default, "tiny": tiny}
+def _paper_tokenizer(name: str, layers: int, width: int, heads: int, mlp: int) -> Callable[[], Config]:
+    def make() -> Config:
+        cfg = Config(name=name)
+        cfg.data.world.resolution = 256
+        cfg.data.batch_size = 256
+        cfg.tokenizer = TokenizerConfig(
+            image_size=256,
+            patch_size=8,
+            width=width,
+            encoder_layers=layers,
+            decoder_layers=layers,
+            heads=heads,
+            mlp_dim=mlp,
+            codebook_size=8192,
+        )
+        cfg.train = TrainConfig(num_steps=500_000, learning_rate=1e-4, warmup_steps=5_000, ema_decay=0.999)
+        return cfg
+
+    make.__doc__ = f"ViT-VQGAN {name.split('-')[-1]} (paper sizes, 256×256, patch 8, 8,192 codes)."
+    return make
+
+
+PRESETS: dict[str, Callable[[], Config]] = {
+    "default": default,
+    "tiny": tiny,
+    # The paper's tokenizer sizes (encoder and decoder alike); configs only, they do not train on a CPU.
+    "vitvq-small": _paper_tokenizer("vitvq-small", 8, 512, 8, 2048),
+    "vitvq-base": _paper_tokenizer("vitvq-base", 12, 768, 12, 3072),
+    "vitvq-large": _paper_tokenizer("vitvq-large", 32, 1280, 16, 5120),
+}
 
 
 class ConfigError(ValueError):

@@ -1,0 +1,76 @@
+"""Device mesh and the one table that maps logical axis names to mesh axes.
+
+Every array that is sharded names its dims logically (`batch`, `embed`, `mlp`, `heads`, `vocab`, …);
+`RULES` decides which mesh axis (`data`, `fsdp`, `model`) each name is split over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from vim.config import MeshConfig
+
+MESH_AXES = ("data", "fsdp", "model")
+RULES: dict[str, str | tuple[str, ...] | None] = {
+    "batch": ("data", "fsdp"),
+    "length": None,
+    "embed": "fsdp",
+    "mlp": "model",
+    "heads": "model",
+    "kv": None,
+    "vocab": "model",
+}
+
+
+def make_mesh(cfg: MeshConfig, devices: Sequence[jax.Device] | None = None) -> jax.sharding.Mesh:
+    """Mesh of shape (data, fsdp, model); one -1 entry takes the remaining devices."""
+    devices = list(devices if devices is not None else jax.devices())
+    shape = [cfg.data, cfg.fsdp, cfg.model]
+    if shape.count(-1) > 1:
+        raise ValueError(f"mesh: at most one axis may be -1, got {shape}")
+    known = 1
+    for s in shape:
+        known *= s if s != -1 else 1
+    if -1 in shape:
+        if len(devices) % known:
+            raise ValueError(f"mesh: {len(devices)} devices do not split into {shape}")
+        shape[shape.index(-1)] = len(devices) // known
+    total = shape[0] * shape[1] * shape[2]
+    if total != len(devices):
+        raise ValueError(f"mesh {dict(zip(MESH_AXES, shape, strict=True))} needs {total} devices, have {len(devices)}")
+    # Auto axes: GSPMD propagates shardings from the constraints we set (as pjit did), rather than
+    # every op carrying an explicit sharding type.
+    return jax.make_mesh(
+        tuple(shape), MESH_AXES, devices=devices, axis_types=(jax.sharding.AxisType.Auto,) * len(MESH_AXES)
+    )
+
+
+def logical_spec(names: Sequence[str | None]) -> P:
+    """PartitionSpec for logically named dims, e.g. ("batch", "length", "embed")."""
+    for n in names:
+        if n is not None and n not in RULES:
+            raise KeyError(f"logical axis {n!r} has no rule in vim.sharding.RULES")
+    return P(*(RULES[n] if n is not None else None for n in names))
+
+
+def batch_sharding(mesh: jax.sharding.Mesh) -> NamedSharding:
+    """Leading (batch) dim split over data × fsdp; the rest replicated."""
+    return NamedSharding(mesh, logical_spec(["batch"]))
+
+
+def replicated(mesh: jax.sharding.Mesh) -> NamedSharding:
+    return NamedSharding(mesh, P())
+
+
+def global_batch(local: dict, mesh: jax.sharding.Mesh) -> dict:
+    """This process's numpy batch → global jax arrays sharded over the batch axes (non-numeric keys dropped)."""
+    sharding = batch_sharding(mesh)
+    return {
+        k: jax.make_array_from_process_local_data(sharding, v)
+        for k, v in local.items()
+        if getattr(v, "dtype", None) is not None and v.dtype.kind in "biuf"
+    }

@@ -1,0 +1,213 @@
+"""Training the ViT-VQGAN tokenizer with the shared core: `train_and_evaluate(config, workdir)`.
+
+vim train-tokenizer --preset tiny --workdir runs/tok
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from vim.config import Config
+from vim.data.pipeline import make_batches
+from vim.tokenizer.losses import (
+    Discriminator,
+    discriminator_loss,
+    generator_adversarial_loss,
+    l2_loss,
+    logit_laplace_loss,
+)
+from vim.tokenizer.model import ViTVQGAN, pixels
+from vim.training.loop import fit
+from vim.training.optim import ema_update, guarded_update, make_optimizer, schedule
+
+log = logging.getLogger(__name__)
+
+
+def psnr(a: jax.Array, b: jax.Array) -> jax.Array:
+    """Per-image PSNR in dB of images in [0, 1], [B, H, W, C] → [B]."""
+    mse = jnp.mean((a.astype(jnp.float32) - b.astype(jnp.float32)) ** 2, axis=(1, 2, 3))
+    return 10 * jnp.log10(1.0 / jnp.maximum(mse, 1e-10))
+
+
+def to_unit(images_uint8: jax.Array) -> jax.Array:
+    return images_uint8.astype(jnp.float32) / 255.0
+
+
+class TokenizerTask:
+    def __init__(self, cfg: Config):
+        self.cfg, self.tc = cfg, cfg.tokenizer
+        self.graphdef, _ = nnx.split(nnx.eval_shape(lambda: ViTVQGAN(self.tc, rngs=nnx.Rngs(0))))
+        self.use_gan = self.tc.adversarial_weight > 0
+        if self.use_gan:
+            self.disc_graphdef, _ = nnx.split(
+                nnx.eval_shape(lambda: Discriminator(self.tc.image_size, self.tc.disc_width, rngs=nnx.Rngs(0)))
+            )
+        self.tx = make_optimizer(cfg.train)
+        self.disc_tx = make_optimizer(cfg.train)
+        if self.tc.perceptual_weight > 0:
+            where = self.tc.perceptual_weights or "(tokenizer.perceptual_weights is empty)"
+            log.warning("perceptual loss OFF: no perceptual-network weights on disk at %s; training without it", where)
+
+    def model(self, params: dict) -> ViTVQGAN:
+        return nnx.merge(self.graphdef, params)
+
+    def init_state(self, rng: jax.Array) -> dict:
+        key = jax.random.wrap_key_data(rng)
+        params = nnx.to_pure_dict(nnx.state(ViTVQGAN(self.tc, rngs=nnx.Rngs(jax.random.fold_in(key, 1)))))
+        state = {
+            "step": jnp.zeros((), jnp.int32),
+            "params": params,
+            "opt_state": self.tx.init(params),
+            "ema": params,
+            "rng": rng,
+            "skipped": jnp.zeros((), jnp.int32),
+            "consecutive_skipped": jnp.zeros((), jnp.int32),
+            "last_used": jnp.zeros((self.tc.codebook_size,), jnp.int32),
+        }
+        if self.use_gan:
+            disc = Discriminator(self.tc.image_size, self.tc.disc_width, rngs=nnx.Rngs(jax.random.fold_in(key, 2)))
+            disc_params = nnx.to_pure_dict(nnx.state(disc))
+            state |= {"disc_params": disc_params, "disc_opt_state": self.disc_tx.init(disc_params)}
+        return state
+
+    def train_step(self, state: dict, batch: dict) -> tuple[dict, dict]:
+        tc, step = self.tc, state["step"]
+        images = to_unit(batch["image"])
+        key = jax.random.fold_in(jax.random.wrap_key_data(state["rng"]), step)
+        gan_on = self.use_gan & (step >= tc.adversarial_start_step)
+
+        def loss_fn(params):
+            out, q = self.model(params)(images)
+            terms = {
+                "l2": l2_loss(out, images),
+                "logit_laplace": logit_laplace_loss(out, images),
+                "codebook": q["codebook_loss"],
+                "commitment": q["commitment_loss"],
+            }
+            loss = (
+                tc.l2_weight * terms["l2"]
+                + tc.logit_laplace_weight * terms["logit_laplace"]
+                + terms["codebook"]
+                + terms["commitment"]
+            )
+            if self.use_gan:
+                disc = nnx.merge(self.disc_graphdef, state["disc_params"])
+                terms["g_adv"] = generator_adversarial_loss(disc(pixels(out)))
+                loss = loss + jnp.where(gan_on, tc.adversarial_weight, 0.0) * terms["g_adv"]
+            return loss, (terms, out, q)
+
+        (loss, (terms, out, q)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"])
+        params, opt_state, ok = guarded_update(self.tx, state["params"], state["opt_state"], grads, loss)
+        new = dict(state)
+        metrics = {"loss": loss, **terms, "learning_rate": schedule(self.cfg.train)(step)}
+        if self.use_gan:
+            disc_grad_fn = jax.value_and_grad(
+                lambda p: discriminator_loss(nnx.merge(self.disc_graphdef, p), images, pixels(out), tc.r1_gamma),
+                has_aux=True,
+            )
+            (d_loss, d_terms), d_grads = disc_grad_fn(state["disc_params"])
+            d_params, d_opt, _ = guarded_update(
+                self.disc_tx, state["disc_params"], state["disc_opt_state"], d_grads, jnp.where(gan_on, d_loss, jnp.nan)
+            )
+            new["disc_params"], new["disc_opt_state"] = d_params, d_opt
+            metrics |= d_terms
+        # Codebook health: remember when each code was last chosen; restart long-unused ones.
+        used = jnp.zeros((tc.codebook_size,), bool).at[q["codes"].reshape(-1)].set(True)
+        last_used = jnp.where(used & ok, step + 1, state["last_used"])
+        if tc.dead_code_steps > 0:
+            dead = (step + 1 - last_used) >= tc.dead_code_steps
+            z_flat = jax.lax.stop_gradient(q["z"]).reshape(-1, tc.code_dim)
+            picks = jax.random.randint(key, (tc.codebook_size,), 0, z_flat.shape[0])
+            codebook = jnp.where(dead[:, None] & ok, z_flat[picks], params["codebook_kc"])
+            params = {**params, "codebook_kc": codebook}
+            last_used = jnp.where(dead & ok, step + 1, last_used)
+            metrics["dead_codes_restarted"] = jnp.sum(dead & ok)
+        new |= {
+            "step": step + 1,
+            "params": params,
+            "opt_state": opt_state,
+            "ema": ema_update(state["ema"], params, self.cfg.train.ema_decay, ok),
+            "skipped": state["skipped"] + (~ok).astype(jnp.int32),
+            "consecutive_skipped": jnp.where(ok, 0, state["consecutive_skipped"] + 1),
+            "last_used": last_used,
+        }
+        metrics |= {
+            "update_ok": ok,
+            "skipped": new["skipped"],
+            "consecutive_skipped": new["consecutive_skipped"],
+            "batch_psnr": jnp.mean(psnr(pixels(out), images)),
+        }
+        return new, metrics
+
+    def eval_step(self, state: dict, batch: dict) -> dict:
+        images = to_unit(batch["image"])
+        out, q = self.model(state["ema"])(images)
+        hist = jnp.zeros((self.tc.codebook_size,), jnp.int32).at[q["codes"].reshape(-1)].add(1)
+        return {
+            "psnr": psnr(pixels(out), images),
+            "l2": jnp.mean((pixels(out) - images) ** 2, axis=(1, 2, 3)),
+            "code_hist": hist,
+        }
+
+    def summarize_eval(self, outputs: list[dict]) -> dict[str, float]:
+        hist = np.sum([o["code_hist"] for o in outputs], axis=0).astype(np.float64)
+        p = hist / max(hist.sum(), 1)
+        nz = p[p > 0]
+        return {
+            "psnr": float(np.mean(np.concatenate([o["psnr"] for o in outputs]))),
+            "l2": float(np.mean(np.concatenate([o["l2"] for o in outputs]))),
+            "codebook_usage": float((hist > 0).mean()),
+            "codebook_perplexity": float(np.exp(-(nz * np.log(nz)).sum())),
+        }
+
+    def image_grid(self, state: dict, batch: dict) -> np.ndarray:
+        images = to_unit(batch["image"][:8])
+        recon = pixels(self.model(state["ema"])(images)[0])
+        pair = jnp.concatenate([images, recon], axis=2)  # input | reconstruction, side by side
+        return np.asarray(jnp.concatenate(list(pair), axis=0) * 255).round().astype(np.uint8)
+
+
+def train_and_evaluate(cfg: Config, workdir: str | os.PathLike, stop_at: int | None = None) -> dict:
+    """Train the tokenizer described by cfg in workdir (resuming if it holds a checkpoint)."""
+    if cfg.tokenizer.image_size != cfg.data.world.resolution and cfg.data.dataset == "shapes":
+        raise ValueError(
+            f"tokenizer.image_size={cfg.tokenizer.image_size} but the world renders "
+            f"{cfg.data.world.resolution}px; set both"
+        )
+    task = TokenizerTask(cfg)
+    return fit(
+        cfg,
+        workdir,
+        task,
+        train_batches=lambda: make_batches(cfg, "train"),
+        eval_batches=lambda: make_batches(cfg, "validation", shuffle=False, num_epochs=1),
+        stop_at=stop_at,
+    )
+
+
+def load_tokenizer(workdir: str | os.PathLike, use_ema: bool = True) -> tuple[ViTVQGAN, Config]:
+    """The trained model (EMA weights by default) from a workdir's latest checkpoint."""
+    import json
+
+    from vim.config import from_dict
+    from vim.training.checkpoint import Checkpointer
+
+    workdir = Path(workdir)
+    if not (workdir / "config.json").is_file():
+        raise FileNotFoundError(f"{workdir} is not a tokenizer workdir (no config.json)")
+    cfg = from_dict(json.loads((workdir / "config.json").read_text()))
+    task = TokenizerTask(cfg)
+    abstract = jax.eval_shape(task.init_state, jax.random.key_data(jax.random.key(0)))
+    ckpt = Checkpointer(workdir / "checkpoints", use_async=False)
+    try:
+        state, _, _ = ckpt.restore(abstract)
+    finally:
+        ckpt.close()
+    return task.model(state["ema" if use_ema else "params"]), cfg

@@ -1,0 +1,152 @@
+"""The training loop every vim model shares: resume, sharded jitted steps, NaN guard, eval, logging,
+checkpoints. A model plugs in as a `Task` (pure functions over a dict train state).
+
+State layout (all tasks): step, params, opt_state, ema, rng, skipped (total), consecutive_skipped,
+plus task extras. Per-step randomness is fold_in(rng, step), so resuming needs nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import jax
+import numpy as np
+from tqdm import tqdm
+
+from vim.config import Config, save_or_check
+from vim.sharding import batch_sharding, global_batch, make_mesh, replicated
+from vim.training.checkpoint import Checkpointer, abstract_like, dump_json
+from vim.training.writer import MetricWriter
+
+log = logging.getLogger(__name__)
+
+
+class TrainingAborted(RuntimeError):
+    """Training stopped on purpose (non-finite updates); the message names the step."""
+
+
+class Task(Protocol):
+    def init_state(self, rng: jax.Array) -> dict: ...
+    def train_step(self, state: dict, batch: dict) -> tuple[dict, dict]: ...
+    def eval_step(self, state: dict, batch: dict) -> dict: ...
+    def summarize_eval(self, outputs: list[dict]) -> dict[str, float]: ...
+    def image_grid(self, state: dict, batch: dict) -> np.ndarray | None: ...
+
+
+class ResumableIterator(Protocol):
+    def __next__(self) -> dict: ...
+    def get_state(self) -> bytes: ...
+    def set_state(self, state: bytes) -> None: ...
+
+
+def state_shardings(abstract_state: Any, mesh: jax.sharding.Mesh) -> Any:
+    """Default: every state array replicated (data parallelism). Sharded models pass their own."""
+    return jax.tree.map(lambda _: replicated(mesh), abstract_state)
+
+
+def fit(
+    cfg: Config,
+    workdir: str | os.PathLike,
+    task: Task,
+    train_batches: Callable[[], ResumableIterator],
+    eval_batches: Callable[[], Iterator[dict]] | None = None,
+    shardings_fn: Callable[[Any, jax.sharding.Mesh], Any] = state_shardings,
+    stop_at: int | None = None,
+) -> dict:
+    """Train `task` to cfg.train.num_steps in `workdir`, resuming from its latest checkpoint.
+
+    `stop_at` ends this invocation early (with a checkpoint) without changing the schedule, which
+    depends on num_steps; running again continues from there.
+    """
+    workdir = Path(workdir)
+    save_or_check(cfg, workdir)
+    tc = cfg.train
+    mesh = make_mesh(cfg.mesh)
+    rng = jax.random.key_data(jax.random.key(tc.seed))
+    with jax.set_mesh(mesh):
+        abstract = jax.eval_shape(task.init_state, rng)
+        shardings = shardings_fn(abstract, mesh)
+        ckpt = Checkpointer(workdir / "checkpoints", keep=tc.keep_checkpoints)
+        batches = train_batches()
+        if ckpt.latest_step() is not None:
+            state, data_state, step = ckpt.restore(abstract_like(abstract, shardings))
+            if data_state is not None:
+                batches.set_state(data_state)
+            log.info("resumed %s from step %d", workdir, step)
+        else:
+            state = jax.jit(task.init_state, out_shardings=shardings)(rng)
+            step = 0
+        writer = MetricWriter(workdir, resume_step=step)
+        train_step = jax.jit(
+            task.train_step,
+            in_shardings=(shardings, batch_sharding(mesh)),
+            out_shardings=(shardings, None),
+            donate_argnums=0,
+        )
+        evaluate = jax.jit(task.eval_step)
+        summary: dict[str, float] = {}
+        bar = tqdm(total=tc.num_steps, initial=step, disable=not tc.progress, unit="step", dynamic_ncols=True)
+        start, start_step = time.perf_counter(), step
+        try:
+            end = tc.num_steps if stop_at is None else min(stop_at, tc.num_steps)
+            while step < end:
+                state, metrics = train_step(state, global_batch(next(batches), mesh))
+                step += 1
+                metrics = jax.device_get(metrics)
+                if not metrics["update_ok"]:
+                    log.warning(
+                        "step %d: non-finite loss or gradient, update skipped (%d skipped so far)",
+                        step,
+                        int(metrics["skipped"]),
+                    )
+                    if tc.nan_policy == "abort" or metrics["consecutive_skipped"] >= tc.max_skipped:
+                        raise TrainingAborted(
+                            f"step {step}: non-finite loss or gradient "
+                            f"({int(metrics['consecutive_skipped'])} in a row); stopping"
+                        )
+                bar.update(1)
+                if step % cfg.log_every == 0 or step == tc.num_steps:
+                    rate = (step - start_step) / (time.perf_counter() - start)
+                    writer.scalars(step, {**metrics, "steps_per_second": rate})
+                    bar.set_postfix(loss=f"{float(metrics['loss']):.4f}")
+                if eval_batches is not None and (step % tc.eval_every == 0 or step == tc.num_steps):
+                    summary = run_eval(task, evaluate, state, eval_batches, tc.eval_batches, mesh, writer, step)
+                if step % tc.checkpoint_every == 0 or step == end:
+                    ckpt.save(step, state, batches.get_state())
+        finally:
+            bar.close()
+            ckpt.close()  # the last save is committed before we return or raise
+            writer.close()
+        result = {"step": step, **summary, "wall_seconds": time.perf_counter() - start}
+        dump_json(workdir / "summary.json", result)
+        return result
+
+
+def run_eval(
+    task: Task,
+    evaluate: Callable,
+    state: dict,
+    eval_batches: Callable[[], Iterator[dict]],
+    max_batches: int,
+    mesh: jax.sharding.Mesh,
+    writer: MetricWriter,
+    step: int,
+) -> dict[str, float]:
+    outputs, first = [], None
+    for i, local in enumerate(eval_batches()):
+        if i >= max_batches:
+            break
+        batch = global_batch(local, mesh)
+        first = first or batch
+        outputs.append(jax.device_get(evaluate(state, batch)))
+    summary = task.summarize_eval(outputs)
+    writer.scalars(step, summary, prefix="eval/")
+    if first is not None and (grid := task.image_grid(state, first)) is not None:
+        writer.image(step, "reconstructions", grid)
+    log.info("eval at step %d: %s", step, {k: round(v, 4) for k, v in summary.items()})
+    return summary
