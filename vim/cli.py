@@ -235,6 +235,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if not args.verbose:  # orbax/tfds narrate every step at INFO through absl
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(lambda r: r.name != "absl" or r.levelno >= logging.WARNING)
     try:
         args.fn(args)
     except (config_lib.ConfigError, FileNotFoundError, ValueError) as e:
