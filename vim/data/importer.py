@@ -1,0 +1,412 @@
+"""`vim data import DIR`: a folder of images plus captions → a tfds dataset in the world's schema.
+
+    vim data import ~/photos --name photos        # then --set data.dataset=imported/photos
+
+Captions come from `captions.jsonl` (one {"file": ..., "caption": ..., "split": ...} object a line)
+or `captions.tsv` (file<TAB>caption[<TAB>split], optional `file<TAB>caption` header) in DIR; `split`
+is train (default), validation or test. Every image is EXIF-rotated, converted to RGB (alpha is
+composited on white, 16-bit scaled to 8-bit), center-cropped to a square and resized (bicubic) to
+the resolution. A bad caption line or image never stops the import: it is skipped and listed, with
+its reason, in the report.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import os
+import re
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+SPLITS = ("train", "validation", "test")
+CAPTION_FILES = ("captions.jsonl", "captions.tsv")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
+DRAFT_OVERSAMPLE = 2  # JPEG DCT-domain downscaling keeps at least this many pixels per output pixel
+
+
+class ImportFolderError(ValueError):
+    """The folder as a whole cannot be imported (no captions file, bad name, nothing usable...)."""
+
+
+class BadImageError(ValueError):
+    """One image cannot be used; the message is the reason shown in the report."""
+
+
+@dataclasses.dataclass
+class ImportReport:
+    """What `import_folder` wrote and what it skipped."""
+
+    imported: int
+    splits: dict[str, int]
+    converted: dict[str, int]
+    skipped: list[tuple[str, str]]  # (file or "captions line N", reason)
+    output: Path
+
+    def summary(self) -> str:
+        """Human-readable counts, conversions and every skipped entry with its reason."""
+        per_split = ", ".join(f"{s} {n}" for s, n in self.splits.items())
+        lines = [f"imported {self.imported} images ({per_split}) into {self.output}"]
+        if self.converted:
+            notes = sorted(self.converted.items())
+            lines.append("converted: " + ", ".join(f"{note} ×{n}" for note, n in notes))
+        if self.skipped:
+            lines.append(f"skipped {len(self.skipped)}:")
+            lines.extend(f"  {what}: {reason}" for what, reason in self.skipped)
+        else:
+            lines.append("skipped nothing")
+        return "\n".join(lines)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Entry:
+    file: str  # as written in the captions file; the tfds key (plus "#k" for repeated captions)
+    caption: str
+    split: str
+    line: int
+
+
+# ---------------------------------------------------------------------------------------------- images
+
+
+def _rawmode(im: Image.Image) -> str:
+    """The decoder's raw mode (e.g. "RGB;16B" for a 48-bit PNG), before the pixels are loaded."""
+    for tile in getattr(im, "tile", None) or ():
+        args = tile[3] if len(tile) > 3 else None
+        if isinstance(args, str):
+            return args
+        if isinstance(args, tuple) and args and isinstance(args[0], str):
+            return args[0]
+    return ""
+
+
+def _open_checked(path: Path, max_pixels: int) -> Image.Image:
+    """Open lazily (header only) and reject non-images, zero-size and too-large images."""
+    if path.is_file() and path.stat().st_size == 0:
+        raise BadImageError("not an image: empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
+    except UnidentifiedImageError:
+        raise BadImageError("not an image (or a format Pillow cannot read)") from None
+    except Image.DecompressionBombError as e:
+        raise BadImageError(f"too large for Pillow's decompression-bomb limit: {e}") from None
+    except OSError as e:
+        raise BadImageError(f"cannot read file: {e}") from None
+    except Exception as e:  # a plugin choking on a damaged header
+        raise BadImageError(f"corrupt image header: {type(e).__name__}: {e}") from None
+    w, h = im.size
+    if w <= 0 or h <= 0:
+        im.close()
+        raise BadImageError(f"zero-size image ({w}x{h})")
+    if w * h > max_pixels:
+        im.close()
+        raise BadImageError(f"too large: {w}x{h} = {w * h:,} pixels > max_pixels {max_pixels:,}")
+    return im
+
+
+def _to_8bit(a: np.ndarray, nominal_max: float | None) -> np.ndarray:
+    """Scale to 0..255: by the nominal range when it is known and respected, else by min..max."""
+    a = a.astype(np.float64)
+    if nominal_max is not None and a.size and a.min() >= 0 and a.max() <= nominal_max:
+        scaled = a * (255.0 / nominal_max)
+    else:
+        lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+        scaled = (a - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(a)
+    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+
+
+def _composite_on_white(im: Image.Image) -> Image.Image:
+    rgba = im.convert("RGBA")
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(white, rgba).convert("RGB")
+
+
+def _to_rgb(im: Image.Image, rawmode: str) -> tuple[Image.Image, str | None]:
+    """Convert any Pillow mode to 8-bit RGB; returns the image and a conversion note (None if RGB)."""
+    mode = im.mode
+    if mode == "RGB":
+        return im, ("16-bit->8-bit" if ";16" in rawmode else None)
+    if mode.startswith("I;16"):
+        return Image.fromarray(_to_8bit(np.asarray(im), 65535.0), "L").convert("RGB"), "16-bit->8-bit"
+    if mode == "I":
+        a = np.asarray(im)  # 32-bit integers: 16-bit data (0..65535) ÷ 257, anything else by min..max
+        note = "16-bit->8-bit" if a.size and a.min() >= 0 and a.max() <= 65535 else "32-bit->8-bit"
+        return Image.fromarray(_to_8bit(a, 65535.0), "L").convert("RGB"), note
+    if mode == "F":
+        return Image.fromarray(_to_8bit(np.asarray(im), 1.0), "L").convert("RGB"), "float->8-bit"
+    if mode == "L":
+        return im.convert("RGB"), "grayscale->rgb"
+    if mode == "1":
+        return im.convert("RGB"), "bilevel->rgb"
+    if mode == "LA":
+        return _composite_on_white(im), "grayscale+alpha->rgb (composited on white)"
+    if mode in ("RGBA", "RGBa"):
+        return _composite_on_white(im), "rgba->rgb (composited on white)"
+    if mode in ("P", "PA"):
+        if mode == "PA" or "transparency" in im.info:
+            return _composite_on_white(im), "palette->rgb"
+        return im.convert("RGB"), "palette->rgb"
+    if mode == "CMYK":
+        return im.convert("RGB"), "cmyk->rgb"
+    try:
+        return im.convert("RGB"), f"{mode.lower()}->rgb"
+    except (ValueError, OSError) as e:
+        raise BadImageError(f"unsupported image mode {mode!r}: {e}") from None
+
+
+def _square_resize(im: Image.Image, resolution: int) -> Image.Image:
+    w, h = im.size
+    side = min(w, h)
+    left, top = (w - side) // 2, (h - side) // 2
+    return im.resize(
+        (resolution, resolution),
+        Image.Resampling.BICUBIC,
+        box=(left, top, left + side, top + side),
+        reducing_gap=3.0,
+    )
+
+
+def load_image(path: str | os.PathLike, resolution: int, max_pixels: int) -> tuple[np.ndarray, str | None]:
+    """Decode one image to uint8 [resolution, resolution, 3] and a conversion note (or None).
+
+    EXIF orientation is applied, the image is converted to RGB, center-cropped to a square and
+    resized with bicubic filtering. Raises BadImageError with the reason when the file is not an
+    image, is truncated or corrupt, has zero size, or has more than max_pixels pixels (checked
+    from the header, before any pixel is decoded).
+    """
+    path = Path(path)
+    with _open_checked(path, max_pixels) as im:
+        rawmode = _rawmode(im)
+        if im.format == "JPEG":  # decode at a reduced scale when the image is much larger than needed
+            target = resolution * DRAFT_OVERSAMPLE
+            im.draft(im.mode, (target, target))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                im.load()
+        except Image.DecompressionBombError as e:
+            raise BadImageError(f"too large for Pillow's decompression-bomb limit: {e}") from None
+        except Exception as e:  # OSError "image file is truncated", zlib errors, SyntaxError...
+            raise BadImageError(f"corrupt or truncated image: {type(e).__name__}: {e}") from None
+        try:
+            oriented = ImageOps.exif_transpose(im)
+        except Exception:  # unreadable EXIF: keep the stored orientation
+            oriented = im
+        if oriented.width <= 0 or oriented.height <= 0:
+            raise BadImageError(f"zero-size image ({oriented.width}x{oriented.height})")
+        rgb, note = _to_rgb(oriented, rawmode)
+        out = np.asarray(_square_resize(rgb, resolution), dtype=np.uint8)
+    if out.shape != (resolution, resolution, 3):  # defensive: never write a malformed example
+        raise BadImageError(f"unexpected decoded shape {out.shape}")
+    return np.ascontiguousarray(out), note
+
+
+# -------------------------------------------------------------------------------------------- captions
+
+
+def _check_fields(file: object, caption: object, split: object) -> tuple[str, str, str] | str:
+    """Validated (file, caption, split), or the reason the entry is rejected."""
+    if not isinstance(file, str) or not file.strip():
+        return "missing or empty 'file'"
+    if caption is None:
+        return f"missing 'caption' for {file}"
+    if not isinstance(caption, str):
+        return f"'caption' is not a string for {file}"
+    if split is None or split == "":
+        split = "train"
+    if split not in SPLITS:
+        return f"unknown split {split!r} for {file} (expected one of {', '.join(SPLITS)})"
+    return file.strip(), caption.strip(), split
+
+
+def _read_captions(path: Path) -> tuple[list[_Entry], list[tuple[str, str]]]:
+    """Parse captions.jsonl or captions.tsv; malformed lines are returned as skipped, not raised."""
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        fmt = "jsonl"
+    elif suffix in (".tsv", ".txt", ".tab"):
+        fmt = "tsv"
+    else:
+        raise ImportFolderError(f"captions file {path} must end in .jsonl or .tsv")
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise ImportFolderError(f"cannot read captions file {path}: {e}") from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    entries: list[_Entry] = []
+    skipped: list[tuple[str, str]] = []
+    seen_content = False
+    for n, bline in enumerate(raw.splitlines(), 1):
+        where = f"captions line {n}"
+        try:
+            line = bline.decode("utf-8")
+        except UnicodeDecodeError as e:
+            skipped.append((where, f"not UTF-8 text: {e}"))
+            continue
+        if not line.strip():
+            continue
+        first = not seen_content
+        seen_content = True
+        if fmt == "jsonl":
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                skipped.append((where, f"not valid JSON: {e.msg} (column {e.colno})"))
+                continue
+            if not isinstance(obj, dict):
+                skipped.append((where, f"expected a JSON object, got {type(obj).__name__}"))
+                continue
+            checked = _check_fields(obj.get("file"), obj.get("caption"), obj.get("split"))
+        else:
+            fields = line.rstrip("\r\n").split("\t")
+            if first and [f.strip().lower() for f in fields[:2]] == ["file", "caption"]:
+                continue  # header
+            if len(fields) not in (2, 3):
+                skipped.append((where, f"expected file<TAB>caption[<TAB>split], got {len(fields)} field(s)"))
+                continue
+            checked = _check_fields(fields[0], fields[1], fields[2].strip() if len(fields) == 3 else None)
+        if isinstance(checked, str):
+            skipped.append((where, checked))
+            continue
+        file, caption, split = checked
+        if not caption:
+            skipped.append((file, f"empty caption ({where})"))
+            continue
+        entries.append(_Entry(file=file, caption=caption, split=split, line=n))
+    return entries, skipped
+
+
+def _find_captions(directory: Path, captions: str | os.PathLike | None) -> Path:
+    if captions is not None:
+        path = Path(captions).expanduser()
+        if not path.is_file():
+            raise ImportFolderError(f"captions file {path} does not exist")
+        return path
+    found = [directory / n for n in CAPTION_FILES if (directory / n).is_file()]
+    if not found:
+        raise ImportFolderError(
+            f"no captions file in {directory}: expected {' or '.join(CAPTION_FILES)} "
+            '(JSON lines {"file": "a.jpg", "caption": "...", "split": "train"}, '
+            "or file<TAB>caption[<TAB>split]), or pass --captions PATH"
+        )
+    if len(found) > 1:
+        both = " and ".join(CAPTION_FILES)
+        raise ImportFolderError(f"both {both} are in {directory}; pass --captions to choose one")
+    return found[0]
+
+
+# ---------------------------------------------------------------------------------------------- import
+
+
+def _probe(path: Path, max_pixels: int) -> None:
+    """Header-only check (no pixel decoding); raises BadImageError."""
+    with _open_checked(path, max_pixels):
+        pass
+
+
+def import_folder(
+    directory: str | os.PathLike,
+    name: str,
+    data_dir: str | os.PathLike,
+    *,
+    resolution: int = 64,
+    max_pixels: int = 40_000_000,
+    captions: str | os.PathLike | None = None,
+) -> ImportReport:
+    """Write the folder's captioned images as the tfds dataset `imported/<name>` under data_dir.
+
+    Bad caption lines and bad images are skipped and listed in the report; the rest is written.
+    Raises ImportFolderError when the folder cannot be imported at all (no captions file, invalid or
+    already used name, no usable image), in which case nothing is written.
+    """
+    from vim.data.builders import ImportedCaptions, imported_dir
+
+    if not NAME_PATTERN.fullmatch(name or ""):
+        raise ImportFolderError(f"invalid dataset name {name!r}: use letters, digits, '_' and '-' only")
+    if resolution < 1:
+        raise ImportFolderError(f"resolution must be positive, got {resolution}")
+    directory = Path(directory).expanduser()
+    if not directory.is_dir():
+        raise ImportFolderError(f"{directory} is not a folder")
+    output = imported_dir(name, data_dir)
+    if output.exists():
+        raise ImportFolderError(
+            f"a dataset named {name!r} already exists at {output}; "
+            "pick another --name or delete that folder to re-import"
+        )
+    entries, skipped = _read_captions(_find_captions(directory, captions))
+
+    # Pass 1: header-only checks, plus one fully decoded image per split, so that every declared
+    # split is certain to yield an example (tfds refuses empty splits).
+    todo: dict[str, list[tuple[str, _Entry]]] = {s: [] for s in SPLITS}
+    first: dict[str, tuple[str, _Entry, np.ndarray, str | None]] = {}
+    repeats: collections.Counter[tuple[str, str]] = collections.Counter()
+    for entry in entries:
+        path = directory / entry.file
+        if not path.is_file():
+            skipped.append((entry.file, f"file not found: {path} (captions line {entry.line})"))
+            continue
+        try:
+            if entry.split in first:
+                _probe(path, max_pixels)
+            else:
+                image, note = load_image(path, resolution, max_pixels)
+        except BadImageError as e:
+            skipped.append((entry.file, str(e)))
+            continue
+        k = repeats[entry.split, entry.file]
+        repeats[entry.split, entry.file] += 1
+        key = entry.file if k == 0 else f"{entry.file}#{k}"  # several captions for one image
+        if entry.split in first:
+            todo[entry.split].append((key, entry))
+        else:
+            first[entry.split] = (key, entry, image, note)
+    if not first:
+        reasons = "\n".join(f"  {what}: {reason}" for what, reason in skipped) or "  (no caption entries)"
+        raise ImportFolderError(f"no usable images in {directory}; nothing written. Skipped:\n{reasons}")
+
+    counts: dict[str, int] = {s: 0 for s in SPLITS if s in first}
+    converted: collections.Counter[str] = collections.Counter()
+
+    def example(image: np.ndarray, entry: _Entry, note: str | None) -> dict:
+        counts[entry.split] += 1
+        if note:
+            converted[note] += 1
+        return {"image": image, "caption": entry.caption, "scene": "", "heldout": False}
+
+    def generator(split: str) -> Callable[[], Iterator[tuple[str, dict]]]:
+        def generate() -> Iterator[tuple[str, dict]]:
+            key, entry, image, note = first[split]
+            yield key, example(image, entry, note)
+            for key, entry in todo[split]:  # Pass 2: full decode, one image at a time
+                try:
+                    image, note = load_image(directory / entry.file, resolution, max_pixels)
+                except BadImageError as e:
+                    skipped.append((entry.file, str(e)))
+                    continue
+                yield key, example(image, entry, note)
+
+        return generate
+
+    builder = ImportedCaptions(
+        name=name,
+        resolution=resolution,
+        splits={s: generator(s) for s in SPLITS if s in first},
+        data_dir=str(data_dir),
+    )
+    builder.download_and_prepare()
+    return ImportReport(
+        imported=sum(counts.values()),
+        splits=counts,
+        converted=dict(converted),
+        skipped=skipped,
+        output=Path(os.fspath(builder.data_path)),
+    )
