@@ -39,8 +39,9 @@ def matmul_peak_flops(n: int = 2048, reps: int = 10) -> float:
 
 def bench_vim(steps: int, batch: int = 16) -> dict:
     cfg = config_lib.tiny()
-    cfg.tokenizer = config_lib.TokenizerConfig(width=128, encoder_layers=4, decoder_layers=4, heads=4, mlp_dim=512,
-                                               codebook_size=1024, adversarial_weight=0.0)
+    cfg.tokenizer = config_lib.TokenizerConfig(
+        width=128, encoder_layers=4, decoder_layers=4, heads=4, mlp_dim=512, codebook_size=1024, adversarial_weight=0.0
+    )
     cfg.train.ema_decay = 0.999
     task = TokenizerTask(cfg)
     state = jax.jit(task.init_state)(jax.random.key_data(jax.random.key(0)))
@@ -49,16 +50,15 @@ def bench_vim(steps: int, batch: int = 16) -> dict:
     compiled = step.lower(state, {"image": images}).compile()
     flops = compiled.cost_analysis().get("flops", float("nan"))
     for _ in range(3):
-        state, metrics = step(state, {"image": images})
+        state, _ = step(state, {"image": images})
     jax.block_until_ready(state)
     start = time.perf_counter()
     for _ in range(steps):
-        state, metrics = step(state, {"image": images})
+        state, _ = step(state, {"image": images})
     jax.block_until_ready(state)
     seconds = (time.perf_counter() - start) / steps
     params = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(state["params"]))
-    return {"params": params, "train_step_s_b16": seconds, "train_img_per_s": batch / seconds,
-            "step_flops": flops}
+    return {"params": params, "train_step_s_b16": seconds, "train_img_per_s": batch / seconds, "step_flops": flops}
 
 
 def main() -> None:
@@ -76,10 +76,19 @@ def main() -> None:
         print("peer:", json.dumps(peer))
     print("vim:", json.dumps(vim))
     ratio = vim["train_img_per_s"] / peer["train_img_per_s"] if peer else None
-    print(json.dumps({"bench": "tokenizer_train", "vim_img_per_s": round(vim["train_img_per_s"], 2),
-                      "peer_img_per_s": round(peer["train_img_per_s"], 2) if peer else None,
-                      "ratio": round(ratio, 3) if ratio else None, "mfu": round(mfu, 4),
-                      "matmul_peak_gflops": round(peak / 1e9, 1), "devices": str(jax.devices()[0].platform)}))
+    print(
+        json.dumps(
+            {
+                "bench": "tokenizer_train",
+                "vim_img_per_s": round(vim["train_img_per_s"], 2),
+                "peer_img_per_s": round(peer["train_img_per_s"], 2) if peer else None,
+                "ratio": round(ratio, 3) if ratio else None,
+                "mfu": round(mfu, 4),
+                "matmul_peak_gflops": round(peak / 1e9, 1),
+                "devices": str(jax.devices()[0].platform),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
