@@ -151,9 +151,9 @@ def tiny() -> Config:
     """
     cfg = Config(name="tiny")
     cfg.data.batch_size = 32
-    cfg.tokenizer = TokenizerConfig(codebook_size=512, adversarial_weight=0.0)  # tiny trains for PSNR
+    cfg.tokenizer = TokenizerConfig(adversarial_weight=0.0)  # tiny trains for PSNR; GAN via --set
     cfg.train = TrainConfig(
-        num_steps=4_000, learning_rate=1e-3, warmup_steps=200, checkpoint_every=250, eval_every=500, ema_decay=0.99
+        num_steps=6_000, learning_rate=1e-3, warmup_steps=200, checkpoint_every=250, eval_every=500, ema_decay=0.99
     )
     return cfg
 

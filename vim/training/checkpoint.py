@@ -55,6 +55,16 @@ class Checkpointer:
         step = self.latest_step() if step is None else step
         if step is None:
             raise FileNotFoundError(f"no finished checkpoint in {self.directory}")
+        # Arrays without a target sharding land on this process's first device, whatever mesh saved them.
+        local = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+        abstract_state = jax.tree.map(
+            lambda x: (
+                x
+                if getattr(x, "sharding", None) is not None
+                else jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=local)
+            ),
+            abstract_state,
+        )
         restored = self.manager.restore(
             step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state), data=ocp.args.JsonRestore())
         )
