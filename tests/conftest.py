@@ -28,3 +28,34 @@ def small_cfg(tmp_path_factory) -> config_lib.Config:
         cfg.text.model_type,
     )
     return cfg
+
+
+SMALL_MODEL = dict(width=32, encoder_layers=1, decoder_layers=1, heads=2, mlp_dim=64, codebook_size=32, code_dim=8)
+
+
+def small_run_cfg(small_cfg: config_lib.Config, **train) -> config_lib.Config:
+    """A 32-wide tokenizer run on the small dataset; `train` overrides TrainConfig fields."""
+    cfg = dataclasses.replace(small_cfg)
+    cfg.tokenizer = config_lib.TokenizerConfig(**SMALL_MODEL, adversarial_weight=0.0, dead_code_steps=5)
+    defaults = {
+        "num_steps": 12,
+        "learning_rate": 1e-3,
+        "warmup_steps": 2,
+        "checkpoint_every": 4,
+        "eval_every": 6,
+        "eval_batches": 2,
+        "progress": False,
+    }
+    cfg.train = config_lib.TrainConfig(**{**defaults, **train})
+    cfg.log_every = 1
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def trained_run(small_cfg, tmp_path_factory):
+    """A small tokenizer trained for 3 steps (enough for shapes, files and CLIs)."""
+    from vim.tokenizer.train import train_and_evaluate
+
+    workdir = tmp_path_factory.mktemp("tok")
+    train_and_evaluate(small_run_cfg(small_cfg, num_steps=3, eval_every=3), workdir)
+    return workdir

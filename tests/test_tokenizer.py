@@ -1,5 +1,3 @@
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,26 +13,7 @@ from vim.training.checkpoint import Checkpointer, NonFiniteStateError
 from vim.training.loop import fit
 from vim.training.writer import read_metrics
 
-SMALL_MODEL = dict(width=32, encoder_layers=1, decoder_layers=1, heads=2, mlp_dim=64, codebook_size=32, code_dim=8)
-
-
-def small_run_cfg(small_cfg, **train):
-    cfg = dataclasses.replace(small_cfg)
-    cfg.tokenizer = config_lib.TokenizerConfig(**SMALL_MODEL, adversarial_weight=0.0, dead_code_steps=5)
-    cfg.train = config_lib.TrainConfig(
-        **{
-            "num_steps": 12,
-            "learning_rate": 1e-3,
-            "warmup_steps": 2,
-            "checkpoint_every": 4,
-            "eval_every": 6,
-            "eval_batches": 2,
-            "progress": False,
-            **train,
-        }
-    )
-    cfg.log_every = 1
-    return cfg
+from .conftest import SMALL_MODEL, small_run_cfg
 
 
 def test_quantizer_is_normalized_with_identity_straight_through():

@@ -17,14 +17,7 @@ from vim.sharding import logical_spec, make_mesh
 from vim.tokenizer.train import TokenizerTask, train_and_evaluate
 from vim.training.optim import guarded_update, make_optimizer
 
-from .test_tokenizer import small_run_cfg
-
-
-@pytest.fixture(scope="module")
-def trained_run(small_cfg, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("tok")
-    train_and_evaluate(small_run_cfg(small_cfg, num_steps=3, eval_every=3), workdir)
-    return workdir
+from .conftest import small_run_cfg
 
 
 def test_run_writes_config_metrics_tensorboard_and_grids(trained_run):
@@ -90,7 +83,8 @@ def test_guarded_update_skips_non_finite_gradients():
 def test_mesh_and_logical_rules():
     mesh = make_mesh(config_lib.MeshConfig())
     assert mesh.shape == {"data": 1, "fsdp": 1, "model": 1}
-    assert logical_spec(["batch", "length", "embed"]) == jax.sharding.PartitionSpec(("data", "fsdp"), None, "fsdp")
+    assert logical_spec(["batch", "length", "act_embed"]) == jax.sharding.PartitionSpec(("data", "fsdp"), None, None)
+    assert logical_spec(["embed", "mlp"]) == jax.sharding.PartitionSpec("fsdp", "model")
     with pytest.raises(KeyError, match="no rule"):
         logical_spec(["nonsense"])
     with pytest.raises(ValueError, match="needs 4 devices"):

@@ -35,7 +35,8 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
 
 
 def _config(args: argparse.Namespace) -> config_lib.Config:
-    cfg = config_lib.apply_overrides(config_lib.preset(args.preset), args.overrides)
+    stage = getattr(args, "stage", None)
+    cfg = config_lib.apply_overrides(config_lib.preset(args.preset, stage), args.overrides)
     if args.data_dir:
         cfg.data.data_dir = args.data_dir
     return cfg
@@ -152,6 +153,19 @@ def cmd_tokenize(args: argparse.Namespace) -> None:
     print(f"wrote codes of {count} {args.split} images to {path}")
 
 
+def cmd_encode_dataset(args: argparse.Namespace) -> None:
+    from vim.parti.data import encode_dataset
+
+    print(f"codes cached at {encode_dataset(args.tokenizer)}")
+
+
+def cmd_train_parti(args: argparse.Namespace) -> None:
+    from vim.parti.train import train_and_evaluate
+
+    result = train_and_evaluate(_config(args), args.workdir, args.tokenizer)
+    print(json.dumps(result, indent=2))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vim", description="Autoregressive text-to-image toolkit (ViT-VQGAN + Parti)."
@@ -216,6 +230,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="validation")
     p.add_argument("--limit", type=int, default=None, help="at most this many images")
     p.add_argument("-o", "--output", default="codes.npz")
+
+    p = add(
+        sub,
+        "encode-dataset",
+        cmd_encode_dataset,
+        "cache every example's image codes and caption ids with a trained tokenizer",
+        config=False,
+    )
+    p.add_argument("--tokenizer", required=True, help="tokenizer workdir; codes go to <it>/encoded")
+    p = add(
+        sub,
+        "train-parti",
+        cmd_train_parti,
+        "train the Parti generator on cached codes (resumes when the workdir has a checkpoint)",
+    )
+    p.set_defaults(stage="parti")
+    p.add_argument("--tokenizer", required=True, help="tokenizer workdir whose codes were cached")
+    p.add_argument("--workdir", required=True, help="run folder: config, checkpoints, metrics, samples")
 
     world = sub.add_parser("world", help="the embedded shapes world: parser checks")
     world_group = world.add_subparsers(dest="sub", required=True)

@@ -18,7 +18,8 @@ MESH_AXES = ("data", "fsdp", "model")
 RULES: dict[str, str | tuple[str, ...] | None] = {
     "batch": ("data", "fsdp"),
     "length": None,
-    "embed": "fsdp",
+    "embed": "fsdp",  # parameters' model dim: FSDP shards weights along it
+    "act_embed": None,  # activations' model dim: whole on every device (the batch carries the split)
     "mlp": "model",
     "heads": "model",
     "kv": None,
@@ -74,3 +75,25 @@ def global_batch(local: dict, mesh: jax.sharding.Mesh) -> dict:
         for k, v in local.items()
         if getattr(v, "dtype", None) is not None and v.dtype.kind in "biuf"
     }
+
+
+def constrain(x: jax.Array, names: Sequence[str | None]) -> jax.Array:
+    """Pin an activation's sharding by logical dim names (inside jit under `jax.set_mesh`).
+
+    Outside any mesh (plain eager use, e.g. a notebook) there is nothing to shard over and x is returned.
+    """
+    if jax.sharding.get_abstract_mesh().empty:
+        return x
+    return jax.lax.with_sharding_constraint(x, logical_spec(names))
+
+
+def param_specs(abstract_state) -> dict:
+    """PartitionSpecs for an nnx State whose Params carry `logical_axes` metadata, as a pure dict."""
+    from flax import nnx
+
+    def spec(v):
+        axes = v.get_metadata().get("logical_axes") if isinstance(v, nnx.Variable) else None
+        return logical_spec(axes) if axes is not None else P()
+
+    specs = jax.tree.map(spec, abstract_state, is_leaf=lambda x: isinstance(x, nnx.Variable))
+    return nnx.to_pure_dict(specs) if hasattr(specs, "flat_state") else specs

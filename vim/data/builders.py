@@ -25,7 +25,7 @@ import tensorflow_datasets as tfds
 from vim.config import WorldConfig
 from vim.world.dataset import SPLITS, make_examples, split_size
 
-VERSION = "1.1.0"  # bump when the world's pixels or captions change for the same config
+VERSION = "1.2.0"  # bump when the world's pixels or captions change for the same config
 CHUNK = 256  # examples rendered per worker task
 
 

@@ -132,16 +132,34 @@ def make_batches(
     `caption` and `heldout`, with b = cfg.data.batch_size / process_count. The iterator's
     `get_state()` / `set_state()` give exact resumption.
     """
+    source = open_split(cfg.data, split)
+    tokenizer_path = text_tokenizer_path(cfg)
+    if not tokenizer_path.is_file():
+        raise FileNotFoundError(f"no text tokenizer at {tokenizer_path}: run `vim data text-tokenizer` first")
+    return batch_iterator(
+        source, [TokenizeCaptions(str(tokenizer_path), cfg.text.max_length)], cfg,
+        shuffle=shuffle, num_epochs=num_epochs, drop_remainder=drop_remainder,
+        process_index=process_index, process_count=process_count)
+
+
+def batch_iterator(
+    source: Any,
+    operations: list,
+    cfg: Config,
+    *,
+    shuffle: bool = True,
+    num_epochs: int | None = None,
+    drop_remainder: bool = True,
+    process_index: int | None = None,
+    process_count: int | None = None,
+) -> grain.DataLoaderIterator:
+    """Seeded, per-process-sharded, resumable batches of any random-access source after `operations`."""
     if process_index is None or process_count is None:
         import jax
 
         process_index, process_count = jax.process_index(), jax.process_count()
     if cfg.data.batch_size % process_count:
         raise ValueError(f"data.batch_size={cfg.data.batch_size} does not divide over {process_count} processes")
-    source = open_split(cfg.data, split)
-    tokenizer_path = text_tokenizer_path(cfg)
-    if not tokenizer_path.is_file():
-        raise FileNotFoundError(f"no text tokenizer at {tokenizer_path}: run `vim data text-tokenizer` first")
     sampler = grain.samplers.IndexSampler(
         num_records=len(source),
         shard_options=grain.sharding.ShardOptions(process_index, process_count, drop_remainder=True),
@@ -153,7 +171,7 @@ def make_batches(
         data_source=source,
         sampler=sampler,
         operations=[
-            TokenizeCaptions(str(tokenizer_path), cfg.text.max_length),
+            *operations,
             grain.transforms.Batch(cfg.data.batch_size // process_count, drop_remainder=drop_remainder),
         ],
         worker_count=cfg.data.num_workers,

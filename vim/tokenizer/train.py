@@ -52,8 +52,17 @@ class TokenizerTask:
         self.tx = make_optimizer(cfg.train)
         self.disc_tx = make_optimizer(cfg.train)
         if self.tc.perceptual_weight > 0:
-            where = self.tc.perceptual_weights or "(tokenizer.perceptual_weights is empty)"
-            log.warning("perceptual loss OFF: no perceptual-network weights on disk at %s; training without it", where)
+            path = self.tc.perceptual_weights
+            if path and Path(path).exists():
+                # No perceptual network is ported yet (the FID Inception port will provide one).
+                raise ValueError(
+                    f"tokenizer.perceptual_weights={path}: vim cannot use perceptual-network "
+                    "weights yet; set tokenizer.perceptual_weight=0 or clear the path"
+                )
+            log.warning(
+                "perceptual loss OFF: no perceptual-network weights on disk (%s); training without it",
+                f"nothing at {path}" if path else "tokenizer.perceptual_weights is empty",
+            )
 
     def model(self, params: dict) -> ViTVQGAN:
         return nnx.merge(self.graphdef, params)

@@ -1,0 +1,181 @@
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from vim import config as config_lib
+from vim.data.text import EOS_ID, PAD_ID
+from vim.parti.data import code_batches, encode_dataset
+from vim.parti.model import Parti
+from vim.parti.train import PartiTask, train_and_evaluate
+from vim.training.checkpoint import Checkpointer
+from vim.training.writer import read_metrics
+
+SMALL_PARTI = config_lib.PartiConfig(
+    width=32,
+    encoder_layers=1,
+    decoder_layers=2,
+    heads=2,
+    head_dim=16,
+    mlp_dim=64,
+    text_vocab_size=512,
+    text_length=32,
+    image_vocab_size=32,
+    image_grid=8,
+)
+
+
+@pytest.fixture(scope="session")
+def encoded(trained_run):
+    encode_dataset(trained_run)
+    return trained_run
+
+
+def parti_cfg(small_cfg, **train):
+    cfg = dataclasses.replace(small_cfg)
+    cfg.parti = dataclasses.replace(SMALL_PARTI)
+    defaults = {
+        "num_steps": 8,
+        "learning_rate": 1e-3,
+        "warmup_steps": 2,
+        "checkpoint_every": 3,
+        "eval_every": 4,
+        "eval_batches": 2,
+        "progress": False,
+    }
+    cfg.train = config_lib.TrainConfig(**{**defaults, **train})
+    cfg.log_every = 1
+    return cfg
+
+
+def test_encoded_dataset_matches_the_tokenizer(small_cfg, encoded):
+    batch = next(code_batches(parti_cfg(small_cfg), encoded, "train", process_index=0, process_count=1))
+    assert batch["codes"].shape == (8, 64) and batch["codes"].dtype == np.int32
+    assert batch["codes"].min() >= 0 and batch["codes"].max() < 32
+    assert batch["text_ids"].shape == (8, 32) and batch["text_mask"].sum(1).min() >= 2
+    assert encode_dataset(encoded) == encoded / "encoded" / "encoded_captions" / "1.0.0"  # cached, not redone
+
+
+def test_padding_and_causality():
+    model = Parti(SMALL_PARTI, rngs=nnx.Rngs(0))
+    rng = np.random.default_rng(0)
+    text = jnp.asarray(rng.integers(4, 512, (2, 32)), jnp.int32)
+    mask = jnp.arange(32)[None] < jnp.array([[10], [20]])
+    codes = jnp.asarray(rng.integers(0, 32, (2, 64)), jnp.int32)
+    logits = model(text, mask, codes)
+    assert logits.shape == (2, 64, 32) and logits.dtype == jnp.float32
+    # Whatever sits in padded text positions changes nothing.
+    scrambled = jnp.where(mask, text, jnp.asarray(rng.integers(4, 512, (2, 32))))
+    np.testing.assert_allclose(model(scrambled, mask, codes), logits, atol=1e-5)
+    # Changing image token j leaves the logits of positions ≤ j (which predict tokens ≤ j) unchanged.
+    j = 37
+    changed = codes.at[:, j].set((codes[:, j] + 1) % 32)
+    out = model(text, mask, changed)
+    np.testing.assert_allclose(out[:, : j + 1], logits[:, : j + 1], atol=1e-5)
+    assert not np.allclose(out[:, j + 1 :], logits[:, j + 1 :], atol=1e-5)
+
+
+def test_caption_dropout_rate(small_cfg):
+    cfg = parti_cfg(small_cfg)
+    task = PartiTask(cfg)
+    ids = jnp.tile(jnp.arange(4, 36, dtype=jnp.int32)[None], (20_000, 1))
+    dropped = task.drop_captions(ids, jax.random.key(0))
+    is_empty = (dropped[:, 0] == EOS_ID) & (dropped[:, 1:] == PAD_ID).all(1)
+    assert abs(float(is_empty.mean()) - 0.1) < 0.01
+    assert (dropped[~is_empty] == ids[~is_empty]).all()
+
+
+def test_train_resume_bit_exact(small_cfg, encoded, tmp_path):
+    cfg = parti_cfg(small_cfg)
+    straight = train_and_evaluate(cfg, tmp_path / "a", encoded)
+    train_and_evaluate(cfg, tmp_path / "b", encoded, stop_at=4)
+    train_and_evaluate(cfg, tmp_path / "b", encoded)
+    assert straight["step"] == 8 and np.isfinite(straight["nll_per_token"])
+    task = PartiTask(cfg)
+    abstract = jax.eval_shape(task.init_state, jax.random.key_data(jax.random.key(0)))
+    states = []
+    for run in ("a", "b"):
+        ckpt = Checkpointer(tmp_path / run / "checkpoints", use_async=False)
+        states.append(ckpt.restore(abstract)[0])
+        ckpt.close()
+    for x, y in zip(jax.tree.leaves(states[0]), jax.tree.leaves(states[1]), strict=True):
+        assert np.array_equal(np.asarray(x), np.asarray(y))
+    la = [m["loss"] for m in read_metrics(tmp_path / "a") if "loss" in m]
+    lb = [m["loss"] for m in read_metrics(tmp_path / "b") if "loss" in m]
+    assert la == lb and len(la) == 8
+    assert any(p.name.startswith("reconstructions") for p in (tmp_path / "a" / "samples").iterdir())
+
+
+def test_generator_must_match_the_tokenizer(small_cfg, encoded, tmp_path):
+    cfg = parti_cfg(small_cfg)
+    cfg.parti.image_vocab_size = 1024
+    with pytest.raises(config_lib.ConfigError, match=r"parti\.image_vocab_size=1024 \(tokenizer run needs 32"):
+        train_and_evaluate(cfg, tmp_path, encoded)
+
+
+SHARDED = textwrap.dedent("""
+    import json, sys
+    import jax, numpy as np
+    from vim import config as config_lib
+    from vim.parti.train import PartiTask
+    from vim.sharding import make_mesh
+    cfg = config_lib.from_dict(json.loads(sys.argv[1]))
+    rng = np.random.default_rng(0)
+    batch = {"codes": rng.integers(0, 32, (8, 64)).astype(np.int32),
+             "text_ids": rng.integers(4, 512, (8, 32)).astype(np.int32)}
+    batch["text_mask"] = np.arange(32)[None] < rng.integers(3, 32, (8, 1))
+    results = {}
+    meshes = [("single", config_lib.MeshConfig(data=1)), ("dp2_mp4", config_lib.MeshConfig(data=2, model=4)),
+              ("fsdp8", config_lib.MeshConfig(data=1, fsdp=8))]
+    for name, mesh_cfg in meshes:
+        devices = jax.devices()[:1] if name == "single" else jax.devices()
+        mesh = make_mesh(mesh_cfg, devices)
+        task = PartiTask(cfg)
+        with jax.set_mesh(mesh):
+            abstract = jax.eval_shape(task.init_state, jax.random.key_data(jax.random.key(0)))
+            shardings = task.shardings(abstract, mesh)
+            state = jax.jit(task.init_state, out_shardings=shardings)(jax.random.key_data(jax.random.key(0)))
+            batch_sh = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(("data", "fsdp")))
+            step = jax.jit(task.train_step, in_shardings=(shardings, batch_sh), out_shardings=(shardings, None))
+            new, metrics = step(state, {k: jax.device_put(v, batch_sh) for k, v in batch.items()})
+            fc1 = new["params"]["decoder"][0]["mlp"]["fc1"]["kernel"]
+            emb = new["params"]["text_embed"]
+            results[name] = {
+                "loss": float(metrics["loss"]),
+                "params": {k: np.asarray(v).tolist() for k, v in [("fc1", fc1), ("emb", emb[:4])]},
+                "fc1_shard_bytes": fc1.addressable_shards[0].data.nbytes, "fc1_bytes": fc1.nbytes,
+                "emb_shard_shape": list(emb.addressable_shards[0].data.shape),
+            }
+    print(json.dumps(results))
+""")
+
+
+def test_sharded_step_equals_single_device(small_cfg):
+    cfg = parti_cfg(small_cfg)
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8", "JAX_PLATFORMS": "cpu"}
+    out = subprocess.run(
+        [sys.executable, "-c", SHARDED, json.dumps(config_lib.to_dict(cfg))],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    for name in ("dp2_mp4", "fsdp8"):
+        assert abs(r[name]["loss"] - r["single"]["loss"]) < 1e-5
+        for k in ("fc1", "emb"):
+            np.testing.assert_allclose(np.array(r[name]["params"][k]), np.array(r["single"]["params"][k]), atol=1e-5)
+    # fc1 kernel (embed, mlp): mlp split 4-way over `model`; embed split 8-way over `fsdp`.
+    assert r["single"]["fc1_shard_bytes"] == r["single"]["fc1_bytes"]
+    assert r["dp2_mp4"]["fc1_shard_bytes"] == r["dp2_mp4"]["fc1_bytes"] // 4
+    assert r["fsdp8"]["fc1_shard_bytes"] == r["fsdp8"]["fc1_bytes"] // 8
+    assert r["dp2_mp4"]["emb_shard_shape"] == [128, 32] and r["fsdp8"]["emb_shard_shape"] == [512, 4]

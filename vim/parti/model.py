@@ -1,0 +1,171 @@
+"""Parti: a bidirectional text encoder and a causal image-token decoder with cross-attention.
+
+Shapes: B batch, T text tokens, N image tokens (grid²), D width, H heads, K head dim, F MLP width,
+V vocab. Every parameter carries logical axis names (`logical_axes` metadata) that vim.sharding.RULES
+maps to mesh axes; activations are constrained to (batch, length, embed) at block boundaries.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from vim.config import PartiConfig
+from vim.sharding import constrain
+
+_init = jax.nn.initializers.variance_scaling(1.0, "fan_in", "truncated_normal")
+
+
+class Dense(nnx.Module):
+    def __init__(
+        self, d_in: int, d_out: int, axes: tuple[str | None, str | None], *, dtype, rngs: nnx.Rngs, bias: bool = True
+    ):
+        self.kernel = nnx.Param(_init(rngs.params(), (d_in, d_out)), logical_axes=axes)
+        self.bias = nnx.Param(jnp.zeros((d_out,)), logical_axes=(axes[1],)) if bias else None
+        self.dtype = dtype
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        y = jnp.dot(x.astype(self.dtype), self.kernel[...].astype(self.dtype))
+        return y + self.bias[...].astype(self.dtype) if self.bias is not None else y
+
+
+class LayerNorm(nnx.Module):
+    def __init__(self, width: int):
+        self.scale = nnx.Param(jnp.ones((width,)), logical_axes=("embed",))
+        self.bias = nnx.Param(jnp.zeros((width,)), logical_axes=("embed",))
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        x32 = x.astype(jnp.float32)
+        mean = x32.mean(-1, keepdims=True)
+        var = jnp.square(x32 - mean).mean(-1, keepdims=True)
+        y = (x32 - mean) * jax.lax.rsqrt(var + 1e-6) * self.scale[...] + self.bias[...]
+        return y.astype(x.dtype)
+
+
+class Attention(nnx.Module):
+    def __init__(self, cfg: PartiConfig, *, dtype, rngs: nnx.Rngs):
+        inner = cfg.heads * cfg.head_dim
+        self.heads, self.head_dim = cfg.heads, cfg.head_dim
+        self.q = Dense(cfg.width, inner, ("embed", "heads"), dtype=dtype, rngs=rngs, bias=False)
+        self.k = Dense(cfg.width, inner, ("embed", "heads"), dtype=dtype, rngs=rngs, bias=False)
+        self.v = Dense(cfg.width, inner, ("embed", "heads"), dtype=dtype, rngs=rngs, bias=False)
+        self.out = Dense(inner, cfg.width, ("heads", "embed"), dtype=dtype, rngs=rngs)
+
+    def project_kv(self, x_bsd: jax.Array) -> tuple[jax.Array, jax.Array]:
+        b, s, _ = x_bsd.shape
+        k = self.k(x_bsd).reshape(b, s, self.heads, self.head_dim)
+        v = self.v(x_bsd).reshape(b, s, self.heads, self.head_dim)
+        return k, v
+
+    def attend(self, x_btd: jax.Array, k_bshk: jax.Array, v_bshk: jax.Array, mask_b1ts: jax.Array) -> jax.Array:
+        b, t, _ = x_btd.shape
+        q_bthk = self.q(x_btd).reshape(b, t, self.heads, self.head_dim)
+        o_bthk = jax.nn.dot_product_attention(
+            q_bthk, k_bshk.astype(q_bthk.dtype), v_bshk.astype(q_bthk.dtype), mask=mask_b1ts
+        )
+        return self.out(o_bthk.reshape(b, t, self.heads * self.head_dim))
+
+    def __call__(self, x_btd: jax.Array, context_bsd: jax.Array, mask_b1ts: jax.Array) -> jax.Array:
+        k, v = self.project_kv(context_bsd)
+        return self.attend(x_btd, k, v, mask_b1ts)
+
+
+class MLP(nnx.Module):
+    def __init__(self, cfg: PartiConfig, *, dtype, rngs: nnx.Rngs):
+        self.fc1 = Dense(cfg.width, cfg.mlp_dim, ("embed", "mlp"), dtype=dtype, rngs=rngs)
+        self.fc2 = Dense(cfg.mlp_dim, cfg.width, ("mlp", "embed"), dtype=dtype, rngs=rngs)
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return self.fc2(jax.nn.gelu(self.fc1(x)))
+
+
+class EncoderBlock(nnx.Module):
+    def __init__(self, cfg: PartiConfig, *, dtype, rngs: nnx.Rngs):
+        self.ln1, self.attn = LayerNorm(cfg.width), Attention(cfg, dtype=dtype, rngs=rngs)
+        self.ln2, self.mlp = LayerNorm(cfg.width), MLP(cfg, dtype=dtype, rngs=rngs)
+
+    def __call__(self, x_btd: jax.Array, mask_b1tt: jax.Array) -> jax.Array:
+        h = self.ln1(x_btd)
+        x_btd = x_btd + self.attn(h, h, mask_b1tt)
+        x_btd = x_btd + self.mlp(self.ln2(x_btd))
+        return constrain(x_btd, ("batch", "length", "act_embed"))
+
+
+class DecoderBlock(nnx.Module):
+    def __init__(self, cfg: PartiConfig, *, dtype, rngs: nnx.Rngs):
+        self.ln1, self.self_attn = LayerNorm(cfg.width), Attention(cfg, dtype=dtype, rngs=rngs)
+        self.ln2, self.cross_attn = LayerNorm(cfg.width), Attention(cfg, dtype=dtype, rngs=rngs)
+        self.ln3, self.mlp = LayerNorm(cfg.width), MLP(cfg, dtype=dtype, rngs=rngs)
+
+    def __call__(self, x_bnd, text_btd, self_mask_b1nn, cross_mask_b1nt) -> jax.Array:
+        h = self.ln1(x_bnd)
+        x_bnd = x_bnd + self.self_attn(h, h, self_mask_b1nn)
+        x_bnd = x_bnd + self.cross_attn(self.ln2(x_bnd), text_btd, cross_mask_b1nt)
+        x_bnd = x_bnd + self.mlp(self.ln3(x_bnd))
+        return constrain(x_bnd, ("batch", "length", "act_embed"))
+
+
+class Parti(nnx.Module):
+    def __init__(self, cfg: PartiConfig, *, rngs: nnx.Rngs):
+        dtype = jnp.bfloat16 if cfg.compute_dtype == "bfloat16" else jnp.float32
+        self.cfg, self.dtype = cfg, dtype
+        emb = jax.nn.initializers.normal(0.02)
+        self.text_embed = nnx.Param(
+            emb(rngs.params(), (cfg.text_vocab_size, cfg.width)), logical_axes=("vocab", "embed")
+        )
+        self.text_pos = nnx.Param(emb(rngs.params(), (cfg.text_length, cfg.width)), logical_axes=(None, "embed"))
+        self.encoder = nnx.List([EncoderBlock(cfg, dtype=dtype, rngs=rngs) for _ in range(cfg.encoder_layers)])
+        self.encoder_ln = LayerNorm(cfg.width)
+        # Image tokens: the codebook plus one BOS token that starts every image.
+        # Rows padded to a multiple of 128 so the vocab axis splits evenly over any model-parallel size.
+        rows = -(-(cfg.image_vocab_size + 1) // 128) * 128
+        self.image_embed = nnx.Param(emb(rngs.params(), (rows, cfg.width)), logical_axes=("vocab", "embed"))
+        self.row_pos = nnx.Param(emb(rngs.params(), (cfg.image_grid, cfg.width)), logical_axes=(None, "embed"))
+        self.col_pos = nnx.Param(emb(rngs.params(), (cfg.image_grid, cfg.width)), logical_axes=(None, "embed"))
+        self.decoder = nnx.List([DecoderBlock(cfg, dtype=dtype, rngs=rngs) for _ in range(cfg.decoder_layers)])
+        self.decoder_ln = LayerNorm(cfg.width)
+        self.logits = Dense(cfg.width, cfg.image_vocab_size, ("embed", "vocab"), dtype=dtype, rngs=rngs)
+
+    @property
+    def bos_id(self) -> int:
+        return self.cfg.image_vocab_size
+
+    def image_positions(self) -> jax.Array:
+        """[N, D]: row embedding + column embedding, raster order."""
+        g = self.cfg.image_grid
+        pos = self.row_pos[...][:, None, :] + self.col_pos[...][None, :, :]
+        return pos.reshape(g * g, -1)
+
+    def encode_text(self, text_ids_bt: jax.Array, text_mask_bt: jax.Array) -> jax.Array:
+        """Bidirectional encoding of (padded) text → [B, T, D]; padded positions are ignored."""
+        x = (self.text_embed[...][text_ids_bt] + self.text_pos[...][None, : text_ids_bt.shape[1]]).astype(self.dtype)
+        x = constrain(x, ("batch", "length", "act_embed"))
+        mask_b1tt = text_mask_bt[:, None, None, :]
+        for block in self.encoder:
+            x = _call(block, self.cfg.remat, x, mask_b1tt)
+        return self.encoder_ln(x)
+
+    def decode(self, text_btd: jax.Array, text_mask_bt: jax.Array, inputs_bn: jax.Array) -> jax.Array:
+        """Teacher-forced decoder: input tokens (BOS + codes[:-1]) → logits [B, N, V] (float32)."""
+        n = inputs_bn.shape[1]
+        x = (self.image_embed[...][inputs_bn] + self.image_positions()[None, :n]).astype(self.dtype)
+        x = constrain(x, ("batch", "length", "act_embed"))
+        causal_1nn = jnp.tril(jnp.ones((n, n), bool))[None, None]
+        cross_b1nt = text_mask_bt[:, None, None, :]
+        for block in self.decoder:
+            x = _call(block, self.cfg.remat, x, text_btd, causal_1nn, cross_b1nt)
+        return self.logits(self.decoder_ln(x)).astype(jnp.float32)
+
+    def __call__(self, text_ids_bt: jax.Array, text_mask_bt: jax.Array, codes_bn: jax.Array) -> jax.Array:
+        """Logits [B, N, V] predicting codes_bn[:, i] from text and codes_bn[:, :i]."""
+        text = self.encode_text(text_ids_bt, text_mask_bt)
+        bos = jnp.full((codes_bn.shape[0], 1), self.bos_id, codes_bn.dtype)
+        return self.decode(text, text_mask_bt, jnp.concatenate([bos, codes_bn[:, :-1]], axis=1))
+
+
+def _call(block: nnx.Module, remat: bool, *args: jax.Array) -> jax.Array:
+    """Run a block; with remat its activations are recomputed in the backward pass (memory for FLOPs)."""
+    if remat:
+        return nnx.remat(lambda b, *a: b(*a))(block, *args)
+    return block(*args)

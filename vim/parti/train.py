@@ -1,0 +1,173 @@
+"""Training the Parti generator with the shared core: `train_and_evaluate(config, workdir, tokenizer)`.
+
+vim encode-dataset --tokenizer runs/tok
+vim train-parti --preset tiny --tokenizer runs/tok --workdir runs/parti
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+from jax.sharding import NamedSharding
+
+from vim.config import Config, ConfigError
+from vim.data.text import EOS_ID, PAD_ID
+from vim.parti.data import code_batches
+from vim.parti.model import Parti
+from vim.sharding import param_specs, replicated
+from vim.training.loop import fit
+from vim.training.optim import ema_update, guarded_update, make_optimizer, schedule
+
+
+def empty_text(length: int) -> np.ndarray:
+    """Token ids of the empty caption: EOS then padding (what classifier-free guidance conditions on)."""
+    ids = np.full((length,), PAD_ID, np.int32)
+    ids[0] = EOS_ID
+    return ids
+
+
+class PartiTask:
+    def __init__(self, cfg: Config, tokenizer: Any | None = None):
+        self.cfg, self.pc = cfg, cfg.parti
+        self.graphdef, self.abstract_params = nnx.split(nnx.eval_shape(lambda: Parti(self.pc, rngs=nnx.Rngs(0))))
+        self.tx = make_optimizer(cfg.train)
+        self.tokenizer = tokenizer  # a ViTVQGAN for sample grids (optional)
+
+    def model(self, params: dict) -> Parti:
+        return nnx.merge(self.graphdef, params)
+
+    def init_state(self, rng: jax.Array) -> dict:
+        key = jax.random.wrap_key_data(rng)
+        params = nnx.to_pure_dict(nnx.state(Parti(self.pc, rngs=nnx.Rngs(jax.random.fold_in(key, 1)))))
+        return {
+            "step": jnp.zeros((), jnp.int32),
+            "params": params,
+            "opt_state": self.tx.init(params),
+            "ema": params,
+            "rng": rng,
+            "skipped": jnp.zeros((), jnp.int32),
+            "consecutive_skipped": jnp.zeros((), jnp.int32),
+        }
+
+    def shardings(self, abstract_state: dict, mesh: jax.sharding.Mesh) -> dict:
+        """Params, EMA and Adam moments follow the logical-axis rules; scalars are replicated."""
+        specs = param_specs(self.abstract_params)
+        params = jax.tree.map(
+            lambda s: NamedSharding(mesh, s), specs, is_leaf=lambda x: isinstance(x, jax.sharding.PartitionSpec)
+        )
+        opt = optax.tree_map_params(
+            self.tx,
+            lambda _, s: s,
+            abstract_state["opt_state"],
+            params,
+            transform_non_params=lambda _: replicated(mesh),
+        )
+        out = jax.tree.map(lambda _: replicated(mesh), abstract_state)
+        return {**out, "params": params, "ema": params, "opt_state": opt}
+
+    def drop_captions(self, text_ids_bt: jax.Array, key: jax.Array) -> jax.Array:
+        """Replace each caption by the empty text with probability parti.caption_dropout (for CFG)."""
+        drop_b = jax.random.bernoulli(key, self.pc.caption_dropout, (text_ids_bt.shape[0],))
+        return jnp.where(drop_b[:, None], jnp.asarray(empty_text(text_ids_bt.shape[1]))[None], text_ids_bt)
+
+    def loss(self, params: dict, batch: dict, key: jax.Array | None) -> tuple[jax.Array, dict]:
+        text_ids, codes = batch["text_ids"], batch["codes"]
+        if key is not None:
+            text_ids = self.drop_captions(text_ids, key)
+        logits = self.model(params)(text_ids, text_ids != PAD_ID, codes)
+        nll = optax.softmax_cross_entropy_with_integer_labels(logits, codes)
+        accuracy = jnp.mean(jnp.argmax(logits, -1) == codes)
+        return jnp.mean(nll), {"accuracy": accuracy}
+
+    def train_step(self, state: dict, batch: dict) -> tuple[dict, dict]:
+        step = state["step"]
+        key = jax.random.fold_in(jax.random.wrap_key_data(state["rng"]), step)
+        (loss, aux), grads = jax.value_and_grad(self.loss, has_aux=True)(state["params"], batch, key)
+        params, opt_state, ok = guarded_update(self.tx, state["params"], state["opt_state"], grads, loss)
+        new = {
+            **state,
+            "step": step + 1,
+            "params": params,
+            "opt_state": opt_state,
+            "ema": ema_update(state["ema"], params, self.cfg.train.ema_decay, ok),
+            "skipped": state["skipped"] + (~ok).astype(jnp.int32),
+            "consecutive_skipped": jnp.where(ok, 0, state["consecutive_skipped"] + 1),
+        }
+        metrics = {
+            "loss": loss,
+            **aux,
+            "learning_rate": schedule(self.cfg.train)(step),
+            "update_ok": ok,
+            "skipped": new["skipped"],
+            "consecutive_skipped": new["consecutive_skipped"],
+            "grad_norm": optax.tree.norm(grads),
+        }
+        return new, metrics
+
+    def eval_step(self, state: dict, batch: dict) -> dict:
+        loss, aux = self.loss(state["ema"], batch, None)
+        return {"nll": loss, **aux}
+
+    def summarize_eval(self, outputs: list[dict]) -> dict[str, float]:
+        return {
+            "nll_per_token": float(np.mean([o["nll"] for o in outputs])),
+            "accuracy": float(np.mean([o["accuracy"] for o in outputs])),
+        }
+
+    def image_grid(self, state: dict, batch: dict) -> np.ndarray | None:
+        """Rows of (tokenizer decode of the true codes | a sample for the same caption)."""
+        if self.tokenizer is None:
+            return None
+        from vim.parti.sample import sample_uncached
+
+        n = min(8, batch["codes"].shape[0])
+        key = jax.random.key(int(state["step"]))
+        samples = sample_uncached(self.model(state["ema"]), batch["text_ids"][:n], key)
+        g = self.pc.image_grid
+        truth = self.tokenizer.decode(batch["codes"][:n].reshape(n, g, g))
+        drawn = self.tokenizer.decode(samples.reshape(n, g, g))
+        pair = jnp.concatenate([truth, drawn], axis=2)
+        return np.asarray(jnp.concatenate(list(pair), axis=0) * 255).round().astype(np.uint8)
+
+
+def check_against_tokenizer(cfg: Config, tok_cfg: Config) -> None:
+    """The generator's vocabularies and lengths must match the tokenizer run it trains on."""
+    expected = {
+        "parti.image_vocab_size": tok_cfg.tokenizer.codebook_size,
+        "parti.image_grid": tok_cfg.tokenizer.image_size // tok_cfg.tokenizer.patch_size,
+        "parti.text_length": tok_cfg.text.max_length,
+    }
+    actual = {
+        "parti.image_vocab_size": cfg.parti.image_vocab_size,
+        "parti.image_grid": cfg.parti.image_grid,
+        "parti.text_length": cfg.parti.text_length,
+    }
+    wrong = [f"{k}={actual[k]} (tokenizer run needs {v}; --set {k}={v})" for k, v in expected.items() if actual[k] != v]
+    if wrong:
+        raise ConfigError("generator config does not match the tokenizer: " + "; ".join(wrong))
+
+
+def train_and_evaluate(
+    cfg: Config, workdir: str | os.PathLike, tokenizer: str | os.PathLike, stop_at: int | None = None
+) -> dict:
+    """Train Parti on the codes cached from `tokenizer` (a tokenizer workdir), resuming if possible."""
+    from vim.tokenizer.train import load_tokenizer
+
+    tok_model, tok_cfg = load_tokenizer(tokenizer)
+    check_against_tokenizer(cfg, tok_cfg)
+    task = PartiTask(cfg, tokenizer=tok_model)
+    return fit(
+        cfg,
+        workdir,
+        task,
+        train_batches=lambda: code_batches(cfg, tokenizer, "train"),
+        eval_batches=lambda: code_batches(cfg, tokenizer, "validation", shuffle=False, num_epochs=1),
+        shardings_fn=task.shardings,
+        stop_at=stop_at,
+    )
