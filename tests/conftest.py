@@ -59,3 +59,12 @@ def trained_run(small_cfg, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("tok")
     train_and_evaluate(small_run_cfg(small_cfg, num_steps=3, eval_every=3), workdir)
     return workdir
+
+
+@pytest.fixture(scope="session")
+def encoded(trained_run):
+    """The small tokenizer run with its code dataset cached (`vim encode-dataset`)."""
+    from vim.parti.data import encode_dataset
+
+    encode_dataset(trained_run)
+    return trained_run

@@ -33,12 +33,6 @@ SMALL_PARTI = config_lib.PartiConfig(
 )
 
 
-@pytest.fixture(scope="session")
-def encoded(trained_run):
-    encode_dataset(trained_run)
-    return trained_run
-
-
 def parti_cfg(small_cfg, **train):
     cfg = dataclasses.replace(small_cfg)
     cfg.parti = dataclasses.replace(SMALL_PARTI)

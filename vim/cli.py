@@ -166,6 +166,22 @@ def cmd_train_parti(args: argparse.Namespace) -> None:
     print(json.dumps(result, indent=2))
 
 
+def cmd_plan(args: argparse.Namespace) -> None:
+    import os
+
+    from vim.parti.plan import parse_mesh, plan, run_with_fake_devices
+
+    mesh = parse_mesh(args.mesh)
+    needed = mesh.data * mesh.fsdp * mesh.model
+    if not os.environ.get("VIM_PLAN_CHILD"):
+        import jax
+
+        if jax.device_count() < needed:
+            raise SystemExit(run_with_fake_devices(args.argv, needed))
+    result = plan(_config(args), mesh, args.batch)
+    print(json.dumps(result, indent=2))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vim", description="Autoregressive text-to-image toolkit (ViT-VQGAN + Parti)."
@@ -249,6 +265,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tokenizer", required=True, help="tokenizer workdir whose codes were cached")
     p.add_argument("--workdir", required=True, help="run folder: config, checkpoints, metrics, samples")
 
+    p = add(sub, "plan", cmd_plan, "compile a train step on a (fake) device mesh; print memory and FLOPs")
+    p.set_defaults(stage="parti")
+    p.add_argument("--mesh", required=True, help="FSDPxMODEL (e.g. 16x16) or DATAxFSDPxMODEL")
+    p.add_argument("--batch", type=int, default=None, help="global batch (default: the preset's)")
+
     world = sub.add_parser("world", help="the embedded shapes world: parser checks")
     world_group = world.add_subparsers(dest="sub", required=True)
     p = add(world_group, "check", cmd_world_check, "measure the scene parser on freshly rendered examples")
@@ -264,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(argv) if argv is not None else sys.argv[1:]
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

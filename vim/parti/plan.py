@@ -1,0 +1,100 @@
+"""Scale plan: compile a Parti train step for a big mesh on abstract inputs and report what XLA says.
+
+    vim plan --preset parti-20b --mesh 16x16          # fsdp × model (or data×fsdp×model)
+
+Nothing is allocated: parameters and batches are ShapeDtypeStructs with target shardings, and the
+mesh is made of fake CPU devices (the command re-runs itself with enough of them).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from vim.config import Config, MeshConfig
+from vim.sharding import batch_sharding, make_mesh
+from vim.training.checkpoint import abstract_like
+
+
+def parse_mesh(text: str) -> MeshConfig:
+    """ "FSDPxMODEL" or "DATAxFSDPxMODEL" → MeshConfig."""
+    try:
+        sizes = [int(v) for v in text.lower().split("x")]
+    except ValueError:
+        raise ValueError(f"--mesh {text!r}: expected sizes like 16x16 or 4x16x4") from None
+    if len(sizes) == 2:
+        return MeshConfig(data=1, fsdp=sizes[0], model=sizes[1])
+    if len(sizes) == 3:
+        return MeshConfig(data=sizes[0], fsdp=sizes[1], model=sizes[2])
+    raise ValueError(f"--mesh {text!r}: give 2 (fsdp×model) or 3 (data×fsdp×model) sizes")
+
+
+def _per_device_bytes(tree, shardings) -> int:
+    total = 0
+    for leaf, sharding in zip(jax.tree.leaves(tree), jax.tree.leaves(shardings), strict=True):
+        shard = sharding.shard_shape(leaf.shape)
+        total += math.prod(shard) * jnp.dtype(leaf.dtype).itemsize
+    return total
+
+
+def plan(cfg: Config, mesh_cfg: MeshConfig, batch_size: int | None = None) -> dict:
+    """Compile the train step for `mesh_cfg` (needs that many devices) and report memory and FLOPs."""
+    from vim.parti.train import PartiTask
+
+    n = mesh_cfg.data * mesh_cfg.fsdp * mesh_cfg.model
+    mesh = make_mesh(mesh_cfg, jax.devices()[:n])
+    batch = batch_size or cfg.data.batch_size
+    tokens = cfg.parti.image_grid**2
+    task = PartiTask(cfg)
+    with jax.set_mesh(mesh):
+        abstract = jax.eval_shape(task.init_state, jax.random.key_data(jax.random.key(0)))
+        shardings = task.shardings(abstract, mesh)
+        bsh = batch_sharding(mesh)
+        batch_in = {
+            "codes": jax.ShapeDtypeStruct((batch, tokens), jnp.int32, sharding=bsh),
+            "text_ids": jax.ShapeDtypeStruct((batch, cfg.parti.text_length), jnp.int32, sharding=bsh),
+        }
+        step = jax.jit(
+            task.train_step, in_shardings=(shardings, bsh), out_shardings=(shardings, None), donate_argnums=0
+        )
+        compiled = step.lower(abstract_like(abstract, shardings), batch_in).compile()
+    memory = compiled.memory_analysis()
+    cost = compiled.cost_analysis() or {}
+    params = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(abstract["params"]))
+    gib = 2**30
+    return {
+        "preset": cfg.name,
+        "mesh": {"data": mesh_cfg.data, "fsdp": mesh_cfg.fsdp, "model": mesh_cfg.model},
+        "devices": n,
+        "parameters": params,
+        "global_batch": batch,
+        "tokens_per_step": batch * tokens,
+        "per_device_gib": {
+            "params": _per_device_bytes(abstract["params"], shardings["params"]) / gib,
+            "ema": _per_device_bytes(abstract["ema"], shardings["ema"]) / gib,
+            "optimizer_state": _per_device_bytes(abstract["opt_state"], shardings["opt_state"]) / gib,
+            "xla_arguments": memory.argument_size_in_bytes / gib,
+            "xla_temporaries_activations": memory.temp_size_in_bytes / gib,
+            "xla_outputs": memory.output_size_in_bytes / gib,
+        },
+        "flops_per_step_per_device": float(cost.get("flops", float("nan"))),
+        "flops_per_step": float(cost.get("flops", float("nan"))) * n,
+        "model_flops_per_step_6nd": 6.0 * params * batch * tokens,
+    }
+
+
+def run_with_fake_devices(argv: list[str], count: int) -> int:
+    """Re-run this command in a process that sees `count` fake CPU devices."""
+    env = {
+        **os.environ,
+        "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={count}",
+        "JAX_PLATFORMS": "cpu",
+        "VIM_PLAN_CHILD": "1",
+    }
+    return subprocess.run([sys.executable, "-m", "vim.cli", *argv], env=env).returncode
