@@ -44,31 +44,47 @@ class LayerNorm(nnx.Module):
 
 
 class Attention(nnx.Module):
-    def __init__(self, cfg: PartiConfig, *, dtype, rngs: nnx.Rngs):
+    """Multi-head attention. Self-attention projects q, k, v with one fused kernel [D, 3, H·K];
+    cross-attention projects q from the image stream and k, v (fused [D, 2, H·K]) from the text."""
+
+    def __init__(self, cfg: PartiConfig, *, self_attention: bool, dtype, rngs: nnx.Rngs):
         inner = cfg.heads * cfg.head_dim
-        self.heads, self.head_dim = cfg.heads, cfg.head_dim
-        self.q = Dense(cfg.width, inner, ("embed", "heads"), dtype=dtype, rngs=rngs, bias=False)
-        self.k = Dense(cfg.width, inner, ("embed", "heads"), dtype=dtype, rngs=rngs, bias=False)
-        self.v = Dense(cfg.width, inner, ("embed", "heads"), dtype=dtype, rngs=rngs, bias=False)
+        self.heads, self.head_dim, self.dtype = cfg.heads, cfg.head_dim, dtype
+        self.self_attention = self_attention
+        fused = jax.nn.initializers.variance_scaling(1.0, "fan_in", "truncated_normal", in_axis=0, out_axis=(1, 2))
+        if self_attention:
+            self.qkv = nnx.Param(fused(rngs.params(), (cfg.width, 3, inner)), logical_axes=("embed", None, "heads"))
+        else:
+            self.q = Dense(cfg.width, inner, ("embed", "heads"), dtype=dtype, rngs=rngs, bias=False)
+            self.kv = nnx.Param(fused(rngs.params(), (cfg.width, 2, inner)), logical_axes=("embed", None, "heads"))
         self.out = Dense(inner, cfg.width, ("heads", "embed"), dtype=dtype, rngs=rngs)
 
-    def project_kv(self, x_bsd: jax.Array) -> tuple[jax.Array, jax.Array]:
+    def _project(self, x_bsd: jax.Array, kernel_dni: jax.Array) -> jax.Array:
         b, s, _ = x_bsd.shape
-        k = self.k(x_bsd).reshape(b, s, self.heads, self.head_dim)
-        v = self.v(x_bsd).reshape(b, s, self.heads, self.head_dim)
-        return k, v
+        y = jnp.einsum("bsd,dni->bsni", x_bsd.astype(self.dtype), kernel_dni.astype(self.dtype))
+        return y.reshape(b, s, kernel_dni.shape[1], self.heads, self.head_dim)  # [B, S, n, H, K]
 
-    def attend(self, x_btd: jax.Array, k_bshk: jax.Array, v_bshk: jax.Array, mask_b1ts: jax.Array) -> jax.Array:
-        b, t, _ = x_btd.shape
-        q_bthk = self.q(x_btd).reshape(b, t, self.heads, self.head_dim)
+    def project_kv(self, context_bsd: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """Keys and values [B, S, H, K] of a context (the text, or the image prefix)."""
+        kernel = self.qkv[...][:, 1:] if self.self_attention else self.kv[...]
+        kv = self._project(context_bsd, kernel)
+        return kv[:, :, 0], kv[:, :, 1]
+
+    def attend(self, q_bthk: jax.Array, k_bshk: jax.Array, v_bshk: jax.Array, mask_b1ts: jax.Array) -> jax.Array:
+        b, t = q_bthk.shape[:2]
         o_bthk = jax.nn.dot_product_attention(
             q_bthk, k_bshk.astype(q_bthk.dtype), v_bshk.astype(q_bthk.dtype), mask=mask_b1ts
         )
         return self.out(o_bthk.reshape(b, t, self.heads * self.head_dim))
 
     def __call__(self, x_btd: jax.Array, context_bsd: jax.Array, mask_b1ts: jax.Array) -> jax.Array:
+        if self.self_attention:  # context is x itself: one matmul for q, k and v
+            qkv = self._project(x_btd, self.qkv[...])
+            return self.attend(qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2], mask_b1ts)
+        b, t, _ = x_btd.shape
+        q_bthk = self.q(x_btd).reshape(b, t, self.heads, self.head_dim)
         k, v = self.project_kv(context_bsd)
-        return self.attend(x_btd, k, v, mask_b1ts)
+        return self.attend(q_bthk, k, v, mask_b1ts)
 
 
 class MLP(nnx.Module):
@@ -82,7 +98,7 @@ class MLP(nnx.Module):
 
 class EncoderBlock(nnx.Module):
     def __init__(self, cfg: PartiConfig, *, dtype, rngs: nnx.Rngs):
-        self.ln1, self.attn = LayerNorm(cfg.width), Attention(cfg, dtype=dtype, rngs=rngs)
+        self.ln1, self.attn = LayerNorm(cfg.width), Attention(cfg, self_attention=True, dtype=dtype, rngs=rngs)
         self.ln2, self.mlp = LayerNorm(cfg.width), MLP(cfg, dtype=dtype, rngs=rngs)
 
     def __call__(self, x_btd: jax.Array, mask_b1tt: jax.Array) -> jax.Array:
@@ -94,8 +110,8 @@ class EncoderBlock(nnx.Module):
 
 class DecoderBlock(nnx.Module):
     def __init__(self, cfg: PartiConfig, *, dtype, rngs: nnx.Rngs):
-        self.ln1, self.self_attn = LayerNorm(cfg.width), Attention(cfg, dtype=dtype, rngs=rngs)
-        self.ln2, self.cross_attn = LayerNorm(cfg.width), Attention(cfg, dtype=dtype, rngs=rngs)
+        self.ln1, self.self_attn = LayerNorm(cfg.width), Attention(cfg, self_attention=True, dtype=dtype, rngs=rngs)
+        self.ln2, self.cross_attn = LayerNorm(cfg.width), Attention(cfg, self_attention=False, dtype=dtype, rngs=rngs)
         self.ln3, self.mlp = LayerNorm(cfg.width), MLP(cfg, dtype=dtype, rngs=rngs)
 
     def __call__(self, x_bnd, text_btd, self_mask_b1nn, cross_mask_b1nt) -> jax.Array:

@@ -1,0 +1,33 @@
+"""Rebuild the table in docs/scaling.md from the `vim plan` outputs in docs/plans/*.json.
+
+python docs/make_scaling_table.py > docs/scaling_table.md
+"""
+
+import json
+import sys
+from pathlib import Path
+
+rows = []
+for path in sorted(Path(__file__).parent.glob("plans/*.json")):
+    d = json.loads(path.read_text())
+    m, g = d["mesh"], d["per_device_gib"]
+    state = g["params"] + g["ema"] + g["optimizer_state"]
+    rows.append(
+        (
+            d["parameters"],
+            f"| {d['preset']} | {d['parameters'] / 1e9:.2f} B | {d['devices']} "
+            f"({m['data']}×{m['fsdp']}×{m['model']}) | {d['global_batch']} | {d['tokens_per_step']:,} | "
+            f"{g['params']:.2f} | {g['optimizer_state']:.2f} | {state:.2f} | {g['xla_temporaries_activations']:.1f} | "
+            f"{d['flops_per_step'] / 1e15:.1f} | {d['model_flops_per_step_6nd'] / 1e15:.1f} | "
+            f"{d.get('compile_wall_seconds', float('nan')):.0f} |",
+        )
+    )
+print(
+    "| preset | params | devices (data×fsdp×model) | global batch | tokens/step | params GiB/dev | "
+    "Adam GiB/dev | params+EMA+Adam GiB/dev | XLA temps (activations) GiB/dev | XLA PFLOP/step | 6ND PFLOP/step | "
+    "compile s |"
+)
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+for _, row in sorted(rows, key=lambda r: (r[0], r[1])):
+    print(row)
+sys.exit(0)
