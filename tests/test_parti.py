@@ -173,3 +173,24 @@ def test_sharded_step_equals_single_device(small_cfg):
     assert r["dp2_mp4"]["fc1_shard_bytes"] == r["dp2_mp4"]["fc1_bytes"] // 4
     assert r["fsdp8"]["fc1_shard_bytes"] == r["fsdp8"]["fc1_bytes"] // 8
     assert r["dp2_mp4"]["emb_shard_shape"] == [128, 32] and r["fsdp8"]["emb_shard_shape"] == [512, 4]
+
+
+def test_plan_compiles_on_a_fake_mesh_without_allocating():
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    env.pop("XLA_FLAGS", None)
+    out = subprocess.run(
+        [sys.executable, "-m", "vim.cli", "plan", "--preset", "tiny", "--mesh", "2x4", "--batch", "16"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    plan = json.loads(out.stdout[out.stdout.index("{") :])
+    assert plan["devices"] == 8 and plan["mesh"] == {"data": 1, "fsdp": 2, "model": 4}
+    assert plan["tokens_per_step"] == 16 * 64
+    gib = plan["per_device_gib"]
+    full_params_gib = plan["parameters"] * 4 / 2**30
+    assert gib["params"] < full_params_gib / 4  # weights really are split over fsdp × model
+    assert gib["optimizer_state"] > gib["params"] and gib["xla_temporaries_activations"] > 0
+    assert plan["flops_per_step"] > 0
