@@ -105,7 +105,7 @@ def test_train_resume_bit_exact(small_cfg, encoded, tmp_path):
     la = [m["loss"] for m in read_metrics(tmp_path / "a") if "loss" in m]
     lb = [m["loss"] for m in read_metrics(tmp_path / "b") if "loss" in m]
     assert la == lb and len(la) == 8
-    assert any(p.name.startswith("reconstructions") for p in (tmp_path / "a" / "samples").iterdir())
+    assert any(p.name.startswith("truth_vs_sample") for p in (tmp_path / "a" / "samples").iterdir())
 
 
 def test_generator_must_match_the_tokenizer(small_cfg, encoded, tmp_path):

@@ -147,6 +147,6 @@ def run_eval(
     summary = task.summarize_eval(outputs)
     writer.scalars(step, summary, prefix="eval/")
     if first is not None and (grid := task.image_grid(state, first)) is not None:
-        writer.image(step, "reconstructions", grid)
+        writer.image(step, getattr(task, "grid_name", "samples"), grid)
     log.info("eval at step %d: %s", step, {k: round(v, 4) for k, v in summary.items()})
     return summary
