@@ -34,6 +34,7 @@ def empty_text(length: int) -> np.ndarray:
 
 class PartiTask:
     grid_name = "truth_vs_sample"  # eval grids: decoded true codes | a sample for the same caption
+
     def __init__(self, cfg: Config, tokenizer: Any | None = None):
         self.cfg, self.pc = cfg, cfg.parti
         self.graphdef, self.abstract_params = nnx.split(nnx.eval_shape(lambda: Parti(self.pc, rngs=nnx.Rngs(0))))

@@ -42,6 +42,7 @@ def to_unit(images_uint8: jax.Array) -> jax.Array:
 
 class TokenizerTask:
     grid_name = "reconstructions"  # eval grids: input | reconstruction
+
     def __init__(self, cfg: Config):
         self.cfg, self.tc = cfg, cfg.tokenizer
         self.graphdef, _ = nnx.split(nnx.eval_shape(lambda: ViTVQGAN(self.tc, rngs=nnx.Rngs(0))))

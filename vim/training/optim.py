@@ -37,13 +37,18 @@ def all_finite(tree: Any) -> jax.Array:
 def guarded_update(
     tx: optax.GradientTransformation, params: Any, opt_state: Any, grads: Any, loss: jax.Array
 ) -> tuple[Any, Any, jax.Array]:
-    """Apply the update only if loss and every gradient are finite; returns (params, opt_state, ok)."""
+    """Apply the update only if loss and every gradient are finite; returns (params, opt_state, ok).
+
+    A `lax.cond`, so a skipped step costs nothing and a taken one pays no select over the state.
+    """
     ok = jnp.isfinite(loss) & all_finite(grads)
-    safe_grads = jax.tree.map(lambda g: jnp.where(ok, g, jnp.zeros_like(g)), grads)
-    updates, new_opt_state = tx.update(safe_grads, opt_state, params)
-    new_params = optax.apply_updates(params, updates)
-    pick = lambda new, old: jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, old)  # noqa: E731
-    return pick(new_params, params), pick(new_opt_state, opt_state), ok
+
+    def apply(_):
+        updates, new_opt_state = tx.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), new_opt_state
+
+    new_params, new_opt_state = jax.lax.cond(ok, apply, lambda _: (params, opt_state), None)
+    return new_params, new_opt_state, ok
 
 
 def ema_update(ema: Any, params: Any, decay: float, ok: jax.Array) -> Any:
