@@ -22,20 +22,10 @@ import numpy as np
 
 from vim import config as config_lib
 from vim.parti.train import PartiTask
+from vim.perf import matmul_peak_flops
 
 PEER_SCRIPT = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "peer_parti_pytorch.py"
 BATCH, TEXT, TOKENS = 8, 32, 64
-
-
-def matmul_peak_flops(n: int = 2048, reps: int = 10) -> float:
-    a = jax.numpy.ones((n, n), jax.numpy.float32)
-    f = jax.jit(lambda x: x @ x)
-    f(a).block_until_ready()
-    start = time.perf_counter()
-    for _ in range(reps):
-        out = f(a)
-    out.block_until_ready()
-    return 2 * n**3 * reps / (time.perf_counter() - start)
 
 
 def bench_vim(steps: int) -> dict:

@@ -21,20 +21,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from vim import config as config_lib
+from vim.perf import matmul_peak_flops
 from vim.tokenizer.train import TokenizerTask
 
 PEER_SCRIPT = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "peer_vitvqgan_pytorch.py"
-
-
-def matmul_peak_flops(n: int = 2048, reps: int = 10) -> float:
-    a = jnp.ones((n, n), jnp.float32)
-    f = jax.jit(lambda x: x @ x)
-    f(a).block_until_ready()
-    start = time.perf_counter()
-    for _ in range(reps):
-        out = f(a)
-    out.block_until_ready()
-    return 2 * n**3 * reps / (time.perf_counter() - start)
 
 
 def bench_vim(steps: int, batch: int = 16) -> dict:

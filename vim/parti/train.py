@@ -22,7 +22,8 @@ from vim.parti.data import code_batches
 from vim.parti.model import Parti
 from vim.sharding import param_specs, replicated
 from vim.training.loop import fit
-from vim.training.optim import ema_update, guarded_update, make_optimizer, schedule
+from vim.training.optim import guarded_update, make_optimizer, schedule
+from vim.training.state import advance, new_state, step_key
 
 
 def empty_text(length: int) -> np.ndarray:
@@ -47,15 +48,7 @@ class PartiTask:
     def init_state(self, rng: jax.Array) -> dict:
         key = jax.random.wrap_key_data(rng)
         params = nnx.to_pure_dict(nnx.state(Parti(self.pc, rngs=nnx.Rngs(jax.random.fold_in(key, 1)))))
-        return {
-            "step": jnp.zeros((), jnp.int32),
-            "params": params,
-            "opt_state": self.tx.init(params),
-            "ema": params,
-            "rng": rng,
-            "skipped": jnp.zeros((), jnp.int32),
-            "consecutive_skipped": jnp.zeros((), jnp.int32),
-        }
+        return new_state(params, self.tx, rng)
 
     def shardings(self, abstract_state: dict, mesh: jax.sharding.Mesh) -> dict:
         """Params, EMA and Adam moments follow the logical-axis rules; scalars are replicated."""
@@ -88,19 +81,10 @@ class PartiTask:
         return jnp.mean(nll), {"accuracy": accuracy}
 
     def train_step(self, state: dict, batch: dict) -> tuple[dict, dict]:
-        step = state["step"]
-        key = jax.random.fold_in(jax.random.wrap_key_data(state["rng"]), step)
+        step, key = state["step"], step_key(state)
         (loss, aux), grads = jax.value_and_grad(self.loss, has_aux=True)(state["params"], batch, key)
         params, opt_state, ok = guarded_update(self.tx, state["params"], state["opt_state"], grads, loss)
-        new = {
-            **state,
-            "step": step + 1,
-            "params": params,
-            "opt_state": opt_state,
-            "ema": ema_update(state["ema"], params, self.cfg.train.ema_decay, ok),
-            "skipped": state["skipped"] + (~ok).astype(jnp.int32),
-            "consecutive_skipped": jnp.where(ok, 0, state["consecutive_skipped"] + 1),
-        }
+        new = advance(state, params, opt_state, ok, self.cfg.train.ema_decay)
         metrics = {
             "loss": loss,
             **aux,

@@ -25,7 +25,8 @@ from vim.tokenizer.losses import (
 )
 from vim.tokenizer.model import ViTVQGAN, pixels
 from vim.training.loop import fit
-from vim.training.optim import ema_update, guarded_update, make_optimizer, schedule
+from vim.training.optim import guarded_update, make_optimizer, schedule
+from vim.training.state import advance, new_state, step_key
 
 log = logging.getLogger(__name__)
 
@@ -72,16 +73,7 @@ class TokenizerTask:
     def init_state(self, rng: jax.Array) -> dict:
         key = jax.random.wrap_key_data(rng)
         params = nnx.to_pure_dict(nnx.state(ViTVQGAN(self.tc, rngs=nnx.Rngs(jax.random.fold_in(key, 1)))))
-        state = {
-            "step": jnp.zeros((), jnp.int32),
-            "params": params,
-            "opt_state": self.tx.init(params),
-            "ema": params,
-            "rng": rng,
-            "skipped": jnp.zeros((), jnp.int32),
-            "consecutive_skipped": jnp.zeros((), jnp.int32),
-            "last_used": jnp.zeros((self.tc.codebook_size,), jnp.int32),
-        }
+        state = new_state(params, self.tx, rng) | {"last_used": jnp.zeros((self.tc.codebook_size,), jnp.int32)}
         if self.use_gan:
             disc = Discriminator(self.tc.image_size, self.tc.disc_width, rngs=nnx.Rngs(jax.random.fold_in(key, 2)))
             disc_params = nnx.to_pure_dict(nnx.state(disc))
@@ -91,7 +83,7 @@ class TokenizerTask:
     def train_step(self, state: dict, batch: dict) -> tuple[dict, dict]:
         tc, step = self.tc, state["step"]
         images = to_unit(batch["image"])
-        key = jax.random.fold_in(jax.random.wrap_key_data(state["rng"]), step)
+        key = step_key(state)
         gan_on = self.use_gan & (step >= tc.adversarial_start_step)
 
         def loss_fn(params):
@@ -140,15 +132,7 @@ class TokenizerTask:
             params = {**params, "codebook_kc": codebook}
             last_used = jnp.where(dead & ok, step + 1, last_used)
             metrics["dead_codes_restarted"] = jnp.sum(dead & ok)
-        new |= {
-            "step": step + 1,
-            "params": params,
-            "opt_state": opt_state,
-            "ema": ema_update(state["ema"], params, self.cfg.train.ema_decay, ok),
-            "skipped": state["skipped"] + (~ok).astype(jnp.int32),
-            "consecutive_skipped": jnp.where(ok, 0, state["consecutive_skipped"] + 1),
-            "last_used": last_used,
-        }
+        new = advance(new, params, opt_state, ok, self.cfg.train.ema_decay) | {"last_used": last_used}
         metrics |= {
             "update_ok": ok,
             "skipped": new["skipped"],
