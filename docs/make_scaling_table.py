@@ -28,6 +28,6 @@ print(
     "compile s |"
 )
 print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-for _, row in sorted(rows, key=lambda r: (r[0], r[1])):
+for _, row in sorted(rows, key=lambda r: r[0]):
     print(row)
 sys.exit(0)
