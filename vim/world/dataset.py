@@ -23,7 +23,7 @@ def make_example(world: WorldConfig, split: str, index: int) -> dict:
     """One example: image (uint8 HWC), caption, scene JSON and whether it uses a held-out pair."""
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
-    validate_heldout(world.heldout_pairs)
+    validate_heldout(tuple(world.heldout_pairs))
     rng = np.random.default_rng([world.seed, SPLITS.index(split), index])
     heldout = split == "test" and bool(world.heldout_pairs) and rng.random() < world.test_heldout_fraction
     scene = sample_scene(rng, max_objects=world.max_objects, heldout_pairs=world.heldout_pairs, require_heldout=heldout)

@@ -9,6 +9,7 @@ the same scene renders at 64×64 and, exactly scaled, at 128×128.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Sequence
 
@@ -122,7 +123,8 @@ def spec_pairs(spec: CaptionSpec) -> set[str]:
     return {pair_name(g.color, g.shape) for g in spec.groups}
 
 
-def validate_heldout(heldout_pairs: Sequence[str]) -> None:
+@functools.cache  # called once per rendered example with the same tuple
+def validate_heldout(heldout_pairs: tuple[str, ...]) -> None:
     known = {pair_name(c, s) for c in COLORS for s in SHAPES}
     bad = [p for p in heldout_pairs if p not in known]
     if bad:
