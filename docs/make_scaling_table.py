@@ -14,7 +14,7 @@ for path in sorted(Path(__file__).parent.glob("plans/*.json")):
     state = g["params"] + g["ema"] + g["optimizer_state"]
     rows.append(
         (
-            d["parameters"],
+            (d["parameters"], d["devices"]),
             f"| {d['preset']} | {d['parameters'] / 1e9:.2f} B | {d['devices']} "
             f"({m['data']}×{m['fsdp']}×{m['model']}) | {d['global_batch']} | {d['tokens_per_step']:,} | "
             f"{g['params']:.2f} | {g['optimizer_state']:.2f} | {state:.2f} | {g['xla_temporaries_activations']:.1f} | "
