@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import jax
-import numpy as np
 import orbax.checkpoint as ocp
 
 from vim.training.optim import all_finite
@@ -71,9 +70,6 @@ class Checkpointer:
         iterator = restored["data"]["iterator"]
         return restored["state"], iterator.encode() if iterator is not None else None, step
 
-    def wait(self) -> None:
-        self.manager.wait_until_finished()
-
     def close(self) -> None:
         self.manager.wait_until_finished()
         self.manager.close()
@@ -82,10 +78,6 @@ class Checkpointer:
 def abstract_like(tree: Any, shardings: Any) -> Any:
     """ShapeDtypeStructs with target shardings: what a restore should produce."""
     return jax.tree.map(lambda x, s: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=s), tree, shardings)
-
-
-def to_numpy(tree: Any) -> Any:
-    return jax.tree.map(np.asarray, jax.device_get(tree))
 
 
 def dump_json(path: Path, obj: Any) -> None:
