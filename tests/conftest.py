@@ -68,3 +68,19 @@ def encoded(trained_run):
 
     encode_dataset(trained_run)
     return trained_run
+
+
+@pytest.fixture(scope="session")
+def small_bundle(small_cfg, encoded, tmp_path_factory):
+    """A bundle (`vim export`) of the small tokenizer and a small Parti trained 4 steps on its codes."""
+    from vim.bundle import export_bundle
+    from vim.parti.train import train_and_evaluate
+
+    cfg = dataclasses.replace(small_cfg)
+    cfg.parti = config_lib.PartiConfig(
+        width=32, encoder_layers=1, decoder_layers=1, heads=2, head_dim=16, mlp_dim=64, image_vocab_size=32
+    )
+    cfg.train = config_lib.TrainConfig(num_steps=4, warmup_steps=1, eval_every=4, eval_batches=1, progress=False)
+    parti_dir = tmp_path_factory.mktemp("parti")
+    train_and_evaluate(cfg, parti_dir, encoded)
+    return export_bundle(encoded, parti_dir, tmp_path_factory.mktemp("bundle") / "small")

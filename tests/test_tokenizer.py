@@ -94,6 +94,26 @@ def test_overfits_one_batch(small_cfg):
     assert losses[-1] < losses[0] / 5, (losses[0], losses[-1])
 
 
+def test_codebook_starts_from_encoder_outputs_after_the_warm_up(small_cfg):
+    cfg = small_run_cfg(small_cfg, ema_decay=0.5)
+    cfg.tokenizer.quantize_after, cfg.tokenizer.logit_laplace_weight = 2, 0.0
+    task = TokenizerTask(cfg)
+    state = task.init_state(jax.random.key_data(jax.random.key(0)))
+    batch = {"image": jnp.asarray(next(make_batches(cfg, "train", process_index=0, process_count=1))["image"])}
+    step = jax.jit(task.train_step)
+    for _ in range(2):  # warm-up: the decoder sees un-quantized z; no codebook terms
+        before = state["params"]["codebook_kc"]
+        state, metrics = step(state, batch)
+        assert float(metrics["loss"]) == pytest.approx(float(metrics["l2"]))
+    z = task.model(state["params"]).encode_latents(batch["image"] / 255.0).reshape(-1, 8)
+    state, _ = step(state, batch)  # step 2: codebook ← this batch's encoder outputs, then one update
+    codebook = state["params"]["codebook_kc"]
+    nearest = jnp.min(jnp.linalg.norm(codebook[:, None] - z[None], axis=-1), axis=1)
+    assert float(jnp.max(nearest / jnp.linalg.norm(codebook, axis=-1))) < 0.05
+    assert float(jnp.min(jnp.linalg.norm(codebook - before, axis=-1))) > 0.5  # not the random init
+    np.testing.assert_array_equal(state["ema"]["codebook_kc"], codebook)  # EMA restarts from it too
+
+
 def test_resume_is_bit_identical(small_cfg, tmp_path):
     cfg = small_run_cfg(small_cfg)
     straight = train_and_evaluate(cfg, tmp_path / "straight")

@@ -17,6 +17,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from vim import config as config_lib
 
@@ -182,6 +183,72 @@ def cmd_plan(args: argparse.Namespace) -> None:
     print(json.dumps(result, indent=2))
 
 
+def _sample_config(args: argparse.Namespace) -> config_lib.SampleConfig:
+    return config_lib.SampleConfig(cfg_scale=args.cfg, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p)
+
+
+def _add_sample_args(p: argparse.ArgumentParser) -> None:
+    defaults = config_lib.SampleConfig()
+    p.add_argument("--checkpoint", help="bundle folder (default: $VIM_CHECKPOINT or checkpoints/shapes-tiny)")
+    p.add_argument("--cfg", type=float, default=defaults.cfg_scale, help="classifier-free guidance scale")
+    p.add_argument("--temperature", type=float, default=defaults.temperature, help="0 = greedy")
+    p.add_argument("--top-k", type=int, default=defaults.top_k, help="0 = off")
+    p.add_argument("--top-p", type=float, default=defaults.top_p, help="1 = off")
+    p.add_argument("--seed", type=int, default=0, help="image j of prompt i uses seed + i·n + j")
+    p.add_argument("--batch-size", type=int, default=16, help="images per compiled batch")
+
+
+def cmd_generate(args: argparse.Namespace) -> None:
+    from vim.bundle import load_bundle
+    from vim.generate import Generator, check_prompt, write_images
+
+    prompts = list(args.prompts)
+    if args.file:
+        lines = Path(args.file).read_text(encoding="utf-8", errors="surrogateescape").splitlines()
+        prompts += [line for line in lines if line.strip()]
+    if not prompts:
+        raise ValueError("no prompt given: pass one or more prompts, or --file with one prompt per line")
+    for i, prompt in enumerate(prompts):
+        try:
+            check_prompt(prompt)
+        except ValueError as e:
+            raise ValueError(f"prompt {i + 1}: {e}") from None
+    if args.n < 1:
+        raise ValueError(f"-n must be ≥ 1, got {args.n}")
+    generator = Generator(load_bundle(args.checkpoint), batch_size=args.batch_size)
+    records = write_images(args.output, prompts, args.n, args.seed, _sample_config(args), generator)
+    for r in records:
+        if r["text_truncated"]:
+            print(f"note: prompt {r['prompt'][:40]!r}… was cut to {generator.text_length} text tokens")
+            break
+    print(f"wrote {len(records)} images (PNG + JSON sidecar each) to {args.output}")
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from vim.bundle import export_bundle
+
+    print(f"bundle written to {export_bundle(args.tokenizer, args.parti, args.output)}")
+
+
+def cmd_eval_faithfulness(args: argparse.Namespace) -> None:
+    from vim.bundle import load_bundle
+    from vim.generate import Generator
+    from vim.metrics.faithfulness import faithfulness_table, markdown
+    from vim.training.checkpoint import dump_json
+
+    bundle = load_bundle(args.checkpoint)
+    scales = [float(s) for s in args.scales.split(",") if s.strip()]
+    generator = Generator(bundle, batch_size=args.batch_size)
+    table = faithfulness_table(
+        generator, bundle.parti_cfg.data.world, scales, args.n, _sample_config(args), seed=args.seed
+    )
+    table["checkpoint"] = str(bundle.path)
+    print(markdown(table))
+    if args.output:
+        dump_json(Path(args.output), table)
+        print(f"wrote {args.output}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vim", description="Autoregressive text-to-image toolkit (ViT-VQGAN + Parti)."
@@ -269,6 +336,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(stage="parti")
     p.add_argument("--mesh", required=True, help="FSDPxMODEL (e.g. 16x16) or DATAxFSDPxMODEL")
     p.add_argument("--batch", type=int, default=None, help="global batch (default: the preset's)")
+
+    p = add(sub, "generate", cmd_generate, "draw images for text prompts (PNG + JSON sidecar each)", config=False)
+    p.add_argument("prompts", nargs="*", help="one or more prompts")
+    p.add_argument("--file", help="more prompts, one per line")
+    p.add_argument("-n", type=int, default=4, help="images per prompt")
+    p.add_argument("-o", "--output", default="out", help="output folder")
+    _add_sample_args(p)
+    p = add(sub, "export", cmd_export, "write a bundle (EMA weights, configs, text model) for generation", config=False)
+    p.add_argument("--tokenizer", required=True, help="tokenizer workdir")
+    p.add_argument("--parti", help="Parti workdir trained on that tokenizer's codes")
+    p.add_argument("-o", "--output", required=True, help="bundle folder")
+
+    evals = sub.add_parser("eval", help="evaluations of a bundle")
+    eval_group = evals.add_subparsers(dest="sub", required=True)
+    p = add(
+        eval_group,
+        "faithfulness",
+        cmd_eval_faithfulness,
+        "generate for test captions, parse the images, report scene-match per CFG scale",
+        config=False,
+    )
+    _add_sample_args(p)
+    p.add_argument("--scales", default="1,2,3,5", help="comma-separated CFG scales to sweep")
+    p.add_argument("-n", type=int, default=500, help="test captions (half use held-out color-shape pairs)")
+    p.add_argument("-o", "--output", help="also write the table as JSON")
 
     world = sub.add_parser("world", help="the embedded shapes world: parser checks")
     world_group = world.add_subparsers(dest="sub", required=True)

@@ -82,6 +82,10 @@ class TokenizerConfig:
     code_dim: int = 32  # factorized lookup space (paper: 32)
     commitment_cost: float = 0.25  # β of the commitment loss
     dead_code_steps: int = 100  # re-initialize codes unused this many steps from encoder outputs; 0 = off
+    # Un-quantized warm-up: the decoder sees the normalized encoder output for this many steps, then the
+    # codebook is initialized from that step's encoder outputs and quantization starts. 0 = quantize from
+    # step 0 with a random codebook (which collapses to the mean image on the shapes world).
+    quantize_after: int = 0
     compute_dtype: str = "float32"  # "bfloat16" computes matmuls in bf16 over f32 master weights
     # Loss weights (paper values); 0 switches a loss off.
     l2_weight: float = 1.0  # L2 reconstruction
@@ -111,6 +115,16 @@ class PartiConfig:
     caption_dropout: float = 0.1  # probability a caption is replaced by the empty text (for CFG)
     remat: bool = False  # recompute block activations in the backward pass
     compute_dtype: str = "float32"  # "bfloat16": bf16 matmuls over f32 master weights
+
+
+@dataclasses.dataclass(slots=True)
+class SampleConfig:
+    """How images are drawn from Parti (vim/parti/sample.py); none of it changes training."""
+
+    cfg_scale: float = _resume_safe(3.0)  # classifier-free guidance scale; 1 = conditional logits only
+    temperature: float = _resume_safe(1.0)  # softmax temperature; 0 = greedy
+    top_k: int = _resume_safe(0)  # keep the k most likely codes; 0 = all
+    top_p: float = _resume_safe(1.0)  # keep the smallest set of codes whose probability reaches p; 1 = all
 
 
 @dataclasses.dataclass(slots=True)
@@ -154,6 +168,7 @@ class Config:
     text: TextConfig = dataclasses.field(default_factory=TextConfig)
     tokenizer: TokenizerConfig = dataclasses.field(default_factory=TokenizerConfig)
     parti: PartiConfig = dataclasses.field(default_factory=PartiConfig)
+    sample: SampleConfig = dataclasses.field(default_factory=SampleConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     mesh: MeshConfig = dataclasses.field(default_factory=MeshConfig)
     log_every: int = _resume_safe(50)  # steps between log lines
@@ -172,14 +187,16 @@ def tiny(stage: str = "tokenizer") -> Config:
     """
     cfg = Config(name="tiny")
     cfg.data.batch_size = 32
-    cfg.tokenizer = TokenizerConfig(adversarial_weight=0.0)  # tiny trains for PSNR; GAN via --set
+    # Tiny trains for PSNR: no GAN (turn on with --set), no logit-Laplace term (it costs ~3 dB of PSNR
+    # here), and 300 un-quantized warm-up steps before the codebook is taken from encoder outputs.
+    cfg.tokenizer = TokenizerConfig(adversarial_weight=0.0, logit_laplace_weight=0.0, quantize_after=300)
     if stage == "parti":
         cfg.train = TrainConfig(
             num_steps=3_000, learning_rate=1e-3, warmup_steps=200, checkpoint_every=250, eval_every=500, ema_decay=0.99
         )
     else:
         cfg.train = TrainConfig(
-            num_steps=6_000, learning_rate=1e-3, warmup_steps=200, checkpoint_every=250, eval_every=500, ema_decay=0.99
+            num_steps=8_000, learning_rate=1e-3, warmup_steps=200, checkpoint_every=250, eval_every=500, ema_decay=0.99
         )
     return cfg
 

@@ -77,6 +77,15 @@ class Attention(nnx.Module):
         )
         return self.out(o_bthk.reshape(b, t, self.heads * self.head_dim))
 
+    def step(self, x_b1d: jax.Array, cache: dict, index: jax.Array) -> tuple[jax.Array, dict]:
+        """Self-attention for the token at `index`: its k, v go into the cache [B, N, H, K], and it
+        attends to cache positions ≤ index."""
+        qkv = self._project(x_b1d, self.qkv[...])
+        k_bnhk = jax.lax.dynamic_update_slice_in_dim(cache["k"], qkv[:, :, 1].astype(cache["k"].dtype), index, 1)
+        v_bnhk = jax.lax.dynamic_update_slice_in_dim(cache["v"], qkv[:, :, 2].astype(cache["v"].dtype), index, 1)
+        visible_11n = (jnp.arange(k_bnhk.shape[1]) <= index)[None, None, None, :]
+        return self.attend(qkv[:, :, 0], k_bnhk, v_bnhk, visible_11n), {"k": k_bnhk, "v": v_bnhk}
+
     def __call__(self, x_btd: jax.Array, context_bsd: jax.Array, mask_b1ts: jax.Array) -> jax.Array:
         if self.self_attention:  # context is x itself: one matmul for q, k and v
             qkv = self._project(x_btd, self.qkv[...])
@@ -120,6 +129,15 @@ class DecoderBlock(nnx.Module):
         x_bnd = x_bnd + self.cross_attn(self.ln2(x_bnd), text_btd, cross_mask_b1nt)
         x_bnd = x_bnd + self.mlp(self.ln3(x_bnd))
         return constrain(x_bnd, ("batch", "length", "act_embed"))
+
+    def step(self, x_b1d, cross_kv, cross_mask_b11t, cache: dict, index: jax.Array) -> tuple[jax.Array, dict]:
+        """One new token through the block, with cached self-attention and precomputed text k, v."""
+        h, cache = self.self_attn.step(self.ln1(x_b1d), cache, index)
+        x_b1d = x_b1d + h
+        b = x_b1d.shape[0]
+        q_b1hk = self.cross_attn.q(self.ln2(x_b1d)).reshape(b, 1, self.cross_attn.heads, self.cross_attn.head_dim)
+        x_b1d = x_b1d + self.cross_attn.attend(q_b1hk, *cross_kv, cross_mask_b11t)
+        return x_b1d + self.mlp(self.ln3(x_b1d)), cache
 
 
 class Parti(nnx.Module):
@@ -172,6 +190,31 @@ class Parti(nnx.Module):
         for block in self.decoder:
             x = _call(block, self.cfg.remat, x, text_btd, causal_1nn, cross_b1nt)
         return self.logits(self.decoder_ln(x)).astype(jnp.float32)
+
+    def init_cache(self, text_btd: jax.Array) -> dict:
+        """Decoding state for `decode_step`: per layer an empty self-attention cache [B, N, H, K] and the
+        cross-attention keys/values of the text, computed once."""
+        b, n = text_btd.shape[0], self.cfg.image_grid**2
+        empty = jnp.zeros((b, n, self.cfg.heads, self.cfg.head_dim), self.dtype)
+        return {
+            "self": [{"k": empty, "v": empty} for _ in self.decoder],
+            "cross": [block.cross_attn.project_kv(text_btd) for block in self.decoder],
+        }
+
+    def decode_step(
+        self, token_b: jax.Array, index: jax.Array, cache: dict, text_mask_bt: jax.Array
+    ) -> tuple[jax.Array, dict]:
+        """Logits [B, V] for position index + 1 given the input token at `index` (BOS at 0), and the
+        updated cache. Equal to `decode` on the whole prefix, at a cost of one token."""
+        pos_1d = jax.lax.dynamic_slice_in_dim(self.image_positions(), index, 1)
+        x_b1d = (self.image_embed[...][token_b][:, None] + pos_1d[None]).astype(self.dtype)
+        cross_b11t = text_mask_bt[:, None, None, :]
+        new_self = []
+        for block, layer_cache, cross_kv in zip(self.decoder, cache["self"], cache["cross"], strict=True):
+            x_b1d, layer_cache = block.step(x_b1d, cross_kv, cross_b11t, layer_cache, index)
+            new_self.append(layer_cache)
+        logits_bv = self.logits(self.decoder_ln(x_b1d))[:, 0].astype(jnp.float32)
+        return logits_bv, {"self": new_self, "cross": cache["cross"]}
 
     def __call__(self, text_ids_bt: jax.Array, text_mask_bt: jax.Array, codes_bn: jax.Array) -> jax.Array:
         """Logits [B, N, V] predicting codes_bn[:, i] from text and codes_bn[:, :i]."""

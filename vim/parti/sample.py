@@ -1,29 +1,118 @@
 """Sampling image codes from Parti.
 
-`sample_uncached` re-runs the decoder over the whole prefix for every token: simple and exact, used
-for training-time sample grids of small models.
+`sample_codes` is the sampler users run: the text encoder runs once, cross-attention keys/values are
+computed once, the decoder keeps a self-attention KV cache, and the whole token loop is one
+`lax.fori_loop`. Classifier-free guidance runs the conditional and the empty-text rows as one
+doubled batch. Every image has its own seed, so any image can be drawn again on its own.
+
+`sample_uncached` re-runs the decoder over the whole prefix for every token; it is the slow,
+obviously-correct reference the tests hold the cached sampler to.
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from vim.data.text import PAD_ID
+from vim.config import SampleConfig
+from vim.data.text import EOS_ID, PAD_ID
 from vim.parti.model import Parti
 
 
-def sample_uncached(model: Parti, text_ids_bt: jax.Array, key: jax.Array, temperature: float = 1.0) -> jax.Array:
-    """Codes int32 [B, N] drawn token by token (one compiled loop) at the given temperature."""
+def empty_text(length: int) -> np.ndarray:
+    """Token ids of the empty caption: EOS then padding (what classifier-free guidance conditions on)."""
+    ids = np.full((length,), PAD_ID, np.int32)
+    ids[0] = EOS_ID
+    return ids
+
+
+def guide(cond_bv: jax.Array, uncond_bv: jax.Array, scale: jax.Array | float) -> jax.Array:
+    """Classifier-free guidance. Written as cond + (s − 1)(cond − uncond) so that s = 1 is exactly cond."""
+    return cond_bv + (scale - 1.0) * (cond_bv - uncond_bv)
+
+
+def filter_logits(logits_bv: jax.Array, top_k: jax.Array | int, top_p: jax.Array | float) -> jax.Array:
+    """Logits with everything outside the top-k and then the top-p nucleus set to −inf.
+
+    top_k ≤ 0 keeps all codes; top-p keeps the smallest prefix of the probabilities sorted in
+    decreasing order whose sum reaches p (so the most likely code always survives); p ≥ 1 keeps all.
+    Codes tied with the last one kept are kept too.
+    """
+    v = logits_bv.shape[-1]
+    sorted_bv = -jnp.sort(-logits_bv, axis=-1)
+    k = jnp.where(top_k > 0, jnp.minimum(top_k, v), v)
+    in_top_k_bv = jnp.arange(v) < k
+    probs_bv = jax.nn.softmax(jnp.where(in_top_k_bv, sorted_bv, -jnp.inf), axis=-1)
+    mass_before_bv = jnp.cumsum(probs_bv, axis=-1) - probs_bv
+    keep_bv = in_top_k_bv & ((mass_before_bv < top_p) | (top_p >= 1.0))
+    n_keep_b1 = jnp.maximum(jnp.sum(keep_bv, axis=-1, keepdims=True), 1)
+    threshold_b1 = jnp.take_along_axis(sorted_bv, n_keep_b1 - 1, axis=-1)
+    return jnp.where(logits_bv >= threshold_b1, logits_bv, -jnp.inf)
+
+
+def choose(logits_bv: jax.Array, keys_b: jax.Array, settings: dict) -> jax.Array:
+    """One code per row: greedy when temperature is 0, else a draw from the filtered distribution."""
+    temperature = settings["temperature"]
+    scaled = logits_bv / jnp.where(temperature > 0, temperature, 1.0)
+    filtered = filter_logits(scaled, settings["top_k"], settings["top_p"])
+    drawn_b = jax.vmap(jax.random.categorical)(keys_b, filtered)
+    return jnp.where(temperature > 0, drawn_b, jnp.argmax(logits_bv, axis=-1)).astype(jnp.int32)
+
+
+def settings_arrays(sample: SampleConfig) -> dict[str, jax.Array]:
+    """The sampling knobs as traced scalars, so changing them does not recompile."""
+    return {
+        "cfg_scale": jnp.float32(sample.cfg_scale),
+        "temperature": jnp.float32(sample.temperature),
+        "top_k": jnp.int32(sample.top_k),
+        "top_p": jnp.float32(sample.top_p),
+    }
+
+
+def sample_codes(
+    model: Parti, text_ids_bt: jax.Array, seeds_b: jax.Array, settings: dict, guided: bool = True
+) -> jax.Array:
+    """Codes int32 [B, N] for B captions (token ids, padded with PAD_ID) and B seeds.
+
+    `settings` comes from `settings_arrays`. With `guided`, rows B..2B−1 of the doubled batch hold
+    the empty text and the logits are mixed with `guide`; without it the scale is ignored.
+    """
+    b, t = text_ids_bt.shape
+    n = model.cfg.image_grid**2
+    keys_b = jax.vmap(jax.random.key)(seeds_b)
+    if guided:
+        text_ids_bt = jnp.concatenate([text_ids_bt, jnp.broadcast_to(jnp.asarray(empty_text(t)), (b, t))])
+    mask_bt = text_ids_bt != PAD_ID
+    cache = model.init_cache(model.encode_text(text_ids_bt, mask_bt))
+    bos_b = jnp.full((text_ids_bt.shape[0],), model.bos_id, jnp.int32)
+
+    def body(i, carry):
+        token_b, cache, codes_bn = carry
+        logits_bv, cache = model.decode_step(token_b, i, cache, mask_bt)
+        if guided:
+            logits_bv = guide(logits_bv[:b], logits_bv[b:], settings["cfg_scale"])
+        step_keys_b = jax.vmap(lambda k: jax.random.fold_in(k, i))(keys_b)
+        code_b = choose(logits_bv, step_keys_b, settings)
+        token_b = jnp.concatenate([code_b, code_b]) if guided else code_b
+        return token_b, cache, codes_bn.at[:, i].set(code_b)
+
+    _, _, codes_bn = jax.lax.fori_loop(0, n, body, (bos_b, cache, jnp.zeros((b, n), jnp.int32)))
+    return codes_bn
+
+
+def sample_uncached(model: Parti, text_ids_bt: jax.Array, seeds_b: jax.Array, settings: dict) -> jax.Array:
+    """Reference sampler without cache or guidance: the whole prefix is decoded again for every token."""
     text_ids_bt = jnp.asarray(text_ids_bt)
     b, n = text_ids_bt.shape[0], model.cfg.image_grid**2
+    keys_b = jax.vmap(jax.random.key)(seeds_b)
     mask_bt = text_ids_bt != PAD_ID
     text_btd = model.encode_text(text_ids_bt, mask_bt)
     bos = jnp.full((b, 1), model.bos_id, jnp.int32)
 
     def body(i, codes_bn):
         logits_bnv = model.decode(text_btd, mask_bt, jnp.concatenate([bos, codes_bn[:, :-1]], axis=1))
-        token_b = jax.random.categorical(jax.random.fold_in(key, i), logits_bnv[:, i] / temperature)
-        return codes_bn.at[:, i].set(token_b.astype(jnp.int32))
+        step_keys_b = jax.vmap(lambda k: jax.random.fold_in(k, i))(keys_b)
+        return codes_bn.at[:, i].set(choose(logits_bnv[:, i], step_keys_b, settings))
 
     return jax.lax.fori_loop(0, n, body, jnp.zeros((b, n), jnp.int32))

@@ -17,20 +17,14 @@ from flax import nnx
 from jax.sharding import NamedSharding
 
 from vim.config import Config, ConfigError
-from vim.data.text import EOS_ID, PAD_ID
+from vim.data.text import PAD_ID
 from vim.parti.data import code_batches
 from vim.parti.model import Parti
+from vim.parti.sample import empty_text, sample_codes, settings_arrays
 from vim.sharding import param_specs, replicated
 from vim.training.loop import fit
 from vim.training.optim import guarded_update, make_optimizer, schedule
 from vim.training.state import advance, new_state, step_key
-
-
-def empty_text(length: int) -> np.ndarray:
-    """Token ids of the empty caption: EOS then padding (what classifier-free guidance conditions on)."""
-    ids = np.full((length,), PAD_ID, np.int32)
-    ids[0] = EOS_ID
-    return ids
 
 
 class PartiTask:
@@ -110,11 +104,11 @@ class PartiTask:
         """Rows of (tokenizer decode of the true codes | a sample for the same caption)."""
         if self.tokenizer is None:
             return None
-        from vim.parti.sample import sample_uncached
-
         n = min(8, batch["codes"].shape[0])
-        key = jax.random.key(int(state["step"]))
-        samples = sample_uncached(self.model(state["ema"]), batch["text_ids"][:n], key)
+        seeds = jnp.arange(n, dtype=jnp.uint32) + jnp.uint32(state["step"])
+        samples = sample_codes(
+            self.model(state["ema"]), batch["text_ids"][:n], seeds, settings_arrays(self.cfg.sample), guided=True
+        )
         g = self.pc.image_grid
         truth = self.tokenizer.decode(batch["codes"][:n].reshape(n, g, g))
         drawn = self.tokenizer.decode(samples.reshape(n, g, g))

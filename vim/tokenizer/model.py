@@ -109,9 +109,12 @@ class ViTVQGAN(nnx.Module):
         y_bnq = self.patch_out(self.decoder(self.from_code(z_bnc)))
         return self._unpatchify(y_bnq.astype(jnp.float32), 6)
 
-    def __call__(self, images_bhwc: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
+    def __call__(
+        self, images_bhwc: jax.Array, use_codes: jax.Array | bool = True
+    ) -> tuple[jax.Array, dict[str, jax.Array]]:
+        """Decoder output and quantizer results; `use_codes=False` decodes the un-quantized z (warm-up)."""
         q = quantize(self.encode_latents(images_bhwc), self.codebook_kc[...], self.cfg.commitment_cost)
-        return self.decode_latents(q["z_q"]), q
+        return self.decode_latents(jnp.where(use_codes, q["z_q"], q["z"])), q
 
     def encode(self, images_bhwc: jax.Array) -> jax.Array:
         """Images in [0, 1] → codes int32 [B, grid, grid]."""

@@ -85,9 +85,13 @@ class TokenizerTask:
         images = to_unit(batch["image"])
         key = step_key(state)
         gan_on = self.use_gan & (step >= tc.adversarial_start_step)
+        quantizing = step >= tc.quantize_after
+        params = state["params"]
+        if tc.quantize_after > 0:
+            params = {**params, "codebook_kc": self._codebook_at_start(params, images, step, key)}
 
         def loss_fn(params):
-            out, q = self.model(params)(images)
+            out, q = self.model(params)(images, use_codes=quantizing)
             terms = {
                 "l2": l2_loss(out, images),
                 "logit_laplace": logit_laplace_loss(out, images),
@@ -97,8 +101,7 @@ class TokenizerTask:
             loss = (
                 tc.l2_weight * terms["l2"]
                 + tc.logit_laplace_weight * terms["logit_laplace"]
-                + terms["codebook"]
-                + terms["commitment"]
+                + jnp.where(quantizing, terms["codebook"] + terms["commitment"], 0.0)
             )
             if self.use_gan:
                 disc = nnx.merge(self.disc_graphdef, state["disc_params"])
@@ -106,8 +109,8 @@ class TokenizerTask:
                 loss = loss + jnp.where(gan_on, tc.adversarial_weight, 0.0) * terms["g_adv"]
             return loss, (terms, out, q)
 
-        (loss, (terms, out, q)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"])
-        params, opt_state, ok = guarded_update(self.tx, state["params"], state["opt_state"], grads, loss)
+        (loss, (terms, out, q)), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
+        params, opt_state, ok = guarded_update(self.tx, params, state["opt_state"], grads, loss)
         new = dict(state)
         metrics = {"loss": loss, **terms, "learning_rate": schedule(self.cfg.train)(step)}
         if self.use_gan:
@@ -123,9 +126,9 @@ class TokenizerTask:
             metrics |= d_terms
         # Codebook health: remember when each code was last chosen; restart long-unused ones.
         used = jnp.zeros((tc.codebook_size,), bool).at[q["codes"].reshape(-1)].set(True)
-        last_used = jnp.where(used & ok, step + 1, state["last_used"])
+        last_used = jnp.where((used & ok) | ~quantizing | (step == tc.quantize_after), step + 1, state["last_used"])
         if tc.dead_code_steps > 0:
-            dead = (step + 1 - last_used) >= tc.dead_code_steps
+            dead = ((step + 1 - last_used) >= tc.dead_code_steps) & quantizing
             z_flat = jax.lax.stop_gradient(q["z"]).reshape(-1, tc.code_dim)
             picks = jax.random.randint(key, (tc.codebook_size,), 0, z_flat.shape[0])
             codebook = jnp.where(dead[:, None] & ok, z_flat[picks], params["codebook_kc"])
@@ -133,6 +136,9 @@ class TokenizerTask:
             last_used = jnp.where(dead & ok, step + 1, last_used)
             metrics["dead_codes_restarted"] = jnp.sum(dead & ok)
         new = advance(new, params, opt_state, ok, self.cfg.train.ema_decay) | {"last_used": last_used}
+        if tc.quantize_after > 0:  # the EMA starts from the fresh codebook instead of averaging it in
+            ema_codebook = jnp.where(step == tc.quantize_after, params["codebook_kc"], new["ema"]["codebook_kc"])
+            new["ema"] = {**new["ema"], "codebook_kc": ema_codebook}
         metrics |= {
             "update_ok": ok,
             "skipped": new["skipped"],
@@ -140,6 +146,18 @@ class TokenizerTask:
             "batch_psnr": jnp.mean(psnr(pixels(out), images)),
         }
         return new, metrics
+
+    def _codebook_at_start(self, params: dict, images: jax.Array, step: jax.Array, key: jax.Array) -> jax.Array:
+        """At step `quantize_after`, the codebook becomes distinct encoder outputs of this batch."""
+
+        def from_encoder(_):
+            z = self.model(params).encode_latents(images).reshape(-1, self.tc.code_dim)
+            n, k = z.shape[0], self.tc.codebook_size
+            picks = jax.random.permutation(key, n)[:k] if n >= k else jax.random.randint(key, (k,), 0, n)
+            jitter = 0.01 * jnp.std(z) * jax.random.normal(jax.random.fold_in(key, 1), (k, z.shape[1]))
+            return jax.lax.stop_gradient(z[picks] + jitter)  # jitter separates repeats when n < k
+
+        return jax.lax.cond(step == self.tc.quantize_after, from_encoder, lambda _: params["codebook_kc"], None)
 
     def eval_step(self, state: dict, batch: dict) -> dict:
         images = to_unit(batch["image"])

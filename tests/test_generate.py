@@ -1,0 +1,93 @@
+"""Generation front end: bundles, `vim generate`, prompt checks, the faithfulness table."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from vim.bundle import DEFAULT_BUNDLE, load_bundle
+from vim.cli import main
+from vim.config import SampleConfig
+from vim.generate import Generator, PromptError, check_prompt
+from vim.metrics.faithfulness import faithfulness_table, markdown
+
+
+@pytest.fixture(scope="module")
+def generator(small_bundle):
+    return Generator(load_bundle(small_bundle), batch_size=4)
+
+
+def test_bundle_holds_ema_weights_and_card(small_bundle):
+    bundle = load_bundle(small_bundle)
+    assert bundle.parti is not None and bundle.text is not None
+    assert bundle.card["tokenizer"]["step"] == 3 and bundle.card["parti"]["step"] == 4
+    size = sum(f.stat().st_size for f in small_bundle.rglob("*") if f.is_file())
+    assert size < 2_000_000  # weights only, no optimizer state
+
+
+def test_generator_images_and_seeds(generator):
+    prompts = ["a red circle", "two big blue squares above a green star", "a yellow heart"]
+    out = generator(prompts, [0, 1, 2], SampleConfig(cfg_scale=3.0))
+    assert out["images"].shape == (3, 64, 64, 3) and out["images"].dtype == np.uint8
+    again = generator(prompts[:1], [0], SampleConfig(cfg_scale=3.0))
+    np.testing.assert_array_equal(again["codes"][0], out["codes"][0])  # batch-mates do not matter
+    other = generator(prompts[:1], [99], SampleConfig(cfg_scale=3.0, temperature=3.0))
+    assert (other["codes"][0] != out["codes"][0]).any()
+
+
+@pytest.mark.parametrize(
+    ("prompt", "message"),
+    [
+        ("", "prompt is empty"),
+        ("   \n", "prompt is empty"),
+        ("a red\x07 circle", "control character U+0007 at position 5"),
+        ("a red \udcff circle", "invalid UTF-8 byte 0xFF at position 6"),  # an invalid UTF-8 byte from argv
+        ("x" * 10_000, "10000 characters; the limit is 2000"),
+    ],
+)
+def test_bad_prompts_are_refused_with_a_reason(prompt, message):
+    with pytest.raises(PromptError, match=re.escape(message)):
+        check_prompt(prompt)
+
+
+def test_cli_generate_writes_pngs_and_sidecars(small_bundle, tmp_path, capsys):
+    out = tmp_path / "out"
+    long_prompt = " ".join(["a small red circle left of a big blue square"] * 6)  # > 32 text tokens
+    argv = ["generate", "a red circle", long_prompt, "-n", "2", "--cfg", "2", "--top-k", "8", "--top-p", "0.9"]
+    assert main([*argv, "--seed", "5", "--checkpoint", str(small_bundle), "-o", str(out)]) == 0
+    pngs, sidecars = sorted(out.glob("*.png")), sorted(out.glob("*.json"))
+    assert len(pngs) == 4 and len(sidecars) == 4
+    first = json.loads(sidecars[0].read_text())
+    assert first["prompt"] == "a red circle" and first["seed"] == 5 and first["image"] == pngs[0].name
+    assert first["settings"] == {"cfg_scale": 2.0, "temperature": 1.0, "top_k": 8, "top_p": 0.9}
+    assert first["checkpoint"] == str(small_bundle) and not first["text_truncated"]
+    assert json.loads(sidecars[2].read_text())["text_truncated"]
+    assert "was cut to 32 text tokens" in capsys.readouterr().out
+
+
+def test_cli_generate_refuses_bad_input_before_any_work(small_bundle, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["generate", "a red circle", "bad\x1b[31m", "--checkpoint", str(small_bundle), "-o", str(out)]) == 2
+    assert "prompt 2: prompt contains control character U+001B" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["generate", "a red circle", "--top-p", "0", "--checkpoint", str(small_bundle), "-o", str(out)]) == 2
+    assert "top-p 0.0" in capsys.readouterr().err
+    assert main(["generate", "a red circle", "--checkpoint", str(tmp_path / "nowhere")]) == 2
+    assert "is not a vim bundle" in capsys.readouterr().err
+
+
+def test_faithfulness_table(generator, small_cfg):
+    table = faithfulness_table(generator, small_cfg.data.world, [1.0, 3.0], n=6)
+    assert [r["cfg_scale"] for r in table["rows"]] == [1.0, 3.0]
+    for row in table["rows"]:
+        assert all(0.0 <= row[k] <= 1.0 for k in ("exact", "count", "shape", "color", "size", "relation"))
+    assert table["best"] in table["rows"]
+    assert markdown(table).count("\n") == 3
+
+
+@pytest.mark.skipif(not (DEFAULT_BUNDLE / "parti").is_dir(), reason="bundled checkpoint not trained yet")
+def test_generate_on_the_bundled_checkpoint(tmp_path):
+    assert main(["generate", "a big red circle left of a small blue square", "-n", "2", "-o", str(tmp_path)]) == 0
+    sidecar = json.loads(sorted(tmp_path.glob("*.json"))[0].read_text())
+    assert sidecar["checkpoint"] == str(DEFAULT_BUNDLE)

@@ -1,0 +1,118 @@
+"""The KV-cached guided sampler against the uncached reference, and the logit filters."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from vim import config as config_lib
+from vim.data.text import PAD_ID
+from vim.parti.model import Parti
+from vim.parti.sample import empty_text, filter_logits, guide, sample_codes, sample_uncached, settings_arrays
+
+TINY = config_lib.PartiConfig(
+    width=32,
+    encoder_layers=1,
+    decoder_layers=2,
+    heads=2,
+    head_dim=16,
+    mlp_dim=64,
+    text_vocab_size=64,
+    text_length=8,
+    image_vocab_size=48,
+    image_grid=4,
+)
+
+
+@pytest.fixture(scope="module")
+def model():
+    m = Parti(TINY, rngs=nnx.Rngs(3))
+    # Sharper logits than the init so that greedy and sampled sequences are not all one code.
+    m.logits.kernel[...] = m.logits.kernel[...] * 20
+    return m
+
+
+def texts(b: int = 3) -> jax.Array:
+    rng = np.random.default_rng(0)
+    ids = rng.integers(4, TINY.text_vocab_size, (b, TINY.text_length)).astype(np.int32)
+    for i, length in enumerate([8, 5, 2][:b]):  # captions of different lengths in one batch
+        ids[i, length:] = PAD_ID
+    return jnp.asarray(ids)
+
+
+def settings(**kw):
+    return settings_arrays(config_lib.SampleConfig(**kw))
+
+
+def test_cached_logits_equal_full_forward_at_every_step():
+    model = Parti(TINY, rngs=nnx.Rngs(3))  # init-scale logits, so 1e-5 is well above float32 rounding
+    text = texts()
+    mask = text != PAD_ID
+    codes = jax.random.randint(jax.random.key(1), (3, 16), 0, TINY.image_vocab_size)
+    text_btd = model.encode_text(text, mask)
+    inputs = jnp.concatenate([jnp.full((3, 1), model.bos_id), codes[:, :-1]], axis=1)
+    full = model.decode(text_btd, mask, inputs)
+    cache = model.init_cache(text_btd)
+    decode_step = nnx.jit(lambda m, token, i, cache: m.decode_step(token, i, cache, mask))
+    for i in range(16):
+        step_logits, cache = decode_step(model, inputs[:, i], jnp.int32(i), cache)
+        np.testing.assert_allclose(step_logits, full[:, i], atol=1e-5, rtol=0)
+
+
+def test_greedy_cached_equals_greedy_uncached(model):
+    seeds = jnp.arange(3, dtype=jnp.uint32)
+    greedy = settings(temperature=0.0, cfg_scale=1.0)
+    cached = sample_codes(model, texts(), seeds, greedy, guided=False)
+    reference = sample_uncached(model, texts(), seeds, greedy)
+    np.testing.assert_array_equal(cached, reference)
+    assert len(np.unique(np.asarray(cached))) > 3  # a real sequence, not one repeated code
+
+
+def test_guidance_scale_one_is_the_conditional_logits():
+    cond, uncond = jax.random.normal(jax.random.key(0), (2, 5, 48))
+    np.testing.assert_array_equal(guide(cond, uncond, 1.0), cond)
+    np.testing.assert_allclose(guide(cond, uncond, 3.0), uncond + 3.0 * (cond - uncond), atol=1e-5)
+
+
+def test_guided_sampling_at_scale_one_equals_unguided(model):
+    seeds = jnp.arange(3, dtype=jnp.uint32) + 7
+    a = sample_codes(model, texts(), seeds, settings(cfg_scale=1.0), guided=True)
+    b = sample_codes(model, texts(), seeds, settings(cfg_scale=1.0), guided=False)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_top_k_one_is_greedy(model):
+    seeds = jnp.arange(3, dtype=jnp.uint32)
+    top1 = sample_codes(model, texts(), seeds, settings(temperature=1.0, top_k=1, cfg_scale=2.0))
+    greedy = sample_codes(model, texts(), seeds, settings(temperature=0.0, cfg_scale=2.0))
+    np.testing.assert_array_equal(top1, greedy)
+
+
+def test_top_p_keeps_the_smallest_prefix_reaching_p():
+    probs = np.array([0.05, 0.4, 0.1, 0.3, 0.15])  # sorted: 0.4, 0.3, 0.15, 0.1, 0.05
+    logits = jnp.log(jnp.asarray(probs))[None]
+    kept = lambda p: set(np.flatnonzero(np.isfinite(np.asarray(filter_logits(logits, 0, p))[0])))  # noqa: E731
+    assert kept(0.4) == {1}  # 0.4 already reaches 0.4
+    assert kept(0.41) == {1, 3}
+    assert kept(0.7) == {1, 3}  # 0.4 + 0.3 = 0.7
+    assert kept(0.71) == {1, 3, 4}
+    assert kept(0.99) == {0, 1, 2, 3, 4}
+    assert kept(1.0) == {0, 1, 2, 3, 4}
+    assert kept(0.0) == {1}  # the most likely code always survives
+    assert set(np.flatnonzero(np.isfinite(np.asarray(filter_logits(logits, 2, 1.0))[0]))) == {1, 3}
+
+
+def test_seeds_make_images_reproducible():
+    model = Parti(TINY, rngs=nnx.Rngs(3))  # init-scale logits: draws are far from deterministic
+    s = settings(temperature=1.0, cfg_scale=3.0, top_k=0, top_p=0.95)
+    a = sample_codes(model, texts(), jnp.array([5, 6, 7], jnp.uint32), s)
+    b = sample_codes(model, texts(), jnp.array([5, 6, 7], jnp.uint32), s)
+    c = sample_codes(model, texts(), jnp.array([8, 9, 10], jnp.uint32), s)
+    np.testing.assert_array_equal(a, b)
+    assert all((np.asarray(a)[i] != np.asarray(c)[i]).any() for i in range(3))
+
+
+def test_empty_text_is_eos_then_padding():
+    ids = empty_text(6)
+    assert ids[0] != PAD_ID and (ids[1:] == PAD_ID).all()

@@ -1,0 +1,163 @@
+"""Bundles: everything generation needs in one folder, with EMA weights only (no optimizer state).
+
+    vim export --tokenizer runs/tok --parti runs/parti -o checkpoints/shapes-tiny
+
+Layout: `tokenizer/{config.json,params.npz}`, `parti/{config.json,params.npz}`, `text_tokenizer.model`,
+`card.json` (provenance and metrics, extended by evaluations) and `README.md` (the model card).
+Weights are plain `.npz` so that a bundle loads with numpy alone, and stays small enough to commit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from vim.config import Config, from_dict, to_dict
+from vim.data.text import TextTokenizer
+from vim.parti.model import Parti
+from vim.tokenizer.model import ViTVQGAN
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_BUNDLE = REPO_ROOT / "checkpoints" / "shapes-tiny"
+CARD = "card.json"
+
+
+def default_bundle() -> Path:
+    """$VIM_CHECKPOINT, else the bundled `checkpoints/shapes-tiny` of this repository."""
+    return Path(os.environ.get("VIM_CHECKPOINT", DEFAULT_BUNDLE))
+
+
+def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out |= _flatten(value, name + "/")
+        else:
+            out[name] = value
+    return out
+
+
+def save_params(params: dict, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **{k: np.asarray(v) for k, v in _flatten(params).items()})
+    tmp.replace(path)
+
+
+def load_params(module: nnx.Module, path: Path) -> nnx.Module:
+    """Fill an (abstract) module's parameters from `path`; every array must be there with its shape."""
+    graphdef, abstract = nnx.split(module)
+    pure = nnx.to_pure_dict(abstract)
+    with np.load(path) as stored:
+        flat = _flatten(pure)
+        missing = sorted(set(flat) - set(stored.files))
+        if missing:
+            raise ValueError(f"{path} lacks parameters {missing[:5]}{' …' if len(missing) > 5 else ''}")
+
+        def fill(tree: dict, prefix: str = "") -> dict:
+            out = {}
+            for key, value in tree.items():
+                name = f"{prefix}{key}"
+                if isinstance(value, dict):
+                    out[key] = fill(value, name + "/")
+                    continue
+                array = stored[name]
+                if array.shape != value.shape:
+                    raise ValueError(f"{path}: {name} has shape {array.shape}, the config needs {value.shape}")
+                out[key] = jnp.asarray(array, value.dtype)
+            return out
+
+        nnx.replace_by_pure_dict(abstract, fill(pure))
+    return nnx.merge(graphdef, abstract)
+
+
+@dataclasses.dataclass
+class Bundle:
+    path: Path
+    tokenizer: ViTVQGAN
+    tokenizer_cfg: Config
+    parti: Parti | None  # None in a tokenizer-only bundle
+    parti_cfg: Config | None
+    text: TextTokenizer | None
+    card: dict
+
+
+def _read_config(folder: Path) -> Config:
+    file = folder / "config.json"
+    if not file.is_file():
+        raise FileNotFoundError(f"{folder} has no config.json")
+    return from_dict(json.loads(file.read_text()))
+
+
+def load_bundle(path: str | os.PathLike | None = None) -> Bundle:
+    """Load a bundle folder (default: `default_bundle()`)."""
+    path = Path(path) if path is not None else default_bundle()
+    if not (path / "tokenizer").is_dir():
+        hint = " (train and `vim export` one; see checkpoints/README.md)" if path == DEFAULT_BUNDLE else ""
+        raise FileNotFoundError(f"{path} is not a vim bundle: no tokenizer/ folder{hint}")
+    tok_cfg = _read_config(path / "tokenizer")
+    tokenizer = load_params(
+        nnx.eval_shape(lambda: ViTVQGAN(tok_cfg.tokenizer, rngs=nnx.Rngs(0))), path / "tokenizer" / "params.npz"
+    )
+    parti = parti_cfg = text = None
+    if (path / "parti").is_dir():
+        parti_cfg = _read_config(path / "parti")
+        parti = load_params(
+            nnx.eval_shape(lambda: Parti(parti_cfg.parti, rngs=nnx.Rngs(0))), path / "parti" / "params.npz"
+        )
+        text = TextTokenizer(path / "text_tokenizer.model")
+    card = json.loads((path / CARD).read_text()) if (path / CARD).is_file() else {}
+    return Bundle(path, tokenizer, tok_cfg, parti, parti_cfg, text, card)
+
+
+def _latest_ema(workdir: Path, task: Any) -> dict:
+    from vim.training.checkpoint import Checkpointer
+
+    abstract = jax.eval_shape(task.init_state, jax.random.key_data(jax.random.key(0)))
+    ckpt = Checkpointer(workdir / "checkpoints", use_async=False)
+    try:
+        state, _, step = ckpt.restore(abstract)
+    finally:
+        ckpt.close()
+    return {"params": state["ema"], "step": int(step)}
+
+
+def export_bundle(
+    tokenizer_dir: str | os.PathLike, parti_dir: str | os.PathLike | None, out: str | os.PathLike
+) -> Path:
+    """Write the EMA weights of a tokenizer run (and a Parti run trained on it) as a bundle."""
+    from vim.data.pipeline import text_tokenizer_path
+    from vim.parti.train import PartiTask
+    from vim.tokenizer.train import TokenizerTask
+    from vim.training.checkpoint import dump_json
+
+    out = Path(out)
+    card = json.loads((out / CARD).read_text()) if (out / CARD).is_file() else {}
+    parts = [("tokenizer", Path(tokenizer_dir), TokenizerTask)]
+    if parti_dir is not None:
+        parts.append(("parti", Path(parti_dir), PartiTask))
+    for name, workdir, task_cls in parts:
+        cfg = _read_config(workdir)
+        exported = _latest_ema(workdir, task_cls(cfg))
+        (out / name).mkdir(parents=True, exist_ok=True)
+        save_params(exported["params"], out / name / "params.npz")
+        (out / name / "config.json").write_text(json.dumps(to_dict(cfg), indent=2) + "\n")
+        summary = workdir / "summary.json"
+        card[name] = {
+            "run": str(workdir),
+            "step": exported["step"],
+            "summary": json.loads(summary.read_text()) if summary.is_file() else {},
+        }
+        if name == "parti":
+            shutil.copyfile(text_tokenizer_path(cfg), out / "text_tokenizer.model")
+    dump_json(out / CARD, card)
+    return out
