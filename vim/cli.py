@@ -249,6 +249,14 @@ def cmd_eval_faithfulness(args: argparse.Namespace) -> None:
         print(f"wrote {args.output}")
 
 
+def cmd_demo(args: argparse.Namespace) -> None:
+    from apps.demo import launch
+
+    if args.host not in ("127.0.0.1", "localhost"):
+        print(f"warning: serving on {args.host}: anyone who can reach this machine can use the demo")
+    launch(args.checkpoint, host=args.host, port=args.port, queue_size=args.queue_size)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vim", description="Autoregressive text-to-image toolkit (ViT-VQGAN + Parti)."
@@ -347,6 +355,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tokenizer", required=True, help="tokenizer workdir")
     p.add_argument("--parti", help="Parti workdir trained on that tokenizer's codes")
     p.add_argument("-o", "--output", required=True, help="bundle folder")
+
+    p = add(sub, "demo", cmd_demo, "launch the Gradio demo on a bundle", config=False)
+    p.add_argument("--checkpoint", help="bundle folder (default: $VIM_CHECKPOINT or checkpoints/shapes-tiny)")
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback only)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--queue-size", type=int, default=16, help="requests waiting beyond this are refused")
 
     evals = sub.add_parser("eval", help="evaluations of a bundle")
     eval_group = evals.add_subparsers(dest="sub", required=True)

@@ -1,0 +1,223 @@
+"""The vim Gradio demo: text → images with a bundle, a tokenizer tab, and the model card.
+
+    vim demo                                   # bundled checkpoint, http://127.0.0.1:7860
+    vim demo --checkpoint path/to/bundle --port 8000 --host 0.0.0.0
+
+The model is loaded and compiled once at start-up. Requests go through one queue with a
+concurrency limit and a bounded length (extra requests are refused with "queue is full"); each
+request's work is bounded by the limits below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import gradio as gr
+import jax
+import jax.numpy as jnp
+import numpy as np
+from PIL import Image, PngImagePlugin
+
+from vim.bundle import Bundle, load_bundle
+from vim.config import SampleConfig
+from vim.generate import Generator, PromptError, check_prompt, check_settings
+
+log = logging.getLogger(__name__)
+
+MAX_IMAGES = 8  # images per request
+MAX_UPLOAD_PIXELS = 25_000_000  # tokenizer tab: refuse decompression bombs before decoding
+WORLD_EXAMPLES = [
+    "a big red circle left of a small blue square",
+    "two small yellow stars above a big green heart",
+    "three tiny white crosses",
+    "a big blue heart",  # a held-out color–shape pair: never in the training captions
+]
+P2_EXAMPLES = [  # PartiPrompts; the bundled model only knows the shapes world
+    "A photo of a red apple on a wooden table",
+    "A giraffe wearing a bow tie",
+]
+
+
+class Demo:
+    """State shared by all requests: one bundle, one compiled generator, one tokenizer program."""
+
+    def __init__(self, bundle: Bundle, batch_size: int = MAX_IMAGES):
+        self.bundle = bundle
+        self.generator = Generator(bundle, batch_size=batch_size)
+        tokenizer = bundle.tokenizer
+        self.image_size = bundle.tokenizer_cfg.tokenizer.image_size
+        self.codebook_size = bundle.tokenizer_cfg.tokenizer.codebook_size
+
+        @jax.jit
+        def roundtrip(images):
+            codes = tokenizer.encode(images)
+            return codes, tokenizer.decode(codes)
+
+        self._roundtrip = roundtrip
+
+    def warm_up(self) -> float:
+        """Compile every program once so the first user does not wait for XLA."""
+        start = time.perf_counter()
+        for scale in (3.0, 1.0):
+            self.generator(["a red circle"], [0], SampleConfig(cfg_scale=scale))
+        self._roundtrip(jnp.zeros((1, self.image_size, self.image_size, 3)))
+        return time.perf_counter() - start
+
+    def generate(self, prompt, n, cfg_scale, temperature, top_k, top_p, seed):
+        try:
+            prompt = check_prompt(prompt)
+            n = int(n)
+            if not 1 <= n <= MAX_IMAGES:
+                raise ValueError(f"number of images must be 1..{MAX_IMAGES}, got {n}")
+            sample = SampleConfig(float(cfg_scale), float(temperature), int(top_k), float(top_p))
+            check_settings(sample)
+            seed = int(seed)
+            if seed < -1 or seed >= 2**31:
+                raise ValueError(f"seed must be -1 (random) or 0..2³¹−1, got {seed}")
+        except (PromptError, ValueError, TypeError) as e:
+            raise gr.Error(str(e)) from None
+        if seed == -1:
+            seed = random.randrange(2**31 - n)
+        seeds = [seed + j for j in range(n)]
+        start = time.perf_counter()
+        out = self.generator([prompt] * n, seeds, sample)
+        seconds = time.perf_counter() - start
+        folder = Path(tempfile.mkdtemp(prefix="vim-demo-"))
+        gallery, files = [], []
+        for image, s in zip(out["images"], seeds, strict=True):
+            record = {
+                "prompt": prompt,
+                "seed": s,
+                "settings": dataclasses.asdict(sample),
+                "checkpoint": str(self.bundle.path),
+                "text_truncated": bool(out["truncated"][0]),
+            }
+            info = PngImagePlugin.PngInfo()
+            info.add_text("vim", json.dumps(record))  # the PNG itself says how to draw it again
+            path = folder / f"seed{s}.png"
+            Image.fromarray(image).save(path, pnginfo=info)
+            files.append(str(path))
+            gallery.append((str(path), f"seed {s}"))
+        note = f"{n} image(s) in {seconds:.2f} s ({seconds / n:.2f} s per image), seeds {seeds[0]}–{seeds[-1]}" + (
+            " · prompt cut to the model's text length" if out["truncated"][0] else ""
+        )
+        return gallery, note, files
+
+    def reconstruct(self, upload):
+        if upload is None:
+            raise gr.Error("upload an image first")
+        path = upload if isinstance(upload, str) else getattr(upload, "name", str(upload))
+        try:
+            with Image.open(path) as im:
+                if im.width * im.height > MAX_UPLOAD_PIXELS:
+                    raise gr.Error(f"image is {im.width}×{im.height}; the limit is {MAX_UPLOAD_PIXELS:,} pixels")
+                side = min(im.size)
+                left, top = (im.width - side) // 2, (im.height - side) // 2
+                im = im.convert("RGB").crop((left, top, left + side, top + side))
+                im = im.resize((self.image_size, self.image_size), Image.Resampling.BICUBIC)
+                pixels = np.asarray(im)
+        except gr.Error:
+            raise
+        except Exception as e:  # PIL raises many types for non-images and truncated files
+            raise gr.Error(f"could not read {Path(path).name} as an image ({type(e).__name__})") from None
+        codes, recon = self._roundtrip(jnp.asarray(pixels[None], jnp.float32) / 255.0)
+        recon = np.asarray(recon[0])
+        mse = float(np.mean((recon - pixels / 255.0) ** 2))
+        psnr = 10 * np.log10(1.0 / max(mse, 1e-10))
+        codes = np.asarray(codes[0])
+        unique = len(np.unique(codes))
+        code_map = _code_map(codes, self.codebook_size, self.image_size)
+        stats = (
+            f"PSNR {psnr:.2f} dB · {codes.size} tokens ({codes.shape[0]}×{codes.shape[1]}) · "
+            f"{unique} distinct codes = {100 * unique / self.codebook_size:.2f} % of the {self.codebook_size}-code book"
+        )
+        return pixels, (recon * 255).round().astype(np.uint8), code_map, stats
+
+
+def _code_map(codes: np.ndarray, codebook_size: int, side: int) -> np.ndarray:
+    """Codes [g, g] as a color image [side, side, 3]: each code id gets a fixed hue, written in the cell."""
+    rng = np.random.default_rng(0)
+    palette = rng.integers(40, 256, (codebook_size, 3), dtype=np.uint8)
+    cells = palette[codes]
+    return np.asarray(Image.fromarray(cells).resize((side * 4, side * 4), Image.Resampling.NEAREST))
+
+
+def model_card(bundle: Bundle) -> str:
+    readme = bundle.path / "README.md"
+    if readme.is_file():
+        return readme.read_text()
+    return f"**Checkpoint:** `{bundle.path}`\n\n```json\n{json.dumps(bundle.card, indent=2)}\n```"
+
+
+def build_app(demo: Demo, queue_size: int = 16, concurrency: int = 1) -> gr.Blocks:
+    defaults = SampleConfig()
+    world = demo.bundle.parti_cfg.data.dataset
+    with gr.Blocks(title="vim — text to image") as app:
+        gr.Markdown(
+            f"# vim: Parti + ViT-VQGAN in JAX\nCheckpoint `{demo.bundle.path.name}`, trained on the "
+            f"`{world}` dataset ({demo.image_size}×{demo.image_size}). It draws what that data holds: "
+            "prompts from elsewhere get shapes."
+        )
+        with gr.Tab("Generate"):
+            with gr.Row():
+                with gr.Column(scale=2):
+                    prompt = gr.Textbox(label="Prompt", placeholder=WORLD_EXAMPLES[0], max_lines=3)
+                    button = gr.Button("Generate", variant="primary")
+                    gr.Examples(WORLD_EXAMPLES, inputs=prompt, label="Shapes-world captions (in domain)")
+                    gr.Examples(P2_EXAMPLES, inputs=prompt, label="PartiPrompts (outside the bundled model's domain)")
+                with gr.Column(scale=1):
+                    n = gr.Slider(1, MAX_IMAGES, value=4, step=1, label="Images")
+                    cfg_scale = gr.Slider(0, 10, value=defaults.cfg_scale, step=0.5, label="CFG scale")
+                    temperature = gr.Slider(
+                        0, 2, value=defaults.temperature, step=0.05, label="Temperature (0 = greedy)"
+                    )
+                    top_k = gr.Slider(0, demo.codebook_size, value=defaults.top_k, step=1, label="Top-k (0 = off)")
+                    top_p = gr.Slider(0.05, 1, value=defaults.top_p, step=0.05, label="Top-p (1 = off)")
+                    seed = gr.Number(value=0, precision=0, label="Seed (-1 = random)")
+            gallery = gr.Gallery(label="Images", columns=4, height="auto")
+            timing = gr.Markdown()
+            files = gr.File(label="Download (PNG with settings embedded)", file_count="multiple")
+            inputs = [prompt, n, cfg_scale, temperature, top_k, top_p, seed]
+            outputs = [gallery, timing, files]
+            button.click(demo.generate, inputs, outputs, api_name="generate", concurrency_limit=concurrency)
+            prompt.submit(demo.generate, inputs, outputs, api_name=False, concurrency_limit=concurrency)
+        with gr.Tab("Tokenizer"):
+            upload = gr.File(label="Image", file_types=["image"], type="filepath")
+            run = gr.Button("Encode and decode")
+            with gr.Row():
+                original = gr.Image(label="Input (cropped, resized)")
+                recon = gr.Image(label="Reconstruction")
+                code_map = gr.Image(label="Codes (one color per code id)")
+            stats = gr.Markdown()
+            run.click(
+                demo.reconstruct,
+                upload,
+                [original, recon, code_map, stats],
+                api_name="reconstruct",
+                concurrency_limit=concurrency,
+            )
+        with gr.Tab("Model"):
+            gr.Markdown(model_card(demo.bundle))
+    app.queue(max_size=queue_size, default_concurrency_limit=concurrency)
+    return app
+
+
+def launch(
+    checkpoint: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    queue_size: int = 16,
+    block: bool = True,
+) -> tuple[gr.Blocks, Demo]:
+    print(f"loading {checkpoint or 'the bundled checkpoint'} …", flush=True)
+    demo = Demo(load_bundle(checkpoint))
+    print(f"compiling (once) … {demo.warm_up():.1f} s", flush=True)
+    app = build_app(demo, queue_size=queue_size)
+    app.launch(server_name=host, server_port=port, prevent_thread_lock=not block, show_error=True)
+    return app, demo

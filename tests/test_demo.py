@@ -1,0 +1,110 @@
+"""The Gradio demo served on loopback, driven with gradio_client as a user's browser would."""
+
+import re
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+from apps.demo import Demo, build_app
+from vim.bundle import load_bundle
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(small_bundle):
+    demo = Demo(load_bundle(small_bundle))
+    demo.warm_up()
+    app = build_app(demo, queue_size=2)
+    port = free_port()
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+    yield client, port
+    client.close()
+    app.close()
+
+
+def generate(client, prompt="a big red circle left of a small blue square", n=3, **kw):
+    args = {"cfg_scale": 3.0, "temperature": 1.0, "top_k": 0, "top_p": 1.0, "seed": 0} | kw
+    return client.predict(prompt, n, *args.values(), api_name="/generate")
+
+
+def test_a_prompt_returns_n_images(served):
+    gallery, note, files = generate(served[0], n=3, seed=11)
+    assert len(gallery) == 3 and len(files) == 3
+    for item in gallery:
+        with Image.open(item["image"]) as im:
+            assert im.size == (64, 64)
+    with Image.open(files[0]) as im:
+        assert '"seed": 11' in im.text["vim"]  # settings travel inside the PNG
+    assert "3 image(s) in" in note and "seeds 11–13" in note
+
+
+@pytest.mark.parametrize(
+    ("prompt", "kw", "message"),
+    [
+        ("", {}, "prompt is empty"),
+        ("a red\x00circle", {}, "control character U+0000"),
+        ("x" * 10_000, {}, "10000 characters"),
+        ("a red circle", {"n": 50}, "Value 50 is greater than maximum value 8"),  # Gradio's own slider check
+        ("a red circle", {"top_p": 0.0}, "Value 0.0 is less than minimum value 0.05"),
+        ("a red circle", {"seed": -5}, "seed must be -1 (random) or 0..2³¹−1, got -5"),
+    ],
+)
+def test_bad_input_gives_a_clear_error(served, prompt, kw, message):
+    with pytest.raises(Exception, match=re.escape(message)):
+        generate(served[0], prompt, **kw)
+
+
+def test_non_image_upload_is_refused_and_images_round_trip(served, tmp_path):
+    client, _ = served
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image at all")
+    with pytest.raises(Exception, match=r"could not read notes\.png as an image"):
+        client.predict(handle_file(str(bad)), api_name="/reconstruct")
+    good = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (90, 120, 3), np.uint8)).save(good)
+    original, recon, code_map, stats = client.predict(handle_file(str(good)), api_name="/reconstruct")
+    for path, side in ((original, 64), (recon, 64), (code_map, 256)):
+        with Image.open(path) as im:
+            assert im.size == (side, side)
+    assert "PSNR" in stats and "distinct codes" in stats
+
+
+def test_overload_is_refused_cleanly_and_the_server_recovers(served):
+    client, _ = served
+    with ThreadPoolExecutor(12) as pool:
+        futures = [pool.submit(generate, client, n=8, seed=i) for i in range(12)]
+        outcomes = []
+        for f in futures:
+            try:
+                outcomes.append(len(f.result(timeout=300)[0]))
+            except Exception as e:  # refused by the bounded queue
+                outcomes.append(str(e))
+    served_ok = [o for o in outcomes if o == 8]
+    refused = [o for o in outcomes if isinstance(o, str)]
+    assert served_ok and refused, outcomes
+    assert all("queue" in r.lower() for r in refused), refused
+    time.sleep(0.5)
+    assert len(generate(client, n=1)[0]) == 1  # still healthy
+
+
+def test_bound_to_loopback_only(served):
+    _, port = served
+    listening = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:  # 0A = LISTEN
+                listening.append(local.rsplit(":", 1)[0])
+    assert listening == ["0100007F"], listening  # 127.0.0.1, and nothing on other interfaces
