@@ -257,6 +257,42 @@ def cmd_demo(args: argparse.Namespace) -> None:
     launch(args.checkpoint, host=args.host, port=args.port, queue_size=args.queue_size)
 
 
+def cmd_p2_run(args: argparse.Namespace) -> None:
+    from vim.bundle import load_bundle
+    from vim.generate import Generator
+    from vim.p2.prompts import load_prompts, select
+    from vim.p2.run import run_p2
+
+    prompts = select(load_prompts(args.prompts_file), args.category, args.challenge, args.match, args.limit)
+    if not prompts:
+        raise ValueError("no P2 prompt matches these filters")
+    if args.n < 1:
+        raise ValueError(f"-n must be ≥ 1, got {args.n}")
+    generator = Generator(load_bundle(args.checkpoint), batch_size=args.batch_size)
+    totals = run_p2(generator, args.out, prompts, args.n, _sample_config(args), seed=args.seed)
+    print(json.dumps(totals))
+    print(f"report: {Path(args.out) / 'index.html'}")
+
+
+def cmd_p2_compare(args: argparse.Namespace) -> None:
+    from vim.p2.compare import write_compare
+
+    count = write_compare(args.run_a, args.run_b, args.output, seed=args.seed)
+    print(f"wrote {args.output}: {count} prompts to judge")
+
+
+def cmd_p2_score(args: argparse.Namespace) -> None:
+    from vim.p2.compare import score
+
+    result = score(args.judgements)
+    for key, r in result.items():
+        if isinstance(r, dict):
+            a, b, tie = (100 * r[k] for k in ("A", "B", "tie"))
+            print(f"{key:40s} n={r['n']:4d}  A {a:5.1f} %  B {b:5.1f} %  tie {tie:5.1f} %")
+    if args.output:
+        Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vim", description="Autoregressive text-to-image toolkit (ViT-VQGAN + Parti)."
@@ -361,6 +397,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback only)")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--queue-size", type=int, default=16, help="requests waiting beyond this are refused")
+
+    p2 = sub.add_parser("p2", help="the PartiPrompts benchmark: runs, reports, side-by-side judging")
+    p2_group = p2.add_subparsers(dest="sub", required=True)
+    p = add(p2_group, "run", cmd_p2_run, "generate images for P2 prompts; resumable; writes index.html", config=False)
+    p.add_argument("--out", required=True, help="run folder, e.g. runs/p2/NAME")
+    p.add_argument("--category", help="only this category")
+    p.add_argument("--challenge", help="only this challenge aspect")
+    p.add_argument("--match", help="only prompts containing this text")
+    p.add_argument("--limit", type=int, help="at most this many prompts")
+    p.add_argument("-n", type=int, default=4, help="images per prompt")
+    p.add_argument("--prompts-file", help="another PartiPrompts.tsv (default: partiprompts/ in this repo)")
+    _add_sample_args(p)
+    p = add(p2_group, "compare", cmd_p2_compare, "write a page to judge two runs side by side", config=False)
+    p.add_argument("run_a")
+    p.add_argument("run_b")
+    p.add_argument("-o", "--output", default="compare.html")
+    p.add_argument("--seed", type=int, default=0, help="seeds the left/right order")
+    p = add(p2_group, "score", cmd_p2_score, "win rates from judgements saved by the compare page", config=False)
+    p.add_argument("judgements", help="the JSON file saved from the compare page")
+    p.add_argument("-o", "--output", help="also write the rates as JSON")
 
     evals = sub.add_parser("eval", help="evaluations of a bundle")
     eval_group = evals.add_subparsers(dest="sub", required=True)

@@ -1,0 +1,176 @@
+"""`vim p2 run`: K images per P2 prompt, `results.jsonl`, and an `index.html` report; resumable.
+
+    vim p2 run --out runs/p2/tiny --category Animals --limit 20 -n 4
+
+A run folder holds `run.json` (checkpoint, sampling settings, K, seed: fixed at the first start),
+`images/`, `results.jsonl` (one line per finished prompt, appended only after its images are on disk)
+and `index.html`. Running the same command again skips finished prompts; a line cut short by a kill
+is dropped and its prompt drawn again, so every prompt appears exactly once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from PIL import Image
+
+from vim.config import SampleConfig
+from vim.generate import Generator
+from vim.p2.prompts import P2Prompt
+
+RESULTS = "results.jsonl"
+
+
+def read_results(out: Path) -> list[dict]:
+    """Finished prompts; a trailing partial line (a run killed mid-write) is removed from the file."""
+    path = out / RESULTS
+    if not path.is_file():
+        return []
+    good, lines = [], path.read_text(encoding="utf-8").splitlines(keepends=True)
+    for line in lines:
+        try:
+            good.append(json.loads(line))
+        except json.JSONDecodeError:
+            break  # only the last line can be partial: appends are whole lines, flushed in order
+    if len(good) < len(lines) or (lines and not lines[-1].endswith("\n")):
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in good), encoding="utf-8")
+        tmp.replace(path)
+    return good
+
+
+def _check_run_settings(out: Path, settings: dict) -> None:
+    path = out / "run.json"
+    if path.is_file():
+        saved = json.loads(path.read_text())
+        diff = [k for k in settings if saved.get(k) != settings[k]]
+        if diff:
+            detail = "; ".join(f"{k}: run has {saved.get(k)!r}, requested {settings[k]!r}" for k in diff)
+            raise ValueError(f"{out} was started with other settings ({detail}); use a new --out to change them")
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(settings, indent=2) + "\n")
+
+
+def run_p2(
+    generator: Generator,
+    out: str | os.PathLike,
+    prompts: Sequence[P2Prompt],
+    n: int,
+    sample: SampleConfig,
+    seed: int = 0,
+    progress: bool = True,
+    after_prompt: Callable[[int], None] | None = None,
+) -> dict:
+    """Generate the prompts not yet in `out`, then rewrite the report. Returns the totals."""
+    from tqdm import tqdm
+
+    out = Path(out)
+    bundle = generator.bundle
+    settings = {
+        "checkpoint": str(bundle.path),
+        "trained_on": bundle.parti_cfg.data.dataset,
+        "images_per_prompt": n,
+        "seed": seed,
+        "sampling": dataclasses.asdict(sample),
+    }
+    _check_run_settings(out, settings)
+    (out / "images").mkdir(exist_ok=True)
+    done = {r["index"] for r in read_results(out)}
+    todo = [p for p in prompts if p.index not in done]
+    with (
+        (out / RESULTS).open("a", encoding="utf-8") as results,
+        tqdm(total=len(todo) * n, disable=not progress, unit="img") as bar,
+    ):
+        for count, p in enumerate(todo):
+            seeds = [seed + p.index * n + j for j in range(n)]  # by P2 row: the same under any filter
+            start = time.perf_counter()
+            images = generator([p.prompt] * n, seeds, sample)
+            seconds = time.perf_counter() - start
+            files = []
+            for j, image in enumerate(images["images"]):
+                name = f"images/{p.index:04d}_{j}.png"
+                tmp = out / (name + ".tmp.png")
+                Image.fromarray(image).save(tmp)
+                tmp.replace(out / name)
+                files.append(name)
+            record = dataclasses.asdict(p) | {
+                "seeds": seeds,
+                "files": files,
+                "seconds": round(seconds, 4),
+                "text_truncated": bool(images["truncated"][0]),
+            }
+            results.write(json.dumps(record) + "\n")
+            results.flush()
+            os.fsync(results.fileno())
+            bar.update(n)
+            if after_prompt is not None:
+                after_prompt(count)
+    records = read_results(out)
+    totals = write_report(out, records, settings)
+    return totals
+
+
+def write_report(out: Path, records: list[dict], settings: dict) -> dict:
+    """index.html: a banner saying what made the images, totals, and grids by category and challenge."""
+    images = sum(len(r["files"]) for r in records)
+    seconds = sum(r["seconds"] for r in records)
+    totals = {"prompts": len(records), "images": images, "seconds_per_image": seconds / images if images else 0.0}
+    esc = html.escape
+
+    def prompt_block(r: dict) -> str:
+        imgs = "".join(
+            f'<img src="{esc(f)}" alt="seed {s}" title="seed {s}">' for f, s in zip(r["files"], r["seeds"], strict=True)
+        )
+        cut = " <em>(text cut to the model's length)</em>" if r.get("text_truncated") else ""
+        return (
+            f'<div class="p"><div class="t">#{r["index"]} {esc(r["prompt"])}{cut}</div>'
+            f'<div class="m">{esc(r["category"])} · {esc(r["challenge"])} · {r["seconds"]:.2f} s</div>{imgs}</div>'
+        )
+
+    sections = []
+    for field in ("category", "challenge"):
+        groups: dict[str, list[dict]] = defaultdict(list)
+        for r in records:
+            groups[r[field]].append(r)
+        body = "".join(
+            f'<h3 id="{field}-{esc(name)}">{esc(name)} ({len(rs)})</h3>' + "".join(prompt_block(r) for r in rs)
+            for name, rs in sorted(groups.items())
+        )
+        sections.append(f"<h2>By {field}</h2>{body}")
+    warning = ""
+    if settings["trained_on"] in ("shapes", ""):
+        warning = (
+            '<p class="warn">This checkpoint was trained only on vim\'s procedural shapes world: it draws '
+            "colored shapes for most P2 prompts. These images are not a PartiPrompts result.</p>"
+        )
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>P2 run: {esc(out.name)}</title>
+<style>
+body {{ font-family: sans-serif; margin: 1.5em; }}
+.warn {{ background: #fee; border: 1px solid #c66; padding: .6em; }}
+.p {{ display: inline-block; vertical-align: top; width: 300px; margin: 6px; }} .t {{ font-size: 13px; }}
+.m {{ font-size: 11px; color: #666; }} img {{ width: 64px; height: 64px; image-rendering: pixelated; margin: 1px; }}
+</style></head><body>
+<h1>PartiPrompts run <code>{esc(out.name)}</code></h1>
+{warning}
+<p id="settings">Checkpoint <code>{esc(settings["checkpoint"])}</code>
+trained on <code>{esc(settings["trained_on"])}</code>;
+{settings["images_per_prompt"]} image(s) per prompt, seed {settings["seed"]},
+sampling <code>{esc(json.dumps(settings["sampling"]))}</code>.</p>
+<p id="totals">{totals["prompts"]} prompts · {totals["images"]} images ·
+{totals["seconds_per_image"]:.3f} s per image</p>
+{"".join(sections)}
+</body></html>
+"""
+    tmp = out / "index.html.tmp"
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(out / "index.html")
+    return totals
