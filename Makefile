@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA ?= data
 
-.PHONY: demo test lint venv clean
+.PHONY: demo test lint venv clean browser
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -13,19 +13,22 @@ $(BIN)/python:
 venv: $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
 
-# Main job. Until the demo lands: build the shapes world, train its text tokenizer, write a preview grid.
+# Main job: the Gradio demo on the bundled checkpoint (checkpoints/shapes-tiny), at http://127.0.0.1:7860.
 demo: venv
-	$(BIN)/vim data build shapes --data-dir $(DATA)
-	$(BIN)/vim data text-tokenizer --data-dir $(DATA)
-	$(BIN)/vim data preview --data-dir $(DATA) -n 16 -o preview.png
+	$(BIN)/vim demo
 
-test: venv
+# Browser tests drive Debian's headless Chromium; install it when missing (needs root, as on CI).
+browser:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null)
+
+test: venv browser
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check vim tests
+	$(BIN)/ruff format --check vim tests apps
 	$(BIN)/pytest -q
 
 lint: venv
-	$(BIN)/ruff check . && $(BIN)/ruff format --check vim tests
+	$(BIN)/ruff check . && $(BIN)/ruff format --check vim tests apps
 
 clean:
 	rm -rf $(VENV) $(DATA) preview.png .pytest_cache .ruff_cache

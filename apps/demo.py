@@ -167,8 +167,8 @@ def build_app(demo: Demo, queue_size: int = 16, concurrency: int = 1) -> gr.Bloc
         with gr.Tab("Generate"):
             with gr.Row():
                 with gr.Column(scale=2):
-                    prompt = gr.Textbox(label="Prompt", placeholder=WORLD_EXAMPLES[0], max_lines=3)
-                    button = gr.Button("Generate", variant="primary")
+                    prompt = gr.Textbox(label="Prompt", placeholder=WORLD_EXAMPLES[0], max_lines=3, elem_id="prompt")
+                    button = gr.Button("Generate", variant="primary", elem_id="generate")
                     gr.Examples(WORLD_EXAMPLES, inputs=prompt, label="Shapes-world captions (in domain)")
                     gr.Examples(P2_EXAMPLES, inputs=prompt, label="PartiPrompts (outside the bundled model's domain)")
                 with gr.Column(scale=1):
@@ -180,8 +180,8 @@ def build_app(demo: Demo, queue_size: int = 16, concurrency: int = 1) -> gr.Bloc
                     top_k = gr.Slider(0, demo.codebook_size, value=defaults.top_k, step=1, label="Top-k (0 = off)")
                     top_p = gr.Slider(0.05, 1, value=defaults.top_p, step=0.05, label="Top-p (1 = off)")
                     seed = gr.Number(value=0, precision=0, label="Seed (-1 = random)")
-            gallery = gr.Gallery(label="Images", columns=4, height="auto")
-            timing = gr.Markdown()
+            gallery = gr.Gallery(label="Images", columns=4, height="auto", elem_id="gallery")
+            timing = gr.Markdown(elem_id="timing")
             files = gr.File(label="Download (PNG with settings embedded)", file_count="multiple")
             inputs = [prompt, n, cfg_scale, temperature, top_k, top_p, seed]
             outputs = [gallery, timing, files]
