@@ -27,6 +27,7 @@ from PIL import Image, PngImagePlugin
 from vim.bundle import Bundle, load_bundle
 from vim.config import SampleConfig
 from vim.generate import Generator, PromptError, check_prompt, check_settings
+from vim.tokenizer.infer import load_square
 
 log = logging.getLogger(__name__)
 
@@ -114,18 +115,9 @@ class Demo:
             raise gr.Error("upload an image first")
         path = upload if isinstance(upload, str) else getattr(upload, "name", str(upload))
         try:
-            with Image.open(path) as im:
-                if im.width * im.height > MAX_UPLOAD_PIXELS:
-                    raise gr.Error(f"image is {im.width}×{im.height}; the limit is {MAX_UPLOAD_PIXELS:,} pixels")
-                side = min(im.size)
-                left, top = (im.width - side) // 2, (im.height - side) // 2
-                im = im.convert("RGB").crop((left, top, left + side, top + side))
-                im = im.resize((self.image_size, self.image_size), Image.Resampling.BICUBIC)
-                pixels = np.asarray(im)
-        except gr.Error:
-            raise
-        except Exception as e:  # PIL raises many types for non-images and truncated files
-            raise gr.Error(f"could not read {Path(path).name} as an image ({type(e).__name__})") from None
+            pixels = load_square(path, self.image_size, max_pixels=MAX_UPLOAD_PIXELS)
+        except ValueError as e:
+            raise gr.Error(str(e)) from None
         codes, recon = self._roundtrip(jnp.asarray(pixels[None], jnp.float32) / 255.0)
         recon = np.asarray(recon[0])
         mse = float(np.mean((recon - pixels / 255.0) ** 2))

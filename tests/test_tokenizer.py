@@ -216,3 +216,15 @@ def test_r1_penalty_is_the_squared_input_gradient():
     _, terms = discriminator_loss(disc, real, fake, r1_gamma=10.0)
     g = jax.grad(lambda x: jnp.sum(disc(x)))(real)
     np.testing.assert_allclose(terms["r1"], jnp.mean(jnp.sum(g**2, axis=(1, 2, 3))), rtol=1e-5)
+
+
+def test_eval_tokenizer_over_a_whole_split(trained_run, capsys):
+    import json
+
+    from vim.cli import main
+
+    assert main(["eval", "tokenizer", "--checkpoint", str(trained_run)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["images"] == 64 and result["split"] == "validation"
+    assert 0 < result["codebook_usage"] <= 1 and 1 <= result["codebook_perplexity"] <= 32
+    assert 5 < result["psnr"] < 60

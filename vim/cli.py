@@ -293,6 +293,15 @@ def cmd_p2_score(args: argparse.Namespace) -> None:
         Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
 
 
+def cmd_eval_tokenizer(args: argparse.Namespace) -> None:
+    from vim.tokenizer.infer import evaluate_split
+
+    result = evaluate_split(args.checkpoint, args.split)
+    print(json.dumps(result, indent=2))
+    if args.output:
+        Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vim", description="Autoregressive text-to-image toolkit (ViT-VQGAN + Parti)."
@@ -429,6 +438,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_sample_args(p)
     p.add_argument("--scales", default="1,2,3,5", help="comma-separated CFG scales to sweep")
+    p = add(eval_group, "tokenizer", cmd_eval_tokenizer, "PSNR and codebook usage over a dataset split", config=False)
+    p.add_argument("--checkpoint", required=True, help="tokenizer workdir")
+    p.add_argument("--split", default="validation")
+    p.add_argument("-o", "--output", help="also write the result as JSON")
     p.add_argument("-n", type=int, default=500, help="test captions (half use held-out color-shape pairs)")
     p.add_argument("-o", "--output", help="also write the table as JSON")
 

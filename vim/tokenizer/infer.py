@@ -15,13 +15,21 @@ from PIL import Image
 from vim.tokenizer.model import pixels
 from vim.tokenizer.train import load_tokenizer, psnr
 
+MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding them
 
-def _load_square(path: str | os.PathLike, size: int) -> np.ndarray:
+
+def load_square(path: str | os.PathLike, size: int, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Center square crop, bicubic resize to size×size, RGB uint8; ValueError naming the file if unreadable."""
+    name = Path(path).name
     try:
         image = Image.open(path)
+        if image.width * image.height > max_pixels:
+            raise ValueError(f"{name} is {image.width}×{image.height}; the limit is {max_pixels:,} pixels")
         image.load()
-    except Exception as e:
-        raise ValueError(f"{path}: not a readable image ({e})") from None
+    except ValueError:
+        raise
+    except Exception as e:  # PIL raises many types for non-images and truncated files
+        raise ValueError(f"could not read {name} as an image ({type(e).__name__}: {e})") from None
     image = image.convert("RGB")
     side = min(image.size)
     left, top = (image.width - side) // 2, (image.height - side) // 2
@@ -38,7 +46,7 @@ def reconstruct_files(
     out_dir = Path(output)
     out_dir.mkdir(parents=True, exist_ok=True)
     for path in images:
-        x = jnp.asarray(_load_square(path, cfg.tokenizer.image_size)[None], jnp.float32) / 255.0
+        x = jnp.asarray(load_square(path, cfg.tokenizer.image_size)[None], jnp.float32) / 255.0
         recon = run(model, x)
         value = float(psnr(recon, x)[0])
         Image.fromarray(np.asarray(recon[0] * 255).round().astype(np.uint8)).save(
@@ -67,3 +75,33 @@ def tokenize_split(
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, codes=np.concatenate(codes), captions=np.asarray(captions))
     return path, n
+
+
+def evaluate_split(checkpoint: str | os.PathLike, split: str = "validation", batch_size: int = 64) -> dict:
+    """PSNR (EMA weights) and codebook usage/perplexity over a whole dataset split."""
+    from vim.data.pipeline import open_split
+
+    model, cfg = load_tokenizer(checkpoint)
+    source = open_split(cfg.data, split)
+    k = cfg.tokenizer.codebook_size
+
+    @nnx.jit
+    def run(m, x):
+        out, q = m(x)
+        return psnr(pixels(out), x), jnp.zeros((k,), jnp.int32).at[q["codes"].reshape(-1)].add(1)
+
+    values, hist = [], np.zeros(k, np.int64)
+    for start in range(0, len(source), batch_size):
+        images = np.stack([source[i]["image"] for i in range(start, min(start + batch_size, len(source)))])
+        v, h = run(model, jnp.asarray(images, jnp.float32) / 255.0)
+        values.append(np.asarray(v))
+        hist += np.asarray(h)
+    p = hist / hist.sum()
+    nz = p[p > 0]
+    return {
+        "split": split,
+        "images": len(source),
+        "psnr": float(np.mean(np.concatenate(values))),
+        "codebook_usage": float((hist > 0).mean()),
+        "codebook_perplexity": float(np.exp(-(nz * np.log(nz)).sum())),
+    }
