@@ -86,6 +86,15 @@ def test_faithfulness_table(generator, small_cfg):
     assert markdown(table).count("\n") == 3
 
 
+def test_cli_eval_faithfulness(small_bundle, tmp_path, capsys):
+    out = tmp_path / "f.json"
+    argv = ["eval", "faithfulness", "--checkpoint", str(small_bundle), "--scales", "1,4", "-n", "4", "-o", str(out)]
+    assert main(argv) == 0
+    assert "| CFG scale |" in capsys.readouterr().out
+    table = json.loads(out.read_text())
+    assert [r["cfg_scale"] for r in table["rows"]] == [1.0, 4.0] and table["examples"] == 4
+
+
 @pytest.mark.skipif(not (DEFAULT_BUNDLE / "parti").is_dir(), reason="bundled checkpoint not trained yet")
 def test_generate_on_the_bundled_checkpoint(tmp_path):
     assert main(["generate", "a big red circle left of a small blue square", "-n", "2", "-o", str(tmp_path)]) == 0
