@@ -29,8 +29,16 @@ PEER_SCRIPT = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / 
 
 def bench_vim(steps: int, batch: int = 16) -> dict:
     cfg = config_lib.tiny()
+    # The tiny preset's losses (L2 + codebook/commitment, no logit-Laplace, no GAN) at the matched sizes.
     cfg.tokenizer = config_lib.TokenizerConfig(
-        width=128, encoder_layers=4, decoder_layers=4, heads=4, mlp_dim=512, codebook_size=1024, adversarial_weight=0.0
+        width=128,
+        encoder_layers=4,
+        decoder_layers=4,
+        heads=4,
+        mlp_dim=512,
+        codebook_size=1024,
+        adversarial_weight=0.0,
+        logit_laplace_weight=0.0,
     )
     cfg.train.ema_decay = 0.999
     task = TokenizerTask(cfg)

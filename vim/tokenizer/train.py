@@ -92,17 +92,11 @@ class TokenizerTask:
 
         def loss_fn(params):
             out, q = self.model(params)(images, use_codes=quantizing)
-            terms = {
-                "l2": l2_loss(out, images),
-                "logit_laplace": logit_laplace_loss(out, images),
-                "codebook": q["codebook_loss"],
-                "commitment": q["commitment_loss"],
-            }
-            loss = (
-                tc.l2_weight * terms["l2"]
-                + tc.logit_laplace_weight * terms["logit_laplace"]
-                + jnp.where(quantizing, terms["codebook"] + terms["commitment"], 0.0)
-            )
+            terms = {"l2": l2_loss(out, images), "codebook": q["codebook_loss"], "commitment": q["commitment_loss"]}
+            loss = tc.l2_weight * terms["l2"] + jnp.where(quantizing, terms["codebook"] + terms["commitment"], 0.0)
+            if tc.logit_laplace_weight > 0:  # a switched-off loss costs nothing
+                terms["logit_laplace"] = logit_laplace_loss(out, images)
+                loss = loss + tc.logit_laplace_weight * terms["logit_laplace"]
             if self.use_gan:
                 disc = nnx.merge(self.disc_graphdef, state["disc_params"])
                 terms["g_adv"] = generator_adversarial_loss(disc(pixels(out)))
