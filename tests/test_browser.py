@@ -18,7 +18,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from apps.demo import Demo, build_app
-from vim.bundle import load_bundle
+from vim.bundle import DEFAULT_BUNDLE, load_bundle
 from vim.config import SampleConfig
 from vim.generate import Generator
 from vim.p2.compare import write_compare
@@ -54,7 +54,8 @@ def shots(tmp_path):
 
 @pytest.fixture(scope="module")
 def demo_url(small_bundle):
-    demo = Demo(load_bundle(small_bundle))
+    # The bundled checkpoint (what users run) when it is there; the small test bundle otherwise.
+    demo = Demo(load_bundle(DEFAULT_BUNDLE if (DEFAULT_BUNDLE / "parti").is_dir() else small_bundle))
     demo.warm_up()
     app = build_app(demo)
     with socket.socket() as s:
