@@ -100,3 +100,33 @@ def test_generate_on_the_bundled_checkpoint(tmp_path):
     assert main(["generate", "a big red circle left of a small blue square", "-n", "2", "-o", str(tmp_path)]) == 0
     sidecar = json.loads(sorted(tmp_path.glob("*.json"))[0].read_text())
     assert sidecar["checkpoint"] == str(DEFAULT_BUNDLE)
+
+
+DATA_PARALLEL = """
+import json, sys
+import numpy as np
+import jax
+from vim.bundle import load_bundle
+from vim.config import SampleConfig
+from vim.generate import Generator
+
+generator = Generator(load_bundle(sys.argv[1]), batch_size=8)
+out = generator(["a red circle", "two blue squares"] * 3, list(range(6)), SampleConfig(cfg_scale=3.0, top_k=16))
+print(json.dumps({"devices": generator.mesh.devices.size, "codes": np.asarray(out["codes"]).tolist()}))
+"""
+
+
+def test_generation_is_data_parallel_over_8_devices(small_bundle, generator):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8", "JAX_PLATFORMS": "cpu"}
+    out = subprocess.run(
+        [sys.executable, "-c", DATA_PARALLEL, str(small_bundle)], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    assert r["devices"] == 8
+    single = generator(["a red circle", "two blue squares"] * 3, list(range(6)), SampleConfig(cfg_scale=3.0, top_k=16))
+    np.testing.assert_array_equal(np.array(r["codes"]), single["codes"])
