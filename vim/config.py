@@ -192,7 +192,7 @@ def tiny(stage: str = "tokenizer") -> Config:
     cfg.tokenizer = TokenizerConfig(adversarial_weight=0.0, logit_laplace_weight=0.0, quantize_after=300)
     if stage == "parti":
         cfg.train = TrainConfig(
-            num_steps=4_000, learning_rate=1e-3, warmup_steps=200, checkpoint_every=250, eval_every=500, ema_decay=0.99
+            num_steps=2_500, learning_rate=1e-3, warmup_steps=200, checkpoint_every=250, eval_every=500, ema_decay=0.99
         )
     else:
         cfg.train = TrainConfig(
