@@ -128,3 +128,55 @@ def test_sharded_training_on_8_fake_devices(small_cfg, tmp_path):
     abstract = jax.eval_shape(task.init_state, jax.random.key_data(jax.random.key(0)))
     state, _, step = Checkpointer(tmp_path / "run" / "checkpoints", use_async=False).restore(abstract)
     assert step == 2 and int(state["step"]) == 2
+
+
+def _two_checkpoints(directory):
+    import jax.numpy as jnp
+
+    from vim.training.checkpoint import Checkpointer
+
+    ckpt = Checkpointer(directory, keep=3, use_async=False)
+    states = {s: {"w": jnp.arange(4096, dtype=jnp.float32) * s, "step": jnp.int32(s)} for s in (1, 2)}
+    for s, state in states.items():
+        ckpt.save(s, state, b'{"pos": %d}' % s)
+    ckpt.close()
+    return states
+
+
+@pytest.mark.parametrize("damage", ["flip_bytes", "delete_files"])
+def test_damaged_latest_checkpoint_falls_back_with_a_warning(tmp_path, caplog, damage):
+    import jax
+
+    from vim.training.checkpoint import Checkpointer
+
+    states = _two_checkpoints(tmp_path / "ckpt")
+    files = sorted((p for p in (tmp_path / "ckpt" / "2").rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
+    if damage == "flip_bytes":  # flip one byte in the middle of step 2's largest file (the array data)
+        data = bytearray(files[-1].read_bytes())
+        data[len(data) // 2] ^= 0x01
+        files[-1].write_bytes(bytes(data))
+    else:
+        for path in files[-3:]:
+            path.unlink()
+    abstract = jax.eval_shape(lambda: states[1])
+    with caplog.at_level("WARNING"):
+        state, data, step = Checkpointer(tmp_path / "ckpt", use_async=False).restore(abstract)
+    assert step == 1 and data == b'{"pos": 1}'
+    np.testing.assert_array_equal(state["w"], states[1]["w"])
+    assert "checkpoint 2 is damaged" in caplog.text
+
+
+def test_all_checkpoints_damaged_is_a_clear_error(tmp_path):
+    import jax
+
+    from vim.training.checkpoint import Checkpointer, CorruptCheckpointError
+
+    states = _two_checkpoints(tmp_path / "ckpt")
+    for step in (1, 2):
+        for path in (tmp_path / "ckpt" / str(step)).rglob("*"):
+            if path.is_file() and path.stat().st_size > 64:
+                data = bytearray(path.read_bytes())
+                data[len(data) // 2] ^= 0xFF
+                path.write_bytes(bytes(data))
+    with pytest.raises(CorruptCheckpointError, match=r"no intact checkpoint .*step 2: .*step 1: "):
+        Checkpointer(tmp_path / "ckpt", use_async=False).restore(jax.eval_shape(lambda: states[1]))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import orbax.checkpoint as ocp
 
 from vim.training.optim import all_finite
@@ -23,6 +24,32 @@ log = logging.getLogger(__name__)
 
 class NonFiniteStateError(RuntimeError):
     """Refused to checkpoint a state holding NaN/inf."""
+
+
+class CorruptCheckpointError(RuntimeError):
+    """No checkpoint in the directory could be restored intact; the message lists what was wrong."""
+
+
+@jax.jit
+def fingerprints(state: Any) -> Any:
+    """One uint32 per array: Σ bits(x)_i · (2i + 1) mod 2³². Any single flipped bit changes it."""
+
+    def one(x: jax.Array) -> jax.Array:
+        if x.dtype.itemsize == 4:
+            bits = jax.lax.bitcast_convert_type(x, jnp.uint32)
+        elif x.dtype.itemsize == 2:
+            bits = jax.lax.bitcast_convert_type(x, jnp.uint16).astype(jnp.uint32)
+        else:
+            bits = x.astype(jnp.uint32)
+        weights = jnp.arange(bits.size, dtype=jnp.uint32).reshape(bits.shape) * 2 + 1
+        return jnp.sum(bits * weights, dtype=jnp.uint32)
+
+    return jax.tree.map(one, state)
+
+
+def _fingerprint_dict(state: Any) -> dict[str, int]:
+    leaves = jax.tree_util.tree_flatten_with_path(jax.device_get(fingerprints(state)))[0]
+    return {jax.tree_util.keystr(path): int(v) for path, v in leaves}
 
 
 class Checkpointer:
@@ -44,16 +71,34 @@ class Checkpointer:
         """Start an asynchronous save; a state with non-finite values is never written."""
         if not bool(jax.device_get(all_finite(state))):
             raise NonFiniteStateError(f"step {step}: the train state holds NaN/inf; not checkpointing it")
-        data = {"iterator": data_state.decode() if data_state is not None else None}
+        data = {
+            "iterator": data_state.decode() if data_state is not None else None,
+            "fingerprints": _fingerprint_dict(state),  # checked on restore: bit rot is never loaded silently
+        }
         self.manager.save(
             step, args=ocp.args.Composite(state=ocp.args.StandardSave(state), data=ocp.args.JsonSave(data))
         )
 
     def restore(self, abstract_state: Any, step: int | None = None) -> tuple[Any, bytes | None, int]:
-        """Restore `step` (default: latest finalized) into the shapes/shardings of `abstract_state`."""
-        step = self.latest_step() if step is None else step
-        if step is None:
+        """Restore `step`, or the newest finalized checkpoint that is intact, into `abstract_state`'s
+        shapes/shardings. A damaged newest checkpoint (missing or unreadable files, or arrays whose
+        fingerprints differ from those saved) is skipped with a warning naming what was wrong; when
+        none is intact, CorruptCheckpointError says why for each."""
+        steps = [step] if step is not None else sorted(self.all_steps(), reverse=True)
+        if not steps:
             raise FileNotFoundError(f"no finished checkpoint in {self.directory}")
+        problems = []
+        for candidate in steps:
+            try:
+                return self._restore_step(abstract_state, candidate)
+            except Exception as e:  # orbax/tensorstore raise many types for damaged files
+                problem = f"step {candidate}: {type(e).__name__}: {str(e)[:300]}"
+                problems.append(problem)
+                if step is None and candidate != steps[-1]:
+                    log.warning("checkpoint %s is damaged (%s); falling back to an older one", candidate, problem)
+        raise CorruptCheckpointError(f"no intact checkpoint in {self.directory}: " + "; ".join(problems))
+
+    def _restore_step(self, abstract_state: Any, step: int) -> tuple[Any, bytes | None, int]:
         # Arrays without a target sharding land on this process's first device, whatever mesh saved them.
         local = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
         abstract_state = jax.tree.map(
@@ -67,6 +112,12 @@ class Checkpointer:
         restored = self.manager.restore(
             step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state), data=ocp.args.JsonRestore())
         )
+        saved = restored["data"].get("fingerprints")
+        if saved is not None:
+            actual = _fingerprint_dict(restored["state"])
+            bad = sorted(k for k in saved.keys() | actual.keys() if saved.get(k) != actual.get(k))
+            if bad:
+                raise ValueError(f"{len(bad)} array(s) differ from what was saved, e.g. {bad[:3]}")
         iterator = restored["data"]["iterator"]
         return restored["state"], iterator.encode() if iterator is not None else None, step
 
