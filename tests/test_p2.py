@@ -4,7 +4,9 @@ import collections
 import json
 import re
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from vim.bundle import load_bundle
 from vim.cli import main
@@ -117,3 +119,29 @@ def test_cli_run(small_bundle, tmp_path, capsys):
     assert '"prompts": 2' in capsys.readouterr().out
     assert main([*argv[:-2], "--challenge", "Nope"]) == 2
     assert "unknown P2 challenge 'Nope'" in capsys.readouterr().err
+
+
+def test_run_reports_fid_against_a_reference(generator, tmp_path):
+    from tests.test_metrics import random_weights
+    from vim.metrics import weights as weights_lib
+
+    weights = weights_lib.save_weights(random_weights(), tmp_path / "w.npz", "random-test-weights", "0" * 64)
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        Image.fromarray(rng.integers(0, 255, (64, 64, 3), np.uint8)).save(ref / f"{i}.png")
+    prompts = select(load_prompts(), category="Indoor Scenes", limit=3)
+    totals = run_p2(
+        generator,
+        tmp_path / "run",
+        prompts,
+        n=2,
+        sample=SampleConfig(),
+        progress=False,
+        fid_ref=ref,
+        fid_weights=weights,
+    )
+    assert totals["fid"]["images"] == 6 and totals["fid"]["reference_images"] == 6
+    assert np.isfinite(totals["fid"]["fid"]) and totals["fid"]["fid"] > 0
+    assert "FID " in (tmp_path / "run" / "index.html").read_text()

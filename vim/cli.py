@@ -269,7 +269,16 @@ def cmd_p2_run(args: argparse.Namespace) -> None:
     if args.n < 1:
         raise ValueError(f"-n must be ≥ 1, got {args.n}")
     generator = Generator(load_bundle(args.checkpoint), batch_size=args.batch_size)
-    totals = run_p2(generator, args.out, prompts, args.n, _sample_config(args), seed=args.seed)
+    totals = run_p2(
+        generator,
+        args.out,
+        prompts,
+        args.n,
+        _sample_config(args),
+        seed=args.seed,
+        fid_ref=args.fid_ref,
+        fid_weights=args.fid_weights,
+    )
     print(json.dumps(totals))
     print(f"report: {Path(args.out) / 'index.html'}")
 
@@ -417,6 +426,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="at most this many prompts")
     p.add_argument("-n", type=int, default=4, help="images per prompt")
     p.add_argument("--prompts-file", help="another PartiPrompts.tsv (default: partiprompts/ in this repo)")
+    p.add_argument("--fid-ref", help="reference image folder or statistics .npz: also report FID")
+    p.add_argument("--fid-weights", help="Inception weights for FID (default: found or converted once)")
     _add_sample_args(p)
     p = add(p2_group, "compare", cmd_p2_compare, "write a page to judge two runs side by side", config=False)
     p.add_argument("run_a")

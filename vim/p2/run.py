@@ -68,8 +68,14 @@ def run_p2(
     seed: int = 0,
     progress: bool = True,
     after_prompt: Callable[[int], None] | None = None,
+    fid_ref: str | os.PathLike | None = None,
+    fid_weights: str | os.PathLike | None = None,
 ) -> dict:
-    """Generate the prompts not yet in `out`, then rewrite the report. Returns the totals."""
+    """Generate the prompts not yet in `out`, then rewrite the report. Returns the totals.
+
+    With `fid_ref` (a folder of reference images or a statistics .npz from `vim fid-stats`), the
+    totals and the report also hold the FID of all the run's images against it.
+    """
     from tqdm import tqdm
 
     out = Path(out)
@@ -114,15 +120,35 @@ def run_p2(
             if after_prompt is not None:
                 after_prompt(count)
     records = read_results(out)
-    totals = write_report(out, records, settings)
-    return totals
+    fid = _fid(out, fid_ref, fid_weights) if fid_ref is not None else None
+    return write_report(out, records, settings, fid)
 
 
-def write_report(out: Path, records: list[dict], settings: dict) -> dict:
+def _fid(out: Path, reference: str | os.PathLike, weights: str | os.PathLike | None) -> dict:
+    from vim.metrics import fid as fid_lib
+
+    ref_path = Path(reference)
+    if ref_path.suffix == ".npz":
+        ref = fid_lib.load_statistics(ref_path)
+    else:
+        ref = fid_lib.compute_statistics(ref_path, weights=weights, progress=False)
+    ours = fid_lib.compute_statistics(out / "images", weights=weights, mode=ref.mode or "clean", progress=False)
+    return {
+        "fid": fid_lib.fid_from_statistics(ours, ref),
+        "reference": str(ref_path),
+        "images": ours.n,
+        "reference_images": ref.n,
+        "weights": ours.weights,
+    }
+
+
+def write_report(out: Path, records: list[dict], settings: dict, fid: dict | None = None) -> dict:
     """index.html: a banner saying what made the images, totals, and grids by category and challenge."""
     images = sum(len(r["files"]) for r in records)
     seconds = sum(r["seconds"] for r in records)
     totals = {"prompts": len(records), "images": images, "seconds_per_image": seconds / images if images else 0.0}
+    if fid is not None:
+        totals["fid"] = fid
     esc = html.escape
 
     def prompt_block(r: dict) -> str:
@@ -151,6 +177,12 @@ def write_report(out: Path, records: list[dict], settings: dict) -> dict:
             '<p class="warn">This checkpoint was trained only on vim\'s procedural shapes world: it draws '
             "colored shapes for most P2 prompts. These images are not a PartiPrompts result.</p>"
         )
+    fid_line = ""
+    if fid is not None:
+        fid_line = (
+            f'<p id="fid">FID {fid["fid"]:.2f} of {fid["images"]} images against '
+            f"<code>{esc(fid['reference'])}</code> ({fid['reference_images']} images)</p>"
+        )
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>P2 run: {esc(out.name)}</title>
 <style>
@@ -167,6 +199,7 @@ trained on <code>{esc(settings["trained_on"])}</code>;
 sampling <code>{esc(json.dumps(settings["sampling"]))}</code>.</p>
 <p id="totals">{totals["prompts"]} prompts · {totals["images"]} images ·
 {totals["seconds_per_image"]:.3f} s per image</p>
+{fid_line}
 {"".join(sections)}
 </body></html>
 """
