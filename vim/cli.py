@@ -484,7 +484,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             handler.addFilter(lambda r: r.name != "absl" or r.levelno >= logging.WARNING)
     try:
         args.fn(args)
-    except (config_lib.ConfigError, FileNotFoundError, ValueError) as e:
+    except (config_lib.ConfigError, OSError, ValueError) as e:  # OSError: unwritable or full disks, missing files
+        print(f"vim: error: {e}", file=sys.stderr)
+        return 2
+    except RuntimeError as e:
+        from vim.training.checkpoint import CorruptCheckpointError, NonFiniteStateError
+        from vim.training.loop import CheckpointWriteError, TrainingAborted
+
+        if not isinstance(e, CheckpointWriteError | CorruptCheckpointError | NonFiniteStateError | TrainingAborted):
+            raise
         print(f"vim: error: {e}", file=sys.stderr)
         return 2
     return 0

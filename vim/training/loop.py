@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from vim.config import Config, save_or_check
 from vim.sharding import batch_sharding, global_batch, make_mesh, replicated
-from vim.training.checkpoint import Checkpointer, abstract_like, dump_json
+from vim.training.checkpoint import Checkpointer, NonFiniteStateError, abstract_like, dump_json
 from vim.training.writer import MetricWriter
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 
 class TrainingAborted(RuntimeError):
     """Training stopped on purpose (non-finite updates); the message names the step."""
+
+
+class CheckpointWriteError(RuntimeError):
+    """A checkpoint could not be written (disk full, read-only, …); older checkpoints are untouched."""
 
 
 class Task(Protocol):
@@ -117,14 +121,36 @@ def fit(
                 if eval_batches is not None and (step % tc.eval_every == 0 or step == tc.num_steps):
                     summary = run_eval(task, evaluate, state, eval_batches, tc.eval_batches, mesh, writer, step)
                 if step % tc.checkpoint_every == 0 or step == end:
-                    ckpt.save(step, state, batches.get_state())
+                    _guarded(ckpt, step, ckpt.save, step, state, batches.get_state())
         finally:
             bar.close()
-            ckpt.close()  # the last save is committed before we return or raise
-            writer.close()
+            try:
+                _guarded(ckpt, step, ckpt.close)  # the last save is committed before we return or raise
+            finally:
+                try:
+                    writer.close()
+                except OSError as e:  # e.g. a full disk: the checkpoint error above is the one to report
+                    log.warning("could not close the metric files in %s: %s", workdir, e)
         result = {"step": step, **summary, "wall_seconds": time.perf_counter() - start}
         dump_json(workdir / "summary.json", result)
         return result
+
+
+def _guarded(ckpt: Checkpointer, step: int, action: Callable[..., None], *args: Any) -> None:
+    """Run a save/commit; an OS-level failure becomes one clear error naming the folder and what survived."""
+    try:
+        action(*args)
+    except (OSError, RuntimeError, ValueError) as e:
+        if isinstance(e, CheckpointWriteError | NonFiniteStateError):
+            raise
+        try:
+            kept = ckpt.latest_step()
+        except Exception:  # the folder may be unreadable too
+            kept = None
+        raise CheckpointWriteError(
+            f"could not write the checkpoint of step {step} to {ckpt.directory}: {type(e).__name__}: {e}. "
+            f"Checkpoints already there are untouched (latest finished: {kept})."
+        ) from e
 
 
 def run_eval(

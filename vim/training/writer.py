@@ -24,7 +24,9 @@ class MetricWriter:
                 for line in self.path.read_text().splitlines()
                 if line.strip() and json.loads(line)["step"] <= resume_step
             ]
-            self.path.write_text("".join(k + "\n" for k in keep))
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text("".join(k + "\n" for k in keep))
+            tmp.replace(self.path)  # a crash here never leaves a half-written metrics file
         self.file = self.path.open("a")
         self.tb = SummaryWriter(str(self.workdir / "tb"), purge_step=resume_step + 1 if resume_step else None)
 
