@@ -26,12 +26,13 @@ from PIL import Image, PngImagePlugin
 
 from vim.bundle import Bundle, load_bundle
 from vim.config import SampleConfig
-from vim.generate import Generator, PromptError, check_prompt, check_settings
+from vim.generate import Generator, PromptError, check_prompt, check_settings, draw
 from vim.tokenizer.infer import load_square
 
 log = logging.getLogger(__name__)
 
 MAX_IMAGES = 8  # images per request
+MAX_CANDIDATES = 16  # candidates drawn per request when reranking
 MAX_UPLOAD_PIXELS = 25_000_000  # tokenizer tab: refuse decompression bombs before decoding
 WORLD_EXAMPLES = [
     "a big red circle left of a small blue square",
@@ -51,6 +52,8 @@ class Demo:
     def __init__(self, bundle: Bundle, batch_size: int = MAX_IMAGES):
         self.bundle = bundle
         self.generator = Generator(bundle, batch_size=batch_size)
+        self.reranker = bundle.reranker()  # None when the bundle has no scorer/
+        self.upsampler = bundle.upsampler()  # None when the bundle has no upsampler/
         tokenizer = bundle.tokenizer
         self.image_size = bundle.tokenizer_cfg.tokenizer.image_size
         self.codebook_size = bundle.tokenizer_cfg.tokenizer.codebook_size
@@ -70,12 +73,18 @@ class Demo:
         self._roundtrip(jnp.zeros((1, self.image_size, self.image_size, 3)))
         return time.perf_counter() - start
 
-    def generate(self, prompt, n, cfg_scale, temperature, top_k, top_p, seed):
+    def generate(self, prompt, n, cfg_scale, temperature, top_k, top_p, seed, candidates=0, upsample=False):
         try:
             prompt = check_prompt(prompt)
-            n = int(n)
+            n, candidates = int(n), int(candidates or 0)
             if not 1 <= n <= MAX_IMAGES:
                 raise ValueError(f"number of images must be 1..{MAX_IMAGES}, got {n}")
+            if candidates > MAX_CANDIDATES:
+                raise ValueError(f"candidates must be at most {MAX_CANDIDATES}, got {candidates}")
+            if candidates > n and self.reranker is None:
+                raise ValueError("this checkpoint has no scorer, so it cannot rerank candidates")
+            if upsample and self.upsampler is None:
+                raise ValueError("this checkpoint has no upsampler")
             sample = SampleConfig(float(cfg_scale), float(temperature), int(top_k), float(top_p))
             check_settings(sample)
             seed = int(seed)
@@ -83,31 +92,42 @@ class Demo:
                 raise ValueError(f"seed must be -1 (random) or 0..2³¹−1, got {seed}")
         except (PromptError, ValueError, TypeError) as e:
             raise gr.Error(str(e)) from None
+        draws = max(candidates, n)
         if seed == -1:
-            seed = random.randrange(2**31 - n)
-        seeds = [seed + j for j in range(n)]
+            seed = random.randrange(2**31 - draws)
         start = time.perf_counter()
-        out = self.generator([prompt] * n, seeds, sample)
+        drawn = draw(
+            self.generator, prompt, n, seed, sample, draws, self.reranker, self.upsampler if upsample else None
+        )
         seconds = time.perf_counter() - start
         folder = Path(tempfile.mkdtemp(prefix="vim-demo-"))
         gallery, files = [], []
-        for image, s in zip(out["images"], seeds, strict=True):
+        for j, (image, s) in enumerate(zip(drawn.images, drawn.seeds, strict=True)):
             record = {
                 "prompt": prompt,
                 "seed": s,
                 "settings": dataclasses.asdict(sample),
                 "checkpoint": str(self.bundle.path),
-                "text_truncated": bool(out["truncated"][0]),
+                "text_truncated": drawn.truncated,
+                "upsampled": bool(upsample),
             }
+            caption = f"seed {s}"
+            if drawn.scores is not None:
+                record["rerank_score"] = drawn.scores[drawn.kept[j]]
+                caption += f" · score {record['rerank_score']:.3f}"
             info = PngImagePlugin.PngInfo()
             info.add_text("vim", json.dumps(record))  # the PNG itself says how to draw it again
             path = folder / f"seed{s}.png"
             Image.fromarray(image).save(path, pnginfo=info)
             files.append(str(path))
-            gallery.append((str(path), f"seed {s}"))
-        note = f"{n} image(s) in {seconds:.2f} s ({seconds / n:.2f} s per image), seeds {seeds[0]}–{seeds[-1]}" + (
-            " · prompt cut to the model's text length" if out["truncated"][0] else ""
+            gallery.append((str(path), caption))
+        note = (
+            f"{n} image(s) in {seconds:.2f} s ({seconds / n:.2f} s per image), seeds {', '.join(map(str, drawn.seeds))}"
         )
+        if drawn.scores is not None:
+            note += f" · best {n} of {draws} candidates by the scorer"
+        if drawn.truncated:
+            note += " · prompt cut to the model's text length"
         return gallery, note, files
 
     def reconstruct(self, upload):
@@ -172,10 +192,21 @@ def build_app(demo: Demo, queue_size: int = 16, concurrency: int = 1) -> gr.Bloc
                     top_k = gr.Slider(0, demo.codebook_size, value=defaults.top_k, step=1, label="Top-k (0 = off)")
                     top_p = gr.Slider(0.05, 1, value=defaults.top_p, step=0.05, label="Top-p (1 = off)")
                     seed = gr.Number(value=0, precision=0, label="Seed (-1 = random)")
+                    candidates = gr.Slider(
+                        0,
+                        MAX_CANDIDATES,
+                        value=0,
+                        step=1,
+                        label="Candidates to rerank (0 = none)",
+                        visible=demo.reranker is not None,
+                    )
+                    upsample = gr.Checkbox(
+                        value=False, label="Upsample ×2 (super-resolution)", visible=demo.upsampler is not None
+                    )
             gallery = gr.Gallery(label="Images", columns=4, height="auto", elem_id="gallery")
             timing = gr.Markdown(elem_id="timing")
             files = gr.File(label="Download (PNG with settings embedded)", file_count="multiple")
-            inputs = [prompt, n, cfg_scale, temperature, top_k, top_p, seed]
+            inputs = [prompt, n, cfg_scale, temperature, top_k, top_p, seed, candidates, upsample]
             outputs = [gallery, timing, files]
             button.click(demo.generate, inputs, outputs, api_name="generate", concurrency_limit=concurrency)
             prompt.submit(demo.generate, inputs, outputs, api_name=False, concurrency_limit=concurrency)

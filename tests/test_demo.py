@@ -35,7 +35,15 @@ def served(small_bundle):
 
 
 def generate(client, prompt="a big red circle left of a small blue square", n=3, **kw):
-    args = {"cfg_scale": 3.0, "temperature": 1.0, "top_k": 0, "top_p": 1.0, "seed": 0} | kw
+    args = {
+        "cfg_scale": 3.0,
+        "temperature": 1.0,
+        "top_k": 0,
+        "top_p": 1.0,
+        "seed": 0,
+        "candidates": 0,
+        "upsample": False,
+    } | kw
     return client.predict(prompt, n, *args.values(), api_name="/generate")
 
 
@@ -47,7 +55,7 @@ def test_a_prompt_returns_n_images(served):
             assert im.size == (64, 64)
     with Image.open(files[0]) as im:
         assert '"seed": 11' in im.text["vim"]  # settings travel inside the PNG
-    assert "3 image(s) in" in note and "seeds 11–13" in note
+    assert "3 image(s) in" in note and "seeds 11, 12, 13" in note
 
 
 @pytest.mark.parametrize(
@@ -59,6 +67,8 @@ def test_a_prompt_returns_n_images(served):
         ("a red circle", {"n": 50}, "Value 50 is greater than maximum value 8"),  # Gradio's own slider check
         ("a red circle", {"top_p": 0.0}, "Value 0.0 is less than minimum value 0.05"),
         ("a red circle", {"seed": -5}, "seed must be -1 (random) or 0..2³¹−1, got -5"),
+        ("a red circle", {"candidates": 8}, "this checkpoint has no scorer, so it cannot rerank candidates"),
+        ("a red circle", {"upsample": True}, "this checkpoint has no upsampler"),
     ],
 )
 def test_bad_input_gives_a_clear_error(served, prompt, kw, message):

@@ -90,6 +90,18 @@ class Bundle:
     text: TextTokenizer | None
     card: dict
 
+    def reranker(self):
+        """The bundle's contrastive scorer (`scorer/`), or None."""
+        from vim.rerank.score import Reranker
+
+        return Reranker(self.path / "scorer") if (self.path / "scorer").is_dir() else None
+
+    def upsampler(self):
+        """The bundle's super-resolution network (`upsampler/`), or None."""
+        from vim.upsample.infer import Upsampler
+
+        return Upsampler(self.path / "upsampler") if (self.path / "upsampler").is_dir() else None
+
 
 def _read_config(folder: Path) -> Config:
     file = folder / "config.json"
@@ -132,9 +144,14 @@ def _latest_ema(workdir: Path, task: Any) -> dict:
 
 
 def export_bundle(
-    tokenizer_dir: str | os.PathLike, parti_dir: str | os.PathLike | None, out: str | os.PathLike
+    tokenizer_dir: str | os.PathLike,
+    parti_dir: str | os.PathLike | None,
+    out: str | os.PathLike,
+    scorer_dir: str | os.PathLike | None = None,
+    upsampler_dir: str | os.PathLike | None = None,
 ) -> Path:
-    """Write the EMA weights of a tokenizer run (and a Parti run trained on it) as a bundle."""
+    """Write the EMA weights of a tokenizer run (and a Parti run trained on it, a reranking scorer and
+    an upsampler) as a bundle."""
     from vim.data.pipeline import text_tokenizer_path
     from vim.parti.train import PartiTask
     from vim.tokenizer.train import TokenizerTask
@@ -159,5 +176,15 @@ def export_bundle(
         }
         if name == "parti":
             shutil.copyfile(text_tokenizer_path(cfg), out / "text_tokenizer.model")
+    if scorer_dir is not None:
+        from vim.rerank.score import export_scorer
+
+        export_scorer(scorer_dir, out / "scorer")
+        card["scorer"] = json.loads((out / "scorer" / "card.json").read_text())
+    if upsampler_dir is not None:
+        from vim.upsample.infer import export_upsampler
+
+        export_upsampler(upsampler_dir, out / "upsampler")
+        card["upsampler"] = json.loads((out / "upsampler" / "card.json").read_text())
     dump_json(out / CARD, card)
     return out

@@ -215,8 +215,25 @@ def cmd_generate(args: argparse.Namespace) -> None:
             raise ValueError(f"prompt {i + 1}: {e}") from None
     if args.n < 1:
         raise ValueError(f"-n must be ≥ 1, got {args.n}")
-    generator = Generator(load_bundle(args.checkpoint), batch_size=args.batch_size)
-    records = write_images(args.output, prompts, args.n, args.seed, _sample_config(args), generator)
+    bundle = load_bundle(args.checkpoint)
+    reranker = upsampler = None
+    rerank = args.candidates is not None and args.candidates > args.n
+    if rerank and (reranker := bundle.reranker()) is None:
+        raise ValueError(f"{bundle.path} has no scorer/ folder, so --candidates cannot rerank")
+    if args.upsample and (upsampler := bundle.upsampler()) is None:
+        raise ValueError(f"{bundle.path} has no upsampler/ folder, so --upsample cannot run")
+    generator = Generator(bundle, batch_size=args.batch_size)
+    records = write_images(
+        args.output,
+        prompts,
+        args.n,
+        args.seed,
+        _sample_config(args),
+        generator,
+        candidates=args.candidates,
+        reranker=reranker,
+        upsampler=upsampler,
+    )
     for r in records:
         if r["text_truncated"]:
             print(f"note: prompt {r['prompt'][:40]!r}… was cut to {generator.text_length} text tokens")
@@ -227,7 +244,8 @@ def cmd_generate(args: argparse.Namespace) -> None:
 def cmd_export(args: argparse.Namespace) -> None:
     from vim.bundle import export_bundle
 
-    print(f"bundle written to {export_bundle(args.tokenizer, args.parti, args.output)}")
+    path = export_bundle(args.tokenizer, args.parti, args.output, args.scorer, args.upsampler)
+    print(f"bundle written to {path}")
 
 
 def cmd_eval_faithfulness(args: argparse.Namespace) -> None:
@@ -402,12 +420,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(sub, "generate", cmd_generate, "draw images for text prompts (PNG + JSON sidecar each)", config=False)
     p.add_argument("prompts", nargs="*", help="one or more prompts")
     p.add_argument("--file", help="more prompts, one per line")
-    p.add_argument("-n", type=int, default=4, help="images per prompt")
+    p.add_argument("-n", "--keep", dest="n", type=int, default=4, help="images per prompt (kept after reranking)")
+    p.add_argument("--candidates", type=int, help="draw this many per prompt and keep the best -n by the scorer")
+    p.add_argument("--upsample", action="store_true", help="apply the bundle's super-resolution network")
     p.add_argument("-o", "--output", default="out", help="output folder")
     _add_sample_args(p)
     p = add(sub, "export", cmd_export, "write a bundle (EMA weights, configs, text model) for generation", config=False)
     p.add_argument("--tokenizer", required=True, help="tokenizer workdir")
     p.add_argument("--parti", help="Parti workdir trained on that tokenizer's codes")
+    p.add_argument("--scorer", help="reranking scorer workdir (vim train-scorer)")
+    p.add_argument("--upsampler", help="super-resolution workdir (vim train-upsampler)")
     p.add_argument("-o", "--output", required=True, help="bundle folder")
 
     p = add(sub, "demo", cmd_demo, "launch the Gradio demo on a bundle", config=False)
@@ -459,6 +481,11 @@ def build_parser() -> argparse.ArgumentParser:
     from vim.metrics.commands import register as register_metrics
 
     register_metrics(sub, add)  # vim fid | fid-stats | kid | is
+    from vim.rerank.commands import register as register_scorer
+    from vim.upsample.commands import register as register_upsampler
+
+    register_scorer(sub, add)  # vim train-scorer | export-scorer | eval-scorer
+    register_upsampler(sub, add)  # vim train-upsampler | export-upsampler | eval-upsampler
 
     world = sub.add_parser("world", help="the embedded shapes world: parser checks")
     world_group = world.add_subparsers(dest="sub", required=True)

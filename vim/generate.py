@@ -16,6 +16,7 @@ import time
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -125,6 +126,47 @@ class Generator:
         return {"images": np.concatenate(images), "codes": np.concatenate(codes), "truncated": truncated}
 
 
+@dataclasses.dataclass
+class Drawn:
+    """Images kept for one prompt, with the seeds and (when reranked) every candidate's score."""
+
+    images: np.ndarray  # uint8 [n, H, W, 3] (upsampled when an upsampler was given)
+    seeds: list[int]  # seed of each kept image
+    candidate_seeds: list[int]  # seeds of all candidates drawn (= seeds without reranking)
+    scores: list[float] | None  # scorer value of every candidate, or None without reranking
+    kept: list[int]  # index into the candidates of each kept image, best first
+    truncated: bool  # the prompt was cut to the model's text length
+
+
+def draw(
+    generator: Generator,
+    prompt: str,
+    n: int,
+    first_seed: int,
+    sample: SampleConfig,
+    candidates: int | None = None,
+    reranker: Any | None = None,
+    upsampler: Any | None = None,
+) -> Drawn:
+    """n images for one prompt. With `candidates` C > n and a `reranker`, C are drawn (seeds
+    first_seed + c) and the n the scorer likes best are kept; an `upsampler` is applied last."""
+    draws = candidates or n
+    if draws < n:
+        raise ValueError(f"candidates ({draws}) must be at least the images kept per prompt ({n})")
+    if draws > n and reranker is None:
+        raise ValueError("reranking needs a scorer: this checkpoint has no scorer/ folder")
+    seeds = [first_seed + c for c in range(draws)]
+    result = generator([prompt] * draws, seeds, sample)
+    kept, scores = list(range(n)), None
+    if draws > n:
+        order, scores_pc = reranker.rerank(result["images"], [prompt], n)
+        kept, scores = [int(c) for c in order[0]], [float(x) for x in scores_pc[0]]
+    images = result["images"][kept]
+    if upsampler is not None:
+        images = upsampler(images)
+    return Drawn(images, [seeds[c] for c in kept], seeds, scores, kept, bool(result["truncated"][0]))
+
+
 def write_images(
     out_dir: str | os.PathLike,
     prompts: Sequence[str],
@@ -133,35 +175,48 @@ def write_images(
     sample: SampleConfig,
     generator: Generator,
     progress: bool = True,
+    candidates: int | None = None,
+    reranker: Any | None = None,
+    upsampler: Any | None = None,
 ) -> list[dict]:
-    """n images per prompt, image j of prompt i seeded with seed + i·n + j; PNG + JSON sidecar each.
+    """n images per prompt; PNG + JSON sidecar each. Returns the sidecars.
 
-    Returns the sidecars. Each sidecar holds what is needed to draw its image again exactly.
+    Prompt i draws C = candidates or n images seeded seed + i·C + c (see `draw`); each sidecar holds
+    what is needed to draw its image again exactly, and with reranking every candidate's seed and score.
     """
     from tqdm import tqdm
 
+    draws = candidates or n
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     cleaned = [check_prompt(p) for p in prompts]  # every prompt is checked before any work is done
+    out.mkdir(parents=True, exist_ok=True)
     records = []
     bar = tqdm(total=len(cleaned) * n, disable=not progress, unit="img")
     for i, prompt in enumerate(cleaned):
-        seeds = [seed + i * n + j for j in range(n)]
         start = time.perf_counter()
-        result = generator([prompt] * n, seeds, sample)
+        drawn = draw(generator, prompt, n, seed + i * draws, sample, candidates, reranker, upsampler)
         seconds = (time.perf_counter() - start) / n
-        for j, image in enumerate(result["images"]):
-            name = f"{i:04d}_{j:02d}_seed{seeds[j]}"
+        for j, (image, image_seed) in enumerate(zip(drawn.images, drawn.seeds, strict=True)):
+            name = f"{i:04d}_{j:02d}_seed{image_seed}"
             Image.fromarray(image).save(out / f"{name}.png")
             record = {
                 "prompt": prompt,
                 "image": f"{name}.png",
-                "seed": seeds[j],
+                "seed": image_seed,
                 "settings": dataclasses.asdict(sample),
                 "checkpoint": str(generator.bundle.path),
-                "text_truncated": bool(result["truncated"][j]),
+                "text_truncated": drawn.truncated,
+                "upsampled": upsampler is not None,
                 "seconds": round(seconds, 4),
             }
+            if drawn.scores is not None:
+                record["rerank"] = {
+                    "rank": j,
+                    "score": drawn.scores[drawn.kept[j]],
+                    "candidates": [
+                        {"seed": s, "score": sc} for s, sc in zip(drawn.candidate_seeds, drawn.scores, strict=True)
+                    ],
+                }
             (out / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
             records.append(record)
             bar.update(1)

@@ -1,0 +1,58 @@
+"""CLI glue for the super-resolution upsampler, registered into `vim` by `register(sub, add)` from vim/cli.py.
+
+vim train-upsampler --preset tiny --data-dir data --tokenizer runs/tok --workdir runs/upsampler
+vim export-upsampler --workdir runs/upsampler -o checkpoints/shapes-tiny/upsampler
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+
+
+def upsampler_config(args: argparse.Namespace):
+    """UpsamplerConfig from --upsampler-preset and --upsampler-set FIELD=VALUE overrides."""
+    from vim.config import apply_overrides
+    from vim.upsample.model import upsampler_preset
+
+    return apply_overrides(upsampler_preset(args.upsampler_preset), args.upsampler_overrides)
+
+
+def cmd_train_upsampler(args: argparse.Namespace) -> None:
+    from vim.cli import _config
+    from vim.upsample.train import train_and_evaluate
+
+    result = train_and_evaluate(_config(args), args.workdir, args.tokenizer, upsampler_config(args), args.stop_at)
+    print(json.dumps(result, indent=2))
+
+
+def cmd_export_upsampler(args: argparse.Namespace) -> None:
+    from vim.upsample.infer import export_upsampler
+
+    print(f"upsampler exported to {export_upsampler(args.workdir, args.output)}")
+
+
+def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:
+    """Add train-upsampler and export-upsampler to the `vim` parser (`add` is build_parser's helper)."""
+    p = add(
+        sub,
+        "train-upsampler",
+        cmd_train_upsampler,
+        "train the ×2 super-resolution net on tokenizer reconstructions → high-res renders; report PSNR vs bicubic",
+    )
+    p.add_argument("--tokenizer", required=True, help="tokenizer workdir whose reconstructions are the inputs")
+    p.add_argument("--workdir", required=True, help="run folder: configs, cached pairs, checkpoints, metrics")
+    p.add_argument("--upsampler-preset", default="x2", help="x2 (64 → 128 px) or paper (256 → 1,024 px, config only)")
+    p.add_argument(
+        "--upsampler-set",
+        dest="upsampler_overrides",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override an UpsamplerConfig field (vim/upsample/model.py), e.g. --upsampler-set blocks=4",
+    )
+    p.add_argument("--stop-at", type=int, default=None, help="stop this invocation at this step (resumable)")
+    p = add(sub, "export-upsampler", cmd_export_upsampler, "write a trained upsampler as a bundle part", config=False)
+    p.add_argument("--workdir", required=True, help="upsampler run folder")
+    p.add_argument("-o", "--output", required=True, help="folder, e.g. <bundle>/upsampler")
