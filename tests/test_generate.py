@@ -5,6 +5,7 @@ import re
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from vim.bundle import DEFAULT_BUNDLE, load_bundle
 from vim.cli import main
@@ -105,6 +106,7 @@ def test_generate_on_the_bundled_checkpoint(tmp_path):
 DATA_PARALLEL = """
 import json, sys
 import numpy as np
+from PIL import Image
 import jax
 from vim.bundle import load_bundle
 from vim.config import SampleConfig
@@ -130,3 +132,50 @@ def test_generation_is_data_parallel_over_8_devices(small_bundle, generator):
     assert r["devices"] == 8
     single = generator(["a red circle", "two blue squares"] * 3, list(range(6)), SampleConfig(cfg_scale=3.0, top_k=16))
     np.testing.assert_array_equal(np.array(r["codes"]), single["codes"])
+
+
+@pytest.fixture(scope="module")
+def full_bundle(small_bundle, tmp_path_factory):
+    """The small bundle plus an (untrained) scorer and upsampler in `scorer/` and `upsampler/`."""
+    import shutil
+
+    from flax import nnx
+
+    from tests.test_rerank import SMALL_SCORER
+    from tests.test_upsample import SMALL_UP
+    from vim.bundle import save_params
+    from vim.rerank.model import DualEncoder, save_scorer_config
+    from vim.upsample.model import WDSR, save_upsampler_config
+
+    path = tmp_path_factory.mktemp("full") / "bundle"
+    shutil.copytree(small_bundle, path)
+    save_scorer_config(SMALL_SCORER, path / "scorer")
+    save_params(
+        nnx.to_pure_dict(nnx.state(DualEncoder(SMALL_SCORER, rngs=nnx.Rngs(0)))), path / "scorer" / "params.npz"
+    )
+    shutil.copy(path / "text_tokenizer.model", path / "scorer" / "text_tokenizer.model")
+    save_upsampler_config(SMALL_UP, path / "upsampler", check=False)
+    save_params(nnx.to_pure_dict(nnx.state(WDSR(SMALL_UP, rngs=nnx.Rngs(0)))), path / "upsampler" / "params.npz")
+    return path
+
+
+def test_cli_generate_reranks_candidates_and_upsamples(full_bundle, tmp_path):
+    argv = ["generate", "a red circle", "-n", "2", "--candidates", "6", "--upsample", "--seed", "10"]
+    assert main([*argv, "--checkpoint", str(full_bundle), "-o", str(tmp_path)]) == 0
+    sidecars = [json.loads(p.read_text()) for p in sorted(tmp_path.glob("*.json"))]
+    assert len(sidecars) == 2
+    candidates = sidecars[0]["rerank"]["candidates"]
+    assert [c["seed"] for c in candidates] == list(range(10, 16))
+    best_two = sorted(candidates, key=lambda c: -c["score"])[:2]
+    assert [s["seed"] for s in sidecars] == [c["seed"] for c in best_two]  # the top-scoring ones, best first
+    assert [s["rerank"]["rank"] for s in sidecars] == [0, 1] and all(s["upsampled"] for s in sidecars)
+    with Image.open(tmp_path / sidecars[0]["image"]) as im:
+        assert im.size == (128, 128)
+
+
+def test_faithfulness_with_reranking(full_bundle, small_cfg):
+    bundle = load_bundle(full_bundle)
+    table = faithfulness_table(
+        Generator(bundle, batch_size=8), small_cfg.data.world, [3.0], n=4, candidates=3, reranker=bundle.reranker()
+    )
+    assert table["candidates"] == 3 and 0.0 <= table["rows"][0]["exact"] <= 1.0

@@ -257,8 +257,18 @@ def cmd_eval_faithfulness(args: argparse.Namespace) -> None:
     bundle = load_bundle(args.checkpoint)
     scales = [float(s) for s in args.scales.split(",") if s.strip()]
     generator = Generator(bundle, batch_size=args.batch_size)
+    reranker = None
+    if args.candidates > 1 and (reranker := bundle.reranker()) is None:
+        raise ValueError(f"{bundle.path} has no scorer/ folder, so --candidates cannot rerank")
     table = faithfulness_table(
-        generator, bundle.parti_cfg.data.world, scales, args.n, _sample_config(args), seed=args.seed
+        generator,
+        bundle.parti_cfg.data.world,
+        scales,
+        args.n,
+        _sample_config(args),
+        seed=args.seed,
+        candidates=args.candidates,
+        reranker=reranker,
     )
     table["checkpoint"] = str(bundle.path)
     print(markdown(table))
@@ -472,6 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sample_args(p)
     p.add_argument("--scales", default="1,2,3,5", help="comma-separated CFG scales to sweep")
     p.add_argument("-n", type=int, default=500, help="test captions (half use held-out color-shape pairs)")
+    p.add_argument("--candidates", type=int, default=1, help="judge the scorer's best of this many per caption")
     p.add_argument("-o", "--output", help="also write the table as JSON")
     p = add(eval_group, "tokenizer", cmd_eval_tokenizer, "PSNR and codebook usage over a dataset split", config=False)
     p.add_argument("--checkpoint", required=True, help="tokenizer workdir")
