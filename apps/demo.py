@@ -71,6 +71,9 @@ class Demo:
         for scale in (3.0, 1.0):
             self.generator(["a red circle"], [0], SampleConfig(cfg_scale=scale))
         self._roundtrip(jnp.zeros((1, self.image_size, self.image_size, 3)))
+        if self.reranker is not None or self.upsampler is not None:
+            draws = MAX_CANDIDATES if self.reranker is not None else 1
+            draw(self.generator, "a red circle", 1, 0, SampleConfig(), draws, self.reranker, self.upsampler)
         return time.perf_counter() - start
 
     def generate(self, prompt, n, cfg_scale, temperature, top_k, top_p, seed, candidates=0, upsample=False):
@@ -195,7 +198,7 @@ def build_app(demo: Demo, queue_size: int = 16, concurrency: int = 1) -> gr.Bloc
                     candidates = gr.Slider(
                         0,
                         MAX_CANDIDATES,
-                        value=0,
+                        value=MAX_CANDIDATES if demo.reranker is not None else 0,  # best-of-16 is far more faithful
                         step=1,
                         label="Candidates to rerank (0 = none)",
                         visible=demo.reranker is not None,

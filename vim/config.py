@@ -121,7 +121,9 @@ class PartiConfig:
 class SampleConfig:
     """How images are drawn from Parti (vim/parti/sample.py); none of it changes training."""
 
-    cfg_scale: float = _resume_safe(3.0)  # classifier-free guidance scale; 1 = conditional logits only
+    # Classifier-free guidance scale; 1 = conditional logits only. The bundled tiny model is best at 1
+    # (guidance amplifies its errors; see checkpoints/shapes-tiny/README.md); Parti used higher scales.
+    cfg_scale: float = _resume_safe(1.0)
     temperature: float = _resume_safe(1.0)  # softmax temperature; 0 = greedy
     top_k: int = _resume_safe(0)  # keep the k most likely codes; 0 = all
     top_p: float = _resume_safe(1.0)  # keep the smallest set of codes whose probability reaches p; 1 = all

@@ -107,7 +107,11 @@ class PartiTask:
         n = min(8, batch["codes"].shape[0])
         seeds = jnp.arange(n, dtype=jnp.uint32) + jnp.uint32(state["step"])
         samples = sample_codes(
-            self.model(state["ema"]), batch["text_ids"][:n], seeds, settings_arrays(self.cfg.sample), guided=True
+            self.model(state["ema"]),
+            batch["text_ids"][:n],
+            seeds,
+            settings_arrays(self.cfg.sample),
+            guided=self.cfg.sample.cfg_scale != 1.0,
         )
         g = self.pc.image_grid
         truth = self.tokenizer.decode(batch["codes"][:n].reshape(n, g, g))
