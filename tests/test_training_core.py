@@ -57,7 +57,7 @@ def test_reconstruct_and_tokenize_cli(small_cfg, trained_run, tmp_path, capsys):
     bad = tmp_path / "bad.png"
     bad.write_text("not an image")
     assert main(["reconstruct", str(bad), "--checkpoint", str(trained_run)]) == 2
-    assert "not a readable image" in capsys.readouterr().err
+    assert "could not read bad.png as an image" in capsys.readouterr().err
 
 
 def test_bf16_compute_keeps_f32_master_weights(small_cfg):
