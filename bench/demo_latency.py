@@ -1,0 +1,103 @@
+"""Demo latency and load: seconds from request to images, and 20 concurrent clients on loopback.
+
+    python bench/demo_latency.py [--checkpoint checkpoints/shapes-tiny] [--repeats 5] [--clients 20]
+
+Starts the Gradio app in-process on 127.0.0.1, then (1) asks for 4 images at the default settings
+`repeats` times through gradio_client, as the browser's Generate button does, and (2) lets `clients`
+clients send 3 requests each at once against a queue of 16: every request must be answered or
+refused with "queue is full", and the server must answer afterwards. Prints one JSON object last;
+`ratio` is null (no peer ships a demo); the headline figure is `median_latency_s`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import socket
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from gradio_client import Client
+
+from apps.demo import Demo, build_app
+from vim.bundle import load_bundle
+from vim.config import SampleConfig
+
+PROMPT = "a big red circle left of a small blue square"
+
+
+def request(client: Client, n: int = 4, seed: int = 0):
+    d = SampleConfig()
+    return client.predict(PROMPT, n, d.cfg_scale, d.temperature, d.top_k, d.top_p, seed, 0, False, api_name="/generate")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--clients", type=int, default=20)
+    args = parser.parse_args()
+    start = time.perf_counter()
+    demo = Demo(load_bundle(args.checkpoint))
+    compile_s = demo.warm_up()
+    app = build_app(demo, queue_size=16)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    startup_s = time.perf_counter() - start
+    client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+    latencies = []
+    for i in range(args.repeats):
+        t = time.perf_counter()
+        gallery, _, _ = request(client, seed=i)
+        latencies.append(time.perf_counter() - t)
+        assert len(gallery) == 4
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    def one_client(c: int) -> list[str]:
+        own = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        outcomes = []
+        for r in range(3):
+            try:
+                outcomes.append("ok" if len(request(own, seed=100 * c + r)[0]) == 4 else "wrong")
+            except Exception as e:
+                outcomes.append("refused" if "queue" in str(e).lower() else f"error: {e}")
+        own.close()
+        return outcomes
+
+    t = time.perf_counter()
+    with ThreadPoolExecutor(args.clients) as pool:
+        outcomes = [o for os_ in pool.map(one_client, range(args.clients)) for o in os_]
+    load_s = time.perf_counter() - t
+    after = request(client, n=1)
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    client.close()
+    app.close()
+    result = {
+        "bench": "demo_latency",
+        "checkpoint": str(demo.bundle.path),
+        "startup_s": round(startup_s, 2),
+        "compile_s": round(compile_s, 2),
+        "latency_4_images_s": [round(x, 3) for x in latencies],
+        "median_latency_s": round(statistics.median(latencies), 3),
+        "load": {
+            "clients": args.clients,
+            "requests": len(outcomes),
+            "answered": outcomes.count("ok"),
+            "refused_queue_full": outcomes.count("refused"),
+            "other": [o for o in outcomes if o not in ("ok", "refused")],
+            "seconds": round(load_s, 1),
+            "healthy_after": len(after[0]) == 1,
+            "max_rss_mb_before": round(rss_before),
+            "max_rss_mb_after": round(rss_after),
+        },
+        "ratio": None,  # no peer ships a demo to compare with; the headline is median_latency_s
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
