@@ -10,10 +10,12 @@ request's work is bounded by the limits below.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
 import logging
 import random
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 
 MAX_IMAGES = 8  # images per request
 MAX_CANDIDATES = 16  # candidates drawn per request when reranking
+KEEP_RESULTS = 64  # result folders kept for download; older ones are deleted
 MAX_UPLOAD_PIXELS = 25_000_000  # tokenizer tab: refuse decompression bombs before decoding
 WORLD_EXAMPLES = [
     "a big red circle left of a small blue square",
@@ -64,6 +67,7 @@ class Demo:
             return codes, tokenizer.decode(codes)
 
         self._roundtrip = roundtrip
+        self._folders: collections.deque[Path] = collections.deque()  # per-request result folders, oldest first
 
     def warm_up(self) -> float:
         """Compile every program once so the first user does not wait for XLA."""
@@ -104,6 +108,9 @@ class Demo:
         )
         seconds = time.perf_counter() - start
         folder = Path(tempfile.mkdtemp(prefix="vim-demo-"))
+        self._folders.append(folder)
+        while len(self._folders) > KEEP_RESULTS:  # a long-running server must not fill the disk
+            shutil.rmtree(self._folders.popleft(), ignore_errors=True)
         gallery, files = [], []
         for j, (image, s) in enumerate(zip(drawn.images, drawn.seeds, strict=True)):
             record = {
