@@ -16,7 +16,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
@@ -132,14 +131,9 @@ def load_bundle(path: str | os.PathLike | None = None) -> Bundle:
 
 
 def _latest_ema(workdir: Path, task: Any) -> dict:
-    from vim.training.checkpoint import Checkpointer
+    from vim.training.checkpoint import restore_latest
 
-    abstract = jax.eval_shape(task.init_state, jax.random.key_data(jax.random.key(0)))
-    ckpt = Checkpointer(workdir / "checkpoints", use_async=False)
-    try:
-        state, _, step = ckpt.restore(abstract)
-    finally:
-        ckpt.close()
+    state, step = restore_latest(workdir, task)
     return {"params": state["ema"], "step": int(step)}
 
 

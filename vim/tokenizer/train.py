@@ -204,17 +204,12 @@ def load_tokenizer(workdir: str | os.PathLike, use_ema: bool = True) -> tuple[Vi
     import json
 
     from vim.config import from_dict
-    from vim.training.checkpoint import Checkpointer
+    from vim.training.checkpoint import restore_latest
 
     workdir = Path(workdir)
     if not (workdir / "config.json").is_file():
         raise FileNotFoundError(f"{workdir} is not a tokenizer workdir (no config.json)")
     cfg = from_dict(json.loads((workdir / "config.json").read_text()))
     task = TokenizerTask(cfg)
-    abstract = jax.eval_shape(task.init_state, jax.random.key_data(jax.random.key(0)))
-    ckpt = Checkpointer(workdir / "checkpoints", use_async=False)
-    try:
-        state, _, _ = ckpt.restore(abstract)
-    finally:
-        ckpt.close()
+    state, _ = restore_latest(workdir, task)
     return task.model(state["ema" if use_ema else "params"]), cfg

@@ -126,6 +126,17 @@ class Checkpointer:
         self.manager.close()
 
 
+def restore_latest(workdir: str | os.PathLike, task: Any) -> tuple[Any, int]:
+    """A task's whole train state from the newest intact checkpoint in `<workdir>/checkpoints`, and its step."""
+    abstract = jax.eval_shape(task.init_state, jax.random.key_data(jax.random.key(0)))
+    ckpt = Checkpointer(Path(workdir) / "checkpoints", use_async=False)
+    try:
+        state, _, step = ckpt.restore(abstract)
+    finally:
+        ckpt.close()
+    return state, step
+
+
 def abstract_like(tree: Any, shardings: Any) -> Any:
     """ShapeDtypeStructs with target shardings: what a restore should produce."""
     return jax.tree.map(lambda x, s: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=s), tree, shardings)
