@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import subprocess
 import sys
 import textwrap
+import zlib
 from pathlib import Path
 
 import numpy as np
+import pytest
+
+from vim import config as config_lib
 
 # ---------------------------------------------------------------------------------------- resharding
 
@@ -85,10 +90,8 @@ RESHARD_RESTORE = textwrap.dedent("""
 """)
 
 
-def reshard_cfg(mesh):
+def reshard_cfg(mesh: config_lib.MeshConfig) -> config_lib.Config:
     """A tiny Parti (heads and MLP divisible by 2 and widths by 4, so every mesh here splits them)."""
-    from vim import config as config_lib
-
     cfg = config_lib.tiny()
     cfg.parti = config_lib.PartiConfig(
         width=32, encoder_layers=1, decoder_layers=1, heads=2, head_dim=16, mlp_dim=64, image_vocab_size=32
@@ -105,7 +108,7 @@ def reshard_cfg(mesh):
 class SyntheticCodes:
     """Random (text, codes) batches with a resumable position: a stand-in for the encoded dataset."""
 
-    def __init__(self, cfg):
+    def __init__(self, cfg: config_lib.Config):
         self.cfg, self.position = cfg, 0
 
     def __next__(self) -> dict:
@@ -158,3 +161,193 @@ def test_checkpoint_from_8_devices_restores_onto_4x2_and_1_device(tmp_path):
     changed = [k for k, (spec, shape) in restored["fsdp4_model2"]["shards"].items() if saved_layout[k][1] != shape]
     assert changed, "the 4×2 restore has exactly the saved shard shapes"
     assert restored["one_device"]["split"] == [] and restored["fsdp4_model2"]["split"]
+
+
+# ------------------------------------------------------------------------- bad files: import and FID
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG whose header claims width × height (valid CRCs) over a few bytes of pixel data."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def _bad_folder(d: Path) -> tuple[list[str], dict[str, str], dict[str, str]]:
+    """Good images, images that must convert, and every kind of bad entry we could think of, all listed
+    in captions.jsonl. Returns (good captions, import reasons by name, FID reasons by name); names of
+    non-UTF-8 files are given as the tools show them (odd bytes as \\xNN)."""
+    from PIL import Image
+
+    from vim.data.importer import printable
+
+    rng = np.random.default_rng(0)
+
+    def noise(h: int, w: int, c: int = 3) -> np.ndarray:
+        return rng.integers(0, 256, (h, w, c), dtype=np.uint8)
+
+    def cut(name: str, fmt: str) -> None:
+        Image.fromarray(noise(64, 64)).save(d / name, fmt)
+        data = (d / name).read_bytes()
+        (d / name).write_bytes(data[: len(data) // 2])
+
+    good = ["good0.png", "good1.png", "good.jpg", "one.png", "really_png.jpg", "caf\udce9.png"]
+    convert = ["gray16.png", "cmyk.jpg", "palette.png", "rgba.png"]
+    for i in range(2):
+        Image.fromarray(noise(40, 48)).save(d / f"good{i}.png")
+    Image.fromarray(noise(40, 48)).save(d / "good.jpg", quality=95)
+    Image.fromarray(noise(1, 1)).save(d / "one.png")  # 1×1: degenerate but valid, upscaled
+    Image.fromarray(noise(20, 20)).save(d / "really_png.jpg", "PNG")  # wrong extension, fine content
+    Image.fromarray(noise(20, 20)).save(os.fsencode(d / "caf") + b"\xe9.png")  # latin-1 name on disk
+    Image.fromarray(np.full((20, 20), 40000, np.uint16)).save(d / "gray16.png")
+    Image.new("CMYK", (24, 24), (0, 255, 255, 0)).save(d / "cmyk.jpg")
+    Image.fromarray(noise(20, 20)).convert("P").save(d / "palette.png")
+    Image.fromarray(noise(20, 20, 4), "RGBA").save(d / "rgba.png")
+
+    (d / "empty.png").write_bytes(b"")
+    cut("trunc.png", "PNG")
+    cut("trunc.jpg", "JPEG")
+    cut(os.fsdecode(os.fsencode(d / "bad") + b"\xff.png"), "PNG")  # a bad file with a non-UTF-8 name
+    Image.fromarray(noise(64, 64)).save(d / "crc.png")
+    flipped = bytearray((d / "crc.png").read_bytes())
+    flipped[len(flipped) // 2] ^= 0xFF
+    (d / "crc.png").write_bytes(bytes(flipped))
+    (d / "text.jpg").write_text("hello, not a jpeg\n")
+    (d / "notes.txt").write_text("not an image either")
+    (d / "dir.png").mkdir()
+    (d / "bomb.png").write_bytes(_png_header(100_000, 100_000))  # 10¹⁰ pixels: Pillow's bomb error
+    (d / "big.png").write_bytes(_png_header(12_000, 12_000))  # 1.4·10⁸: only a warning in Pillow
+    (d / "zero.png").write_bytes(_png_header(0, 10))
+    (d / "loop.png").symlink_to("loop.png")
+    (d / "dangling.png").symlink_to("nowhere.png")
+    os.mkfifo(d / "pipe.png")  # opening it would block forever
+    (d / "locked.png").write_bytes((d / "good0.png").read_bytes())
+    (d / "locked.png").chmod(0)  # unreadable, except to root
+
+    entries = [{"file": f, "caption": f"picture {printable(f)}"} for f in good + convert]
+    bad = ["empty.png", "trunc.png", "trunc.jpg", "bad\udcff.png", "crc.png", "text.jpg", "notes.txt", "dir.png"]
+    bad += ["bomb.png", "big.png", "zero.png", "loop.png", "dangling.png", "pipe.png", "locked.png", "missing.png"]
+    entries += [{"file": f, "caption": f"picture {printable(f)}"} for f in bad]
+    entries.append({"file": "good1.png", "caption": "lone \udce9 surrogate"})
+    lines = [json.dumps(e).encode() for e in entries]
+    lines.append(b'{"file": "good0.png", "caption": "caf\xe9 in latin-1"}')  # not UTF-8
+    (d / "captions.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+
+    common = {
+        "empty.png": "empty file (0 bytes)",
+        "trunc.png": "truncated",
+        "trunc.jpg": "truncated",
+        "bad\\xff.png": "truncated",
+        "crc.png": "broken data stream",
+        "text.jpg": "",  # set per tool below
+        "dir.png": "is a folder, not an image file",
+        "bomb.png": "decompression bomb",
+        "big.png": "too large: 12000x12000",
+        "zero.png": "",
+        "loop.png": "Too many levels of symbolic links",
+        "dangling.png": "broken symbolic link to nowhere.png",
+        "pipe.png": "not a regular file (a FIFO",
+        "locked.png": "Permission denied",
+    }
+    imported = {**common, "text.jpg": "not an image", "zero.png": "not an image", "notes.txt": "not an image"}
+    imported |= {"missing.png": "file not found", f"captions line {len(lines)}": "not UTF-8 text"}
+    imported[f"captions line {len(entries)}"] = "caption for good1.png is not valid Unicode text"
+    fid = {**common, "text.jpg": "cannot identify image file", "zero.png": "cannot identify image file"}
+    return [f"picture {printable(f)}" for f in good + convert], imported, fid
+
+
+def _root_reads_anything() -> bool:
+    """chmod 000 does not stop root (CAP_DAC_OVERRIDE); the venv's interpreter lives under /root here,
+    so the tools cannot be run as another user either."""
+    return os.geteuid() == 0
+
+
+@pytest.fixture
+def bad_folder(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "home").mkdir()
+    return tmp_path, *_bad_folder(tmp_path / "images")
+
+
+def _vim(args: list[str], root: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HOME": str(root / "home"), "JAX_PLATFORMS": "cpu"}
+    env["PYTHONPATH"] = str(Path(__file__).parents[1])
+    return subprocess.run([sys.executable, "-m", "vim.cli", *args], capture_output=True, env=env, timeout=300)
+
+
+def test_bad_files_are_reported_by_import_and_fid_and_the_rest_processed(bad_folder):
+    from tests.test_metrics import random_weights
+    from vim.metrics import weights as weights_lib
+
+    root, good, import_reasons, fid_reasons = bad_folder
+    images = root / "images"
+    if _root_reads_anything():  # locked.png is a good image to root: see test_unreadable_file_is_reported
+        assert os.access(images / "locked.png", os.R_OK)
+        good = [*good, "picture locked.png"]
+        del import_reasons["locked.png"], fid_reasons["locked.png"]
+
+    done = _vim(["data", "import", str(images), "--name", "bad", "--data-dir", str(root / "data")], root)
+    out = done.stdout.decode()  # the report is valid UTF-8 even with non-UTF-8 file names
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    assert f"imported {len(good)} images (train {len(good)})" in out
+    assert "converted: 16-bit->8-bit ×1, cmyk->rgb ×1, palette->rgb ×1, rgba->rgb (composited on white) ×1" in out
+    assert f"skipped {len(import_reasons)}:" in out
+    report = dict(line.strip().split(": ", 1) for line in out.splitlines() if line.startswith("  "))
+    assert set(report) == set(import_reasons)
+    for name, reason in import_reasons.items():
+        assert reason in report[name], (name, report[name])
+    import tensorflow_datasets as tfds
+
+    from vim.data.builders import imported_dir
+
+    train = tfds.builder_from_directory(str(imported_dir("bad", root / "data"))).as_data_source("train")
+    assert sorted(train[i]["caption"].decode() for i in range(len(train))) == sorted(good)
+
+    weights = weights_lib.save_weights(random_weights(), root / "fake.npz", "random-test-weights", "0" * 64)
+    stats = root / "home" / "stats.npz"
+    done = _vim(["fid-stats", str(images), "-o", str(stats), "--weights", str(weights), "--batch-size", "4"], root)
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    result = json.loads(done.stdout)
+    assert result["inputs"][0]["n"] == len(good)
+    skipped = {s["file"]: s["reason"] for s in result["inputs"][0]["skipped"]}
+    assert set(skipped) == set(fid_reasons)  # notes.txt and captions.jsonl: not image extensions, not read
+    for name, reason in fid_reasons.items():
+        assert reason in skipped[name], (name, skipped[name])
+    err = done.stderr.decode()
+    assert all(f"{images}/{name}: " in err for name in fid_reasons)
+    assert np.isfinite(np.load(stats)["mu"]).all()
+
+
+def test_fid_scales_16_bit_images_rather_than_clipping(tmp_path):
+    from PIL import Image
+
+    from vim.metrics.fid import load_image
+
+    Image.fromarray(np.full((4, 4), 40000, np.uint16)).save(tmp_path / "gray16.png")
+    # Pillow's own convert("RGB") gives 255 (clipped); 40000 / 65535 · 255 = 155.6.
+    assert np.array_equal(load_image(tmp_path / "gray16.png"), np.full((4, 4, 3), 156, np.uint8))
+
+
+def test_unreadable_file_is_reported(tmp_path):
+    from PIL import Image
+
+    from vim.data.importer import import_folder
+    from vim.metrics.fid import load_image
+
+    if _root_reads_anything():
+        pytest.skip("running as root: a chmod 000 file is still readable, so there is no unreadable file to test")
+    images = tmp_path / "images"
+    images.mkdir()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(images / "good.png")
+    (images / "locked.png").write_bytes((images / "good.png").read_bytes())
+    (images / "locked.png").chmod(0)
+    rows = [{"file": f, "caption": f} for f in ("good.png", "locked.png")]
+    (images / "captions.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    report = import_folder(images, "locked", tmp_path / "data", resolution=8)
+    assert report.imported == 1 and len(report.skipped) == 1
+    assert report.skipped[0][0] == "locked.png" and "Permission denied" in report.skipped[0][1]
+    with pytest.raises(PermissionError):  # reported by the FID pass as "PermissionError: ..."
+        load_image(images / "locked.png")

@@ -17,6 +17,7 @@ import dataclasses
 import json
 import os
 import re
+import stat
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -57,7 +58,7 @@ class ImportReport:
             lines.append("converted: " + ", ".join(f"{note} ×{n}" for note, n in notes))
         if self.skipped:
             lines.append(f"skipped {len(self.skipped)}:")
-            lines.extend(f"  {what}: {reason}" for what, reason in self.skipped)
+            lines.extend(f"  {printable(what)}: {printable(reason)}" for what, reason in self.skipped)
         else:
             lines.append("skipped nothing")
         return "\n".join(lines)
@@ -69,6 +70,33 @@ class _Entry:
     caption: str
     split: str
     line: int
+
+
+# ----------------------------------------------------------------------------------------------- files
+
+
+def printable(name: str) -> str:
+    """`name` as valid text: a file name that is not UTF-8 on disk reaches Python with lone surrogates
+    (os.fsdecode), which neither print() nor tfds keys can encode; its odd bytes are shown as \\xNN."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def not_a_file(path: Path) -> str | None:
+    """Why `path` cannot be read as an image file, or None when it is a regular file.
+
+    Checked before opening, so that e.g. a FIFO named x.png is reported rather than blocking the import.
+    """
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return f"broken symbolic link to {os.readlink(path)}" if path.is_symlink() else f"file not found: {path}"
+    except OSError as e:  # ELOOP (a symbolic link loop), EACCES on a parent folder, ...
+        return f"cannot reach file: {e.strerror or e}"
+    if stat.S_ISDIR(st.st_mode):
+        return "is a folder, not an image file"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file (a FIFO, socket or device)"
+    return None
 
 
 # ---------------------------------------------------------------------------------------------- images
@@ -128,7 +156,7 @@ def _composite_on_white(im: Image.Image) -> Image.Image:
     return Image.alpha_composite(white, rgba).convert("RGB")
 
 
-def _to_rgb(im: Image.Image, rawmode: str) -> tuple[Image.Image, str | None]:
+def to_rgb(im: Image.Image, rawmode: str) -> tuple[Image.Image, str | None]:
     """Convert any Pillow mode to 8-bit RGB; returns the image and a conversion note (None if RGB)."""
     mode = im.mode
     if mode == "RGB":
@@ -201,7 +229,7 @@ def load_image(path: str | os.PathLike, resolution: int, max_pixels: int) -> tup
             oriented = im
         if oriented.width <= 0 or oriented.height <= 0:
             raise BadImageError(f"zero-size image ({oriented.width}x{oriented.height})")
-        rgb, note = _to_rgb(oriented, rawmode)
+        rgb, note = to_rgb(oriented, rawmode)
         out = np.asarray(_square_resize(rgb, resolution), dtype=np.uint8)
     if out.shape != (resolution, resolution, 3):  # defensive: never write a malformed example
         raise BadImageError(f"unexpected decoded shape {out.shape}")
@@ -216,9 +244,13 @@ def _check_fields(file: object, caption: object, split: object) -> tuple[str, st
     if not isinstance(file, str) or not file.strip():
         return "missing or empty 'file'"
     if caption is None:
-        return f"missing 'caption' for {file}"
+        return f"missing 'caption' for {printable(file)}"
     if not isinstance(caption, str):
-        return f"'caption' is not a string for {file}"
+        return f"'caption' is not a string for {printable(file)}"
+    try:  # JSON can spell lone surrogates ("\\udce9"): not text a caption can be stored as
+        caption.encode("utf-8")
+    except UnicodeEncodeError as e:
+        return f"caption for {printable(file)} is not valid Unicode text: {e.reason} at position {e.start}"
     if split is None or split == "":
         split = "train"
     if split not in SPLITS:
@@ -248,8 +280,9 @@ def _read_captions(path: Path) -> tuple[list[_Entry], list[tuple[str, str]]]:
         where = f"captions line {n}"
         try:
             line = bline.decode("utf-8")
-        except UnicodeDecodeError as e:
-            skipped.append((where, f"not UTF-8 text: {e}"))
+        except UnicodeDecodeError as e:  # show the line, so the user can find which file it names
+            shown = bline.decode("utf-8", "backslashreplace")
+            skipped.append((where, f"not UTF-8 text ({e.reason} at byte {e.start}): {shown[:120]}"))
             continue
         if not line.strip():
             continue
@@ -351,8 +384,8 @@ def import_folder(
     repeats: collections.Counter[tuple[str, str]] = collections.Counter()
     for entry in entries:
         path = directory / entry.file
-        if not path.is_file():
-            skipped.append((entry.file, f"file not found: {path} (captions line {entry.line})"))
+        if (reason := not_a_file(path)) is not None:
+            skipped.append((entry.file, f"{reason} (captions line {entry.line})"))
             continue
         try:
             if entry.split in first:
@@ -364,13 +397,14 @@ def import_folder(
             continue
         k = repeats[entry.split, entry.file]
         repeats[entry.split, entry.file] += 1
-        key = entry.file if k == 0 else f"{entry.file}#{k}"  # several captions for one image
+        shown = printable(entry.file)  # tfds keys must be valid text
+        key = shown if k == 0 else f"{shown}#{k}"  # several captions for one image
         if entry.split in first:
             todo[entry.split].append((key, entry))
         else:
             first[entry.split] = (key, entry, image, note)
     if not first:
-        reasons = "\n".join(f"  {what}: {reason}" for what, reason in skipped) or "  (no caption entries)"
+        reasons = "\n".join(f"  {printable(w)}: {printable(r)}" for w, r in skipped) or "  (no caption entries)"
         raise ImportFolderError(f"no usable images in {directory}; nothing written. Skipped:\n{reasons}")
 
     counts: dict[str, int] = {s: 0 for s in SPLITS if s in first}

@@ -32,6 +32,7 @@ from PIL import Image
 from scipy import linalg
 from tqdm import tqdm
 
+from vim.data.importer import not_a_file, printable, to_rgb
 from vim.metrics.inception import INPUT_SIZE, POOL_DIM, InceptionV3, make_forward
 from vim.metrics.weights import WeightsInfo, find_weights, load_weights
 
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 
 MODES = ("clean", "legacy_tensorflow")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+# Bigger images are skipped (as `vim data import` does): decoding one, plus its float32 copy for the
+# clean resize, costs ~16 bytes a pixel in each decoding thread, which would unbound the memory.
+MAX_PIXELS = 40_000_000
 
 # A folder, an (N, H, W, 3) uint8 array, an iterable of such batches, or `fn(count) -> count images`.
 Source = str | Path | np.ndarray | Iterable[np.ndarray] | Callable[[int], np.ndarray]
@@ -104,16 +108,35 @@ class Skipped:
 
 
 def list_images(folder: str | Path) -> list[Path]:
-    """Image files under `folder`, recursively, sorted (so runs and subsets are reproducible)."""
+    """Paths with an image extension under `folder`, recursively, sorted (so runs and subsets are
+    reproducible). Entries that are not regular files (a folder named x.png, a broken link, a FIFO) are
+    listed too, so that they are reported as skipped, with why, instead of silently left out."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"image folder not found: {folder}")
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
 
 
-def load_image(path: str | Path) -> np.ndarray:
-    """RGB uint8 pixels of a file, decoded fully now so a truncated file fails here, not later."""
-    with Image.open(path) as im:
+def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """RGB uint8 pixels of a file, decoded fully now so a truncated file fails here, not later.
+
+    Raises (with the reason as message) for what is not a regular non-empty file, and for images over
+    `max_pixels`, judged from the header before any pixel is decoded.
+    """
+    path = Path(path)
+    if (reason := not_a_file(path)) is not None:  # before opening: a FIFO would block the reader
+        raise ValueError(reason)
+    if path.stat().st_size == 0:
+        raise ValueError("empty file (0 bytes)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # max_pixels is the limit here
+        im = Image.open(path)
+    with im:
+        if im.width * im.height > max_pixels:
+            raise ValueError(f"too large: {im.width}x{im.height} = {im.width * im.height:,} pixels > {max_pixels:,}")
+        if im.mode in ("I", "F") or im.mode.startswith("I;16"):
+            # Pillow's convert("RGB") clips 16-bit values at 255 (a near-white image); scale them instead.
+            return np.asarray(to_rgb(im, "")[0])
         return np.asarray(im.convert("RGB"))
 
 
@@ -136,7 +159,8 @@ def _items(source: Source, num_images: int | None, batch_size: int) -> tuple[Ite
             raise FileNotFoundError(f"no images ({' '.join(IMAGE_EXTENSIONS)}) found under {source}")
         files = files[:num_images] if num_images is not None else files
         root = Path(source)
-        return ((str(p.relative_to(root)), lambda p=p: load_image(p)) for p in files), len(files)
+        # Names as valid text: a non-UTF-8 file name must not break the JSON report or the terminal.
+        return ((printable(str(p.relative_to(root))), lambda p=p: load_image(p)) for p in files), len(files)
     if isinstance(source, np.ndarray):
         if source.ndim not in (3, 4):
             raise ValueError(f"expected an (N, H, W, 3) uint8 array, got shape {source.shape}")
