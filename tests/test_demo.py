@@ -6,6 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from gradio_client import Client, handle_file
@@ -64,6 +65,7 @@ def test_a_prompt_returns_n_images(served):
         ("", {}, "prompt is empty"),
         ("a red\x00circle", {}, "control character U+0000"),
         ("x" * 10_000, {}, "10000 characters"),
+        ("a red \ufffd circle", {}, "invalid UTF-8 byte at position 6"),  # U+FFFD: bytes lost in a lossy decode
         ("a red circle", {"n": 50}, "Value 50 is greater than maximum value 8"),  # Gradio's own slider check
         ("a red circle", {"top_p": 0.0}, "Value 0.0 is less than minimum value 0.05"),
         ("a red circle", {"seed": -5}, "seed must be -1 (random) or 0..2³¹−1, got -5"),
@@ -74,6 +76,23 @@ def test_a_prompt_returns_n_images(served):
 def test_bad_input_gives_a_clear_error(served, prompt, kw, message):
     with pytest.raises(Exception, match=re.escape(message)):
         generate(served[0], prompt, **kw)
+
+
+def test_invalid_utf8_over_raw_http_is_refused_and_the_demo_stays_alive(served):
+    """What gradio_client and browsers cannot send (they encode strict UTF-8), any HTTP client can: a lone
+    surrogate escaped in JSON (how Python spells an undecodable byte) and raw non-UTF-8 bytes in the body."""
+    client, port = served
+    base = f"http://127.0.0.1:{port}/gradio_api/call/generate"
+    headers = {"content-type": "application/json"}
+    settings = b"1, 3.0, 1.0, 0, 1.0, 0, 0, false]}"
+    escaped = httpx.post(base, content=b'{"data": ["a red \\udcff circle", ' + settings, headers=headers)
+    event = escaped.json()["event_id"]
+    stream = httpx.get(f"{base}/{event}", timeout=120).text
+    assert "event: error" in stream and "invalid UTF-8 byte 0xFF at position 6" in stream, stream
+    raw = httpx.post(base, content=b'{"data": ["a red \xff circle", ' + settings, headers=headers)
+    assert 400 <= raw.status_code < 500, (raw.status_code, raw.text)  # refused as a bad request, no crash
+    gallery, _, _ = generate(client, n=1)
+    assert len(gallery) == 1  # still serving
 
 
 def test_non_image_upload_is_refused_and_images_round_trip(served, tmp_path):

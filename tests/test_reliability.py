@@ -351,3 +351,42 @@ def test_unreadable_file_is_reported(tmp_path):
     assert report.skipped[0][0] == "locked.png" and "Permission denied" in report.skipped[0][1]
     with pytest.raises(PermissionError):  # reported by the FID pass as "PermissionError: ..."
         load_image(images / "locked.png")
+
+
+# ------------------------------------------------------------------------------ prompts through the CLI
+
+LONG = b"x" * 10_000
+
+
+@pytest.mark.parametrize(
+    ("argv", "file", "message"),
+    [
+        ([b""], None, "prompt 1: prompt is empty"),
+        ([LONG], None, "prompt 1: prompt has 10000 characters; the limit is 2000"),
+        ([b"a red\x07 circle"], None, "prompt 1: prompt contains control character U+0007 at position 5"),
+        ([b"a red \xff circle"], None, "prompt 1: prompt contains an invalid UTF-8 byte 0xFF at position 6"),
+        (
+            [b"ok"],
+            b"a red circle\nbad \xfe bytes\n",
+            "prompt 3: prompt contains an invalid UTF-8 byte 0xFE at position 4",
+        ),
+        ([], b"a red circle\n" + LONG + b"\n", "prompt 2: prompt has 10000 characters; the limit is 2000"),
+        ([], b"a red circle\n\x1b[31mred\n", "prompt 2: prompt contains control character U+001B at position 0"),
+        ([], b"\n  \n", "no prompt given"),
+    ],
+    ids=["empty", "10k", "bell", "argv-byte", "file-byte", "file-10k", "file-escape", "file-blank"],
+)
+def test_cli_generate_refuses_bad_prompts_before_loading_anything(tmp_path, argv, file, message):
+    """Raw bytes in argv and in --file, as a shell passes them; the prompt check runs before the bundle
+    is even looked at, so a missing checkpoint must not be the error reported."""
+    args = [*argv]
+    if file is not None:
+        (tmp_path / "prompts.txt").write_bytes(file)
+        args += [b"--file", str(tmp_path / "prompts.txt").encode()]
+    out = tmp_path / "out"
+    cmd = [sys.executable.encode(), b"-m", b"vim.cli", b"generate", *args, b"--checkpoint", b"/nowhere"]
+    done = subprocess.run([*cmd, b"-o", str(out).encode()], capture_output=True, timeout=120)
+    err = done.stderr.decode()
+    assert done.returncode == 2, err
+    assert message in err and "Traceback" not in err
+    assert not out.exists()
