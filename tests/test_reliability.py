@@ -390,3 +390,117 @@ def test_cli_generate_refuses_bad_prompts_before_loading_anything(tmp_path, argv
     assert done.returncode == 2, err
     assert message in err and "Traceback" not in err
     assert not out.exists()
+
+
+# ------------------------------------------------------------------- non-finite batches and states
+
+
+class PoisonedCodes(SyntheticCodes):
+    """Synthetic batches where the 1-based steps in `inf_grad` give a finite loss but non-finite
+    gradients, and those in `nan` carry NaN in the batch itself (so the loss is NaN too)."""
+
+    def __init__(self, cfg: config_lib.Config, inf_grad: set[int], nan: set[int]):
+        super().__init__(cfg)
+        self.inf_grad, self.nan = inf_grad, nan
+
+    def __next__(self) -> dict:
+        step = self.position + 1
+        batch = super().__next__()
+        b = self.cfg.data.batch_size
+        batch["inf_grad"] = np.full(b, float(step in self.inf_grad), np.float32)
+        batch["nan"] = np.full(b, np.nan if step in self.nan else 0.0, np.float32)
+        return batch
+
+
+def poisoned_task(cfg: config_lib.Config, break_state_at: int | None = None):
+    """PartiTask whose loss reads the poison in the batch; with `break_state_at`, the train step also
+    writes NaN into the params at that step (a bug past the NaN guard, which only checkpointing can catch)."""
+    import jax
+    import jax.numpy as jnp
+
+    from vim.parti.train import PartiTask
+
+    class Poisoned(PartiTask):
+        def loss(self, params: dict, batch: dict, key: jax.Array | None) -> tuple[jax.Array, dict]:
+            loss, aux = super().loss(params, batch, key)
+            w = jax.tree.leaves(params)[0]
+            # poisoned: 0 · sqrt(w − w) is 0, but its gradient is 0 · ∞ = NaN; else sqrt(w − w + 1): gradient 0.
+            flag = jnp.max(batch["inf_grad"])
+            return loss + 0.0 * jnp.sum(jnp.sqrt(w - w + 1.0 - flag)) + jnp.sum(batch["nan"]), aux
+
+        def train_step(self, state: dict, batch: dict) -> tuple[dict, dict]:
+            new, metrics = super().train_step(state, batch)
+            if break_state_at is not None:
+                broken = jax.tree.map(lambda x: x * jnp.nan, new["params"])
+                params = jax.lax.cond(new["step"] == break_state_at, lambda: broken, lambda: new["params"])
+                new = {**new, "params": params}
+            return new, metrics
+
+    return Poisoned(cfg)
+
+
+def _restore_all(task, directory: Path) -> dict[int, dict]:
+    import jax
+
+    from vim.training.checkpoint import Checkpointer
+
+    abstract = jax.eval_shape(task.init_state, jax.random.key_data(jax.random.key(0)))
+    ckpt = Checkpointer(directory, use_async=False)
+    try:
+        return {s: jax.device_get(ckpt.restore(abstract, s)[0]) for s in ckpt.all_steps()}
+    finally:
+        ckpt.close()
+
+
+def _finite(state: dict) -> bool:
+    import jax
+
+    return all(np.isfinite(x).all() for x in jax.tree.leaves(state) if np.asarray(x).dtype.kind == "f")
+
+
+def test_non_finite_gradients_and_batches_are_skipped_and_never_checkpointed(tmp_path):
+    import jax
+
+    from vim.training.loop import fit
+
+    cfg = reshard_cfg(config_lib.MeshConfig())
+    cfg.train.num_steps, cfg.train.checkpoint_every, cfg.train.keep_checkpoints = 8, 1, 3
+    task = poisoned_task(cfg)
+    batches = lambda: PoisonedCodes(cfg, inf_grad={3, 4, 5}, nan={7})  # noqa: E731
+
+    fit(cfg, tmp_path, task, batches, shardings_fn=task.shardings, stop_at=5)
+    # Three skipped updates in a row, each checkpointed, with keep-last-3: every checkpoint kept is finite
+    # and holds the state of step 2 exactly (the finite one the skips left untouched).
+    kept = _restore_all(task, tmp_path / "checkpoints")
+    assert sorted(kept) == [3, 4, 5]
+    assert [int(kept[s]["skipped"]) for s in (3, 4, 5)] == [1, 2, 3]
+    for s in (4, 5):
+        for key in ("params", "ema", "opt_state"):
+            same = jax.tree.map(np.array_equal, kept[3][key], kept[s][key])
+            assert all(jax.tree.leaves(same)), (s, key)
+    assert all(_finite(state) for state in kept.values())
+
+    fit(cfg, tmp_path, task, batches, shardings_fn=task.shardings)  # resumes at step 6; NaN batch at 7
+    metrics = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    by_step = {m["step"]: m for m in metrics if "loss" in m}
+    assert [s for s in range(1, 9) if not by_step[s]["update_ok"]] == [3, 4, 5, 7]
+    assert all(np.isfinite(by_step[s]["loss"]) for s in (3, 4, 5))  # finite loss: the gradient was caught
+    assert by_step[7]["loss"] is None or not np.isfinite(by_step[7]["loss"])
+    assert by_step[8]["skipped"] == 4 and by_step[8]["consecutive_skipped"] == 0
+    kept = _restore_all(task, tmp_path / "checkpoints")
+    assert sorted(kept) == [6, 7, 8] and all(_finite(state) for state in kept.values())
+
+
+def test_a_non_finite_state_stops_training_and_keeps_the_last_finite_checkpoints(tmp_path):
+    from vim.training.checkpoint import NonFiniteStateError
+    from vim.training.loop import fit
+
+    cfg = reshard_cfg(config_lib.MeshConfig())
+    cfg.train.num_steps, cfg.train.checkpoint_every, cfg.train.keep_checkpoints = 6, 1, 2
+    task = poisoned_task(cfg, break_state_at=4)
+    with pytest.raises(NonFiniteStateError, match="step 4: the train state holds NaN/inf"):
+        fit(cfg, tmp_path, task, lambda: PoisonedCodes(cfg, set(), set()), shardings_fn=task.shardings)
+    # Step 4 was never written, so keep-last-2 did not rotate out step 2: the two newest finite remain.
+    kept = _restore_all(task, tmp_path / "checkpoints")
+    assert sorted(kept) == [2, 3] and all(_finite(state) for state in kept.values())
+    assert int(kept[3]["step"]) == 3
