@@ -178,7 +178,7 @@ def _png_header(width: int, height: int) -> bytes:
 
 def _bad_folder(d: Path) -> tuple[list[str], dict[str, str], dict[str, str]]:
     """Good images, images that must convert, and every kind of bad entry we could think of, all listed
-    in captions.jsonl. Returns (good captions, import reasons by name, FID reasons by name); names of
+    in captions.jsonl. Returns (usable files, import reasons by name, FID reasons by name); names of
     non-UTF-8 files are given as the tools show them (odd bytes as \\xNN)."""
     from PIL import Image
 
@@ -256,7 +256,7 @@ def _bad_folder(d: Path) -> tuple[list[str], dict[str, str], dict[str, str]]:
     imported |= {"missing.png": "file not found", f"captions line {len(lines)}": "not UTF-8 text"}
     imported[f"captions line {len(entries)}"] = "caption for good1.png is not valid Unicode text"
     fid = {**common, "text.jpg": "cannot identify image file", "zero.png": "cannot identify image file"}
-    return [f"picture {printable(f)}" for f in good + convert], imported, fid
+    return good + convert, imported, fid
 
 
 def _root_reads_anything() -> bool:
@@ -280,10 +280,12 @@ def _vim(args: list[str], root: Path) -> subprocess.CompletedProcess:
 
 def test_bad_files_are_reported_by_import_and_fid_and_the_rest_processed(bad_folder):
     from tests.test_metrics import random_weights
+    from vim.data.importer import printable
     from vim.metrics import weights as weights_lib
 
-    root, good, import_reasons, fid_reasons = bad_folder
+    root, usable, import_reasons, fid_reasons = bad_folder
     images = root / "images"
+    good = [f"picture {printable(f)}" for f in usable]  # their captions
     if _root_reads_anything():  # locked.png is a good image to root: see test_unreadable_file_is_reported
         assert os.access(images / "locked.png", os.R_OK)
         good = [*good, "picture locked.png"]
@@ -319,6 +321,32 @@ def test_bad_files_are_reported_by_import_and_fid_and_the_rest_processed(bad_fol
     err = done.stderr.decode()
     assert all(f"{images}/{name}: " in err for name in fid_reasons)
     assert np.isfinite(np.load(stats)["mu"]).all()
+
+
+def test_a_folder_of_only_bad_files_exits_2_naming_each(bad_folder):
+    """Nothing usable: both tools stop with exit code 2 and a message that still names every file and why."""
+    from tests.test_metrics import random_weights
+    from vim.metrics import weights as weights_lib
+
+    root, usable, _, fid_reasons = bad_folder
+    images = root / "images"
+    for name in usable:  # leave only the bad ones (and locked.png, readable to root, hence removed too)
+        (images / name).unlink()
+    (images / "locked.png").unlink()
+    del fid_reasons["locked.png"]
+    done = _vim(["data", "import", str(images), "--name", "none", "--data-dir", str(root / "data")], root)
+    err = done.stderr.decode()
+    assert done.returncode == 2 and "no usable images" in err and "nothing written" in err, err[-3000:]
+    assert all(f"  {name}: " in err for name in fid_reasons), err
+    assert not (root / "data" / "imported_captions" / "none" / "1.2.0").exists()
+
+    weights = weights_lib.save_weights(random_weights(), root / "fake.npz", "random-test-weights", "0" * 64)
+    done = _vim(["fid-stats", str(images), "-o", str(root / "s.npz"), "--weights", str(weights)], root)
+    err = done.stderr.decode()
+    assert done.returncode == 2, err[-3000:]
+    assert f"no usable images: all {len(fid_reasons)} files were skipped" in err
+    assert all(f"  {name}: " in err for name in fid_reasons), err
+    assert not (root / "s.npz").exists()
 
 
 def test_fid_scales_16_bit_images_rather_than_clipping(tmp_path):

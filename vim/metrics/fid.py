@@ -304,7 +304,10 @@ def run_network(
         consume(*Extractor.fetch(pending))
     bar.close()
     if n == 0:
-        raise ValueError(f"no usable images: all {len(skipped)} files were skipped")
+        # Nothing reaches the report when we stop here, so the reasons go into the error itself.
+        shown = "".join(f"\n  {s.name}: {s.reason}" for s in skipped[:20])
+        more = f"\n  … and {len(skipped) - 20} more" if len(skipped) > 20 else ""
+        raise ValueError(f"no usable images: all {len(skipped)} files were skipped:{shown}{more}")
     return Run(n, skipped, mode, extractor.info)
 
 
