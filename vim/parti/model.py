@@ -95,10 +95,14 @@ class Attention(nnx.Module):
         return kv[:, :, 0], kv[:, :, 1]
 
     def attend(self, q_bthk: jax.Array, k_bshk: jax.Array, v_bshk: jax.Array, mask_b1ts: jax.Array) -> jax.Array:
+        """Softmax attention (in float32) over the positions the mask allows. Written out rather than
+        `jax.nn.dot_product_attention`, whose layout changes cost XLA:CPU ~5 % of a train step."""
         b, t = q_bthk.shape[:2]
-        o_bthk = jax.nn.dot_product_attention(
-            q_bthk, k_bshk.astype(q_bthk.dtype), v_bshk.astype(q_bthk.dtype), mask=mask_b1ts
-        )
+        dtype = q_bthk.dtype
+        s_bhts = jnp.einsum("bthk,bshk->bhts", q_bthk, k_bshk.astype(dtype)) * self.head_dim**-0.5
+        s_bhts = jnp.where(mask_b1ts, s_bhts.astype(jnp.float32), jnp.finfo(jnp.float32).min)
+        p_bhts = jax.nn.softmax(s_bhts, axis=-1).astype(dtype)
+        o_bthk = jnp.einsum("bhts,bshk->bthk", p_bhts, v_bshk.astype(dtype))
         return self.out(o_bthk.reshape(b, t, self.heads * self.head_dim))
 
     def step(self, x_b1d: jax.Array, cache: dict, index: jax.Array) -> tuple[jax.Array, dict]:
