@@ -12,6 +12,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from vim.config import TokenizerConfig
+from vim.nn import attention, row_major_dot_general
 
 
 class Block(nnx.Module):
@@ -20,17 +21,17 @@ class Block(nnx.Module):
     def __init__(self, width: int, heads: int, mlp_dim: int, *, dtype: jnp.dtype, rngs: nnx.Rngs):
         self.heads = heads
         self.ln1 = nnx.LayerNorm(width, dtype=dtype, rngs=rngs)
-        self.qkv = nnx.Linear(width, 3 * width, dtype=dtype, rngs=rngs)
-        self.out = nnx.Linear(width, width, dtype=dtype, rngs=rngs)
+        self.qkv = nnx.Linear(width, 3 * width, dtype=dtype, dot_general=row_major_dot_general, rngs=rngs)
+        self.out = nnx.Linear(width, width, dtype=dtype, dot_general=row_major_dot_general, rngs=rngs)
         self.ln2 = nnx.LayerNorm(width, dtype=dtype, rngs=rngs)
-        self.fc1 = nnx.Linear(width, mlp_dim, dtype=dtype, rngs=rngs)
-        self.fc2 = nnx.Linear(mlp_dim, width, dtype=dtype, rngs=rngs)
+        self.fc1 = nnx.Linear(width, mlp_dim, dtype=dtype, dot_general=row_major_dot_general, rngs=rngs)
+        self.fc2 = nnx.Linear(mlp_dim, width, dtype=dtype, dot_general=row_major_dot_general, rngs=rngs)
 
     def __call__(self, x_bnd: jax.Array) -> jax.Array:
         b, n, d = x_bnd.shape
         qkv = self.qkv(self.ln1(x_bnd)).reshape(b, n, 3, self.heads, d // self.heads)
         q_bnhk, k_bnhk, v_bnhk = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
-        attn = jax.nn.dot_product_attention(q_bnhk, k_bnhk, v_bnhk)  # [B, N, heads, D/heads]
+        attn = attention(q_bnhk, k_bnhk, v_bnhk)  # [B, N, heads, D/heads]
         x_bnd = x_bnd + self.out(attn.reshape(b, n, d))
         return x_bnd + self.fc2(jax.nn.gelu(self.fc1(self.ln2(x_bnd))))
 
@@ -76,13 +77,13 @@ class ViTVQGAN(nnx.Module):
         self.cfg = cfg
         grid = cfg.image_size // cfg.patch_size
         patch_dim = cfg.patch_size * cfg.patch_size * 3
-        self.patch_in = nnx.Linear(patch_dim, cfg.width, dtype=dtype, rngs=rngs)
+        self.patch_in = nnx.Linear(patch_dim, cfg.width, dtype=dtype, dot_general=row_major_dot_general, rngs=rngs)
         self.encoder = ViT(grid * grid, cfg.width, cfg.encoder_layers, cfg.heads, cfg.mlp_dim, dtype=dtype, rngs=rngs)
         self.to_code = nnx.Linear(cfg.width, cfg.code_dim, rngs=rngs)  # factorized lookup space, f32
         self.codebook_kc = nnx.Param(jax.random.normal(rngs.params(), (cfg.codebook_size, cfg.code_dim)))
-        self.from_code = nnx.Linear(cfg.code_dim, cfg.width, dtype=dtype, rngs=rngs)
+        self.from_code = nnx.Linear(cfg.code_dim, cfg.width, dtype=dtype, dot_general=row_major_dot_general, rngs=rngs)
         self.decoder = ViT(grid * grid, cfg.width, cfg.decoder_layers, cfg.heads, cfg.mlp_dim, dtype=dtype, rngs=rngs)
-        self.patch_out = nnx.Linear(cfg.width, 2 * patch_dim, dtype=dtype, rngs=rngs)
+        self.patch_out = nnx.Linear(cfg.width, 2 * patch_dim, dtype=dtype, dot_general=row_major_dot_general, rngs=rngs)
 
     @property
     def grid(self) -> int:
