@@ -1,6 +1,6 @@
 """Generator training throughput: vim's Parti vs parti-pytorch at a matched config.
 
-    python bench/parti_train.py [--peer-python /path/to/python-with-parti-pytorch] [--steps 20]
+    python bench/parti_train.py [--peer-python /path/to/python-with-parti-pytorch] [--steps 10]
 
 Matched config: width 256, 4 decoder layers, 4 heads × 64, text length 32, 64 image tokens,
 codebook 1,024, batch 8. vim's own 2-layer text encoder is inside vim's timed step; the peer gets its
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import time
 from pathlib import Path
@@ -28,7 +29,7 @@ PEER_SCRIPT = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / 
 BATCH, TEXT, TOKENS = 8, 32, 64
 
 
-def bench_vim(steps: int) -> dict:
+def bench_vim(steps: int, rounds_n: int = 5) -> dict:
     cfg = config_lib.preset("tiny", "parti")
     cfg.parti = config_lib.PartiConfig(
         width=256,
@@ -53,15 +54,19 @@ def bench_vim(steps: int) -> dict:
     for _ in range(3):
         state, _ = step(state, batch)
     jax.block_until_ready(state)
-    start = time.perf_counter()
-    for _ in range(steps):
-        state, _ = step(state, batch)
-    jax.block_until_ready(state)
-    seconds = (time.perf_counter() - start) / steps
+    rounds = []  # the median of several rounds: one stray process on 2 cores would skew a single mean
+    for _ in range(rounds_n):
+        start = time.perf_counter()
+        for _ in range(steps):
+            state, _ = step(state, batch)
+        jax.block_until_ready(state)
+        rounds.append((time.perf_counter() - start) / steps)
+    seconds = statistics.median(rounds)
     params = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(state["params"]))
     return {
         "params": params,
         "train_step_s_batch8": seconds,
+        "train_step_s_rounds": [round(r, 4) for r in rounds],
         "train_tokens_per_s": BATCH * TOKENS / seconds,
         "step_flops": flops,
     }
@@ -70,7 +75,7 @@ def bench_vim(steps: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peer-python", help="a Python where `import parti_pytorch` works")
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=10, help="steps per timed round (5 rounds, median)")
     args = parser.parse_args()
     peer = None
     if args.peer_python:
