@@ -1,0 +1,55 @@
+"""vim/nn.py: the shared matmul (custom weight-gradient rule) and attention equal JAX's own."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from vim.nn import attention, matmul, row_major_dot_general
+
+
+@pytest.mark.parametrize("x_shape", [(6, 5), (2, 3, 5)])
+def test_matmul_value_and_gradients_equal_jnp_dot(x_shape):
+    kx, kw, kg = jax.random.split(jax.random.key(0), 3)
+    x, w = jax.random.normal(kx, x_shape), jax.random.normal(kw, (5, 4))
+    g = jax.random.normal(kg, (*x_shape[:-1], 4))
+    ours, ours_vjp = jax.vjp(matmul, x, w)
+    ref, ref_vjp = jax.vjp(jnp.dot, x, w)
+    np.testing.assert_allclose(ours, ref, rtol=1e-6)
+    for a, b in zip(ours_vjp(g), ref_vjp(g), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_linear_with_row_major_dot_general_equals_the_default_linear():
+    default = nnx.Linear(5, 3, rngs=nnx.Rngs(0))
+    ours = nnx.Linear(5, 3, dot_general=row_major_dot_general, rngs=nnx.Rngs(0))
+    x = jax.random.normal(jax.random.key(1), (2, 4, 5))
+
+    def grads(layer):
+        return nnx.grad(lambda m: jnp.sum(jnp.sin(m(x))))(layer)
+
+    np.testing.assert_allclose(ours(x), default(x), rtol=1e-6)
+    np.testing.assert_allclose(grads(ours).kernel[...], grads(default).kernel[...], rtol=1e-5, atol=1e-6)
+
+
+def test_row_major_dot_general_refuses_other_contractions():
+    x, w = jnp.ones((3, 4)), jnp.ones((3, 5))
+    with pytest.raises(ValueError, match="handles x @ w only"):
+        row_major_dot_general(x, w, (((0,), (0,)), ((), ())))
+
+
+def test_attention_equals_jax_dot_product_attention_with_and_without_mask():
+    kq, kk, kv = jax.random.split(jax.random.key(2), 3)
+    q = jax.random.normal(kq, (2, 5, 3, 4))  # [B, T, H, K]
+    k, v = jax.random.normal(kk, (2, 7, 3, 4)), jax.random.normal(kv, (2, 7, 3, 4))
+    mask = jnp.arange(7)[None, None, None, :] < jnp.array([7, 2])[:, None, None, None]  # 2nd example: 2 keys
+    np.testing.assert_allclose(attention(q, k, v), jax.nn.dot_product_attention(q, k, v), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        attention(q, k, v, mask), jax.nn.dot_product_attention(q, k, v, mask=mask), rtol=1e-5, atol=1e-6
+    )
+    # Masked keys get no weight: changing them changes nothing.
+    v2 = v.at[1, 2:].set(100.0)
+    np.testing.assert_allclose(attention(q, k, v2, mask)[1], attention(q, k, v, mask)[1], rtol=1e-6)
