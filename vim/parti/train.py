@@ -71,7 +71,9 @@ class PartiTask:
             text_ids = self.drop_captions(text_ids, key)
         logits = self.model(params)(text_ids, text_ids != PAD_ID, codes)
         nll = optax.softmax_cross_entropy_with_integer_labels(logits, codes)
-        accuracy = jnp.mean(jnp.argmax(logits, -1) == codes)
+        # "The true code's logit is the largest": argmax's variadic reduce costs XLA:CPU ~1.2 ms a step.
+        true_logit = jnp.take_along_axis(logits, codes[..., None], axis=-1)[..., 0]
+        accuracy = jnp.mean(true_logit >= jnp.max(logits, axis=-1))
         return jnp.mean(nll), {"accuracy": accuracy}
 
     def train_step(self, state: dict, batch: dict) -> tuple[dict, dict]:
