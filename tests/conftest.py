@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import pytest
 
@@ -31,6 +32,20 @@ def small_cfg(tmp_path_factory) -> config_lib.Config:
 
 
 SMALL_MODEL = dict(width=32, encoder_layers=1, decoder_layers=1, heads=2, mlp_dim=64, codebook_size=32, code_dim=8)
+
+
+def fake_devices_env(count: int = 8) -> dict[str, str]:
+    """Environment for a subprocess whose JAX sees `count` fake CPU devices.
+
+    Their collectives rendezvous in threads of one process; on 2 busy cores a device thread can lag
+    past XLA:CPU's default 40 s rendezvous limit (seen once in CI, while another job ran), so it is raised.
+    """
+    flags = (
+        f"--xla_force_host_platform_device_count={count} "
+        "--xla_cpu_collective_call_terminate_timeout_seconds=600 "
+        "--xla_cpu_collective_call_warn_stuck_timeout_seconds=60"
+    )
+    return {**os.environ, "XLA_FLAGS": flags, "JAX_PLATFORMS": "cpu"}
 
 
 def small_run_cfg(small_cfg: config_lib.Config, **train) -> config_lib.Config:

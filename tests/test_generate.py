@@ -13,6 +13,8 @@ from vim.config import SampleConfig
 from vim.generate import Generator, PromptError, check_prompt
 from vim.metrics.faithfulness import faithfulness_table, markdown
 
+from .conftest import fake_devices_env
+
 
 @pytest.fixture(scope="module")
 def generator(small_bundle):
@@ -119,11 +121,10 @@ print(json.dumps({"devices": generator.mesh.devices.size, "codes": np.asarray(ou
 
 
 def test_generation_is_data_parallel_over_8_devices(small_bundle, generator):
-    import os
     import subprocess
     import sys
 
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8", "JAX_PLATFORMS": "cpu"}
+    env = fake_devices_env(8)
     out = subprocess.run(
         [sys.executable, "-c", DATA_PARALLEL, str(small_bundle)], capture_output=True, text=True, env=env, timeout=600
     )

@@ -19,6 +19,8 @@ from vim.parti.train import PartiTask, train_and_evaluate
 from vim.training.checkpoint import Checkpointer
 from vim.training.writer import read_metrics
 
+from .conftest import fake_devices_env
+
 SMALL_PARTI = config_lib.PartiConfig(
     width=32,
     encoder_layers=1,
@@ -154,7 +156,7 @@ SHARDED = textwrap.dedent("""
 
 def test_sharded_step_equals_single_device(small_cfg):
     cfg = parti_cfg(small_cfg)
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8", "JAX_PLATFORMS": "cpu"}
+    env = fake_devices_env(8)
     out = subprocess.run(
         [sys.executable, "-c", SHARDED, json.dumps(config_lib.to_dict(cfg))],
         capture_output=True,

@@ -1,5 +1,4 @@
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -17,7 +16,7 @@ from vim.sharding import logical_spec, make_mesh
 from vim.tokenizer.train import TokenizerTask, train_and_evaluate
 from vim.training.optim import guarded_update, make_optimizer
 
-from .conftest import small_run_cfg
+from .conftest import fake_devices_env, small_run_cfg
 
 
 def test_run_writes_config_metrics_tensorboard_and_grids(trained_run):
@@ -111,7 +110,7 @@ SHARDED_SCRIPT = textwrap.dedent("""
 def test_sharded_training_on_8_fake_devices(small_cfg, tmp_path):
     cfg = small_run_cfg(small_cfg, num_steps=2, eval_every=2)
     cfg.mesh = config_lib.MeshConfig(data=4, fsdp=2)
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8", "JAX_PLATFORMS": "cpu"}
+    env = fake_devices_env(8)
     out = subprocess.run(
         [sys.executable, "-c", SHARDED_SCRIPT, json.dumps(config_lib.to_dict(cfg)), str(tmp_path / "run")],
         capture_output=True,
