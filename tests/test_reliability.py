@@ -150,13 +150,12 @@ def _eight_devices(script: str, *args: str, attempts: int = 4) -> dict:
             out = subprocess.run(
                 [sys.executable, "-c", script, *args], capture_output=True, text=True, env=env, timeout=90
             )
+            break
         except subprocess.TimeoutExpired:
             if attempt == attempts:
                 raise
-            continue
-        assert out.returncode == 0, out.stderr[-4000:]
-        return json.loads(out.stdout.strip().splitlines()[-1])
-    raise AssertionError("unreachable")
+    assert out.returncode == 0, out.stderr[-4000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def test_checkpoint_from_8_devices_restores_onto_4x2_and_1_device(tmp_path):
