@@ -72,6 +72,10 @@ class _Entry:
     line: int
 
 
+# Images over this many pixels are skipped, judged from the header: decoding one would unbound memory.
+MAX_PIXELS = 40_000_000
+
+
 # ----------------------------------------------------------------------------------------------- files
 
 
@@ -351,7 +355,7 @@ def import_folder(
     data_dir: str | os.PathLike,
     *,
     resolution: int = 64,
-    max_pixels: int = 40_000_000,
+    max_pixels: int = MAX_PIXELS,
     captions: str | os.PathLike | None = None,
 ) -> ImportReport:
     """Write the folder's captioned images as the tfds dataset `imported/<name>` under data_dir.

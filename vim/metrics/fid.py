@@ -32,7 +32,7 @@ from PIL import Image
 from scipy import linalg
 from tqdm import tqdm
 
-from vim.data.importer import not_a_file, printable, to_rgb
+from vim.data.importer import MAX_PIXELS, not_a_file, printable, to_rgb
 from vim.metrics.inception import INPUT_SIZE, POOL_DIM, InceptionV3, make_forward
 from vim.metrics.weights import WeightsInfo, find_weights, load_weights
 
@@ -40,9 +40,6 @@ log = logging.getLogger(__name__)
 
 MODES = ("clean", "legacy_tensorflow")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
-# Bigger images are skipped (as `vim data import` does): decoding one, plus its float32 copy for the
-# clean resize, costs ~16 bytes a pixel in each decoding thread, which would unbound the memory.
-MAX_PIXELS = 40_000_000
 
 # A folder, an (N, H, W, 3) uint8 array, an iterable of such batches, or `fn(count) -> count images`.
 Source = str | Path | np.ndarray | Iterable[np.ndarray] | Callable[[int], np.ndarray]
