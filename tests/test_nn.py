@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from vim.nn import attention, matmul, row_major_dot_general
+from vim.nn import attention, layer_norm, matmul, row_major_dot_general
 
 
 @pytest.mark.parametrize("x_shape", [(6, 5), (2, 3, 5)])
@@ -53,3 +53,25 @@ def test_attention_equals_jax_dot_product_attention_with_and_without_mask():
     # Masked keys get no weight: changing them changes nothing.
     v2 = v.at[1, 2:].set(100.0)
     np.testing.assert_allclose(attention(q, k, v2, mask)[1], attention(q, k, v, mask)[1], rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+def test_layer_norm_value_and_gradients_equal_autodiff_of_the_formula(dtype):
+    def reference(x, scale, bias):
+        x32 = x.astype(jnp.float32)
+        mean = x32.mean(-1, keepdims=True)
+        var = jnp.square(x32 - mean).mean(-1, keepdims=True)
+        return ((x32 - mean) * jax.lax.rsqrt(var + 1e-6) * scale + bias).astype(x.dtype)
+
+    k = jax.random.split(jax.random.key(0), 4)
+    x = (jax.random.normal(k[0], (3, 5, 32)) * 3 + 1).astype(dtype)
+    scale, bias = jax.random.normal(k[1], (32,)), jax.random.normal(k[2], (32,))
+    g = jax.random.normal(k[3], x.shape).astype(dtype)
+    out, vjp = jax.vjp(layer_norm, x, scale, bias)
+    ref_out, ref_vjp = jax.vjp(reference, x, scale, bias)
+    tol = 1e-5 if dtype == jnp.float32 else 2e-2
+    np.testing.assert_allclose(np.float32(out), np.float32(ref_out), atol=tol, rtol=tol)
+    assert out.dtype == dtype
+    for got, want in zip(vjp(g), ref_vjp(g), strict=True):
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(np.float32(got), np.float32(want), atol=tol * 10, rtol=tol)

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from vim.config import PartiConfig
-from vim.nn import attention, matmul
+from vim.nn import attention, layer_norm, matmul
 from vim.sharding import constrain
 
 _init = jax.nn.initializers.variance_scaling(1.0, "fan_in", "truncated_normal")
@@ -37,11 +37,7 @@ class LayerNorm(nnx.Module):
         self.bias = nnx.Param(jnp.zeros((width,)), logical_axes=("embed",))
 
     def __call__(self, x: jax.Array) -> jax.Array:
-        x32 = x.astype(jnp.float32)
-        mean = x32.mean(-1, keepdims=True)
-        var = jnp.square(x32 - mean).mean(-1, keepdims=True)
-        y = (x32 - mean) * jax.lax.rsqrt(var + 1e-6) * self.scale[...] + self.bias[...]
-        return y.astype(x.dtype)
+        return layer_norm(x, self.scale[...], self.bias[...])
 
 
 class Attention(nnx.Module):
