@@ -55,6 +55,19 @@ def test_attention_equals_jax_dot_product_attention_with_and_without_mask():
     np.testing.assert_allclose(attention(q, k, v2, mask)[1], attention(q, k, v, mask)[1], rtol=1e-6)
 
 
+def test_attention_gradients_equal_those_of_jax_dot_product_attention():
+    kq, kk, kv, kg = jax.random.split(jax.random.key(3), 4)
+    q = jax.random.normal(kq, (2, 5, 3, 4))
+    k, v = jax.random.normal(kk, (2, 7, 3, 4)), jax.random.normal(kv, (2, 7, 3, 4))
+    causal = jnp.tril(jnp.ones((5, 7), bool), k=2)[None, None]
+    mask = causal & (jnp.arange(7) < jnp.array([7, 4])[:, None])[:, None, None]  # 2nd example: 4 keys
+    g = jax.random.normal(kg, q.shape)
+    _, ours = jax.vjp(lambda q, k, v: attention(q, k, v, mask), q, k, v)
+    _, reference = jax.vjp(lambda q, k, v: jax.nn.dot_product_attention(q, k, v, mask=mask), q, k, v)
+    for got, want in zip(ours(g), reference(g), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
 def test_layer_norm_value_and_gradients_equal_autodiff_of_the_formula(dtype):
     def reference(x, scale, bias):
