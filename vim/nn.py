@@ -111,7 +111,7 @@ def _attention_bwd(res, do_bthk):
     ds_bhts = (p_bhts.astype(jnp.float32) * (dp_bhts - rowsum_bht[..., None]) * scale).astype(q_bthk.dtype)
     dq = jnp.einsum("bhts,bshk->bthk", ds_bhts, k_bshk)
     dk = jnp.einsum("bhts,bthk->bshk", ds_bhts, q_bthk)
-    return dq, dk.astype(k_bshk.dtype), dv.astype(v_bshk.dtype), None
+    return dq.astype(q_bthk.dtype), dk.astype(k_bshk.dtype), dv.astype(v_bshk.dtype), None
 
 
 _attention.defvjp(_attention_fwd, _attention_bwd)
