@@ -29,7 +29,8 @@ PEER_SCRIPT = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / 
 BATCH, TEXT, TOKENS = 8, 32, 64
 
 
-def bench_vim(steps: int, rounds_n: int = 5) -> dict:
+def matched_setup() -> tuple[PartiTask, dict, dict]:
+    """The task at the matched config, its initial state and one fixed random batch."""
     cfg = config_lib.preset("tiny", "parti")
     cfg.parti = config_lib.PartiConfig(
         width=256,
@@ -49,6 +50,11 @@ def bench_vim(steps: int, rounds_n: int = 5) -> dict:
         "codes": rng.integers(0, 1024, (BATCH, TOKENS)).astype(np.int32),
         "text_ids": rng.integers(4, 512, (BATCH, TEXT)).astype(np.int32),
     }
+    return task, state, batch
+
+
+def bench_vim(steps: int, rounds_n: int = 5) -> dict:
+    task, state, batch = matched_setup()
     step = jax.jit(task.train_step, donate_argnums=0)
     flops = step.lower(state, batch).compile().cost_analysis().get("flops", float("nan"))
     for _ in range(3):

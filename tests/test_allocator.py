@@ -6,27 +6,17 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 _PROBE = """
-import json, resource, sys
-if sys.argv[1] == "vim":
-    import vim  # noqa: F401  (applies the malloc settings before JAX starts its threads)
+import json, resource
+import vim  # noqa: F401  (first: the malloc settings must precede JAX's threads; the test's env may opt out)
 import jax
-import numpy as np
-from vim import config as config_lib
-from vim.parti.train import PartiTask
+from parti_train import matched_setup  # bench/parti_train.py: XLA:CPU's scratch for its step is 95 MB
 
-# The Parti bench's matched config: XLA:CPU's scratch for one train step is 95 MB.
-cfg = config_lib.preset("tiny", "parti")
-cfg.parti = config_lib.PartiConfig(width=256, encoder_layers=2, decoder_layers=4, heads=4, head_dim=64,
-                                   mlp_dim=1024, text_length=32, image_vocab_size=1024, image_grid=8)
-task = PartiTask(cfg)
-state = jax.jit(task.init_state)(jax.random.key_data(jax.random.key(0)))
-rng = np.random.default_rng(0)
-batch = {"codes": rng.integers(0, 1024, (8, 64)).astype(np.int32),
-         "text_ids": rng.integers(4, 512, (8, 32)).astype(np.int32)}
+task, state, batch = matched_setup()
 step = jax.jit(task.train_step, donate_argnums=0)
 for _ in range(2):
     state, _ = step(state, batch)
@@ -39,17 +29,17 @@ print(json.dumps({"faults_per_run": (resource.getrusage(resource.RUSAGE_SELF).ru
 """
 
 
-def _faults(mode: str, **env: str) -> float:
-    out = subprocess.run(
-        [sys.executable, "-c", _PROBE, mode], capture_output=True, text=True, check=True, env={**os.environ, **env}
-    )
+def _faults(**env: str) -> float:
+    bench = str(Path(__file__).parents[1] / "bench")
+    env = {**os.environ, "PYTHONPATH": bench, **env}
+    out = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, check=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])["faults_per_run"]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc settings")
 def test_import_vim_stops_xla_scratch_page_faults():
-    with_vim = _faults("vim")
-    opted_out = _faults("vim", VIM_GLIBC_MALLOC_DEFAULTS="1")
+    with_vim = _faults()
+    opted_out = _faults(VIM_GLIBC_MALLOC_DEFAULTS="1")
     # Without the settings each step maps its 95 MB scratch afresh: ~25,000 4 KiB faults. With them
     # the scratch is reused: 0 here on a quiet machine, up to ~5,000 (~19 MB re-touched) on this VM
     # in some runs, for a reason outside glibc (strace shows no mmap, munmap or madvise in the loop).

@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from vim import config as config_lib
-from vim.data.importer import MAX_PIXELS
 
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
@@ -380,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True, help="dataset name; use it as data.dataset=imported/NAME")
     p.add_argument("--captions", help="captions file (default: captions.jsonl / captions.tsv in the folder)")
     p.add_argument("--resolution", type=int, default=64, help="output image side (center crop + bicubic)")
-    p.add_argument("--max-pixels", type=int, default=MAX_PIXELS, help="skip images larger than this")
+    p.add_argument("--max-pixels", type=int, default=config_lib.MAX_PIXELS, help="skip images larger than this")
 
     p = add(
         sub,

@@ -19,6 +19,10 @@ import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+# Images over this many pixels are skipped or refused, judged from the header: decoding one would
+# unbound memory (data import, FID, tokenizer inference).
+MAX_PIXELS = 40_000_000
+
 CONFIG_FILE = "config.json"
 
 

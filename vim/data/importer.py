@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from vim.config import MAX_PIXELS
+
 SPLITS = ("train", "validation", "test")
 CAPTION_FILES = ("captions.jsonl", "captions.tsv")
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
@@ -70,10 +72,6 @@ class _Entry:
     caption: str
     split: str
     line: int
-
-
-# Images over this many pixels are skipped, judged from the header: decoding one would unbound memory.
-MAX_PIXELS = 40_000_000
 
 
 # ----------------------------------------------------------------------------------------------- files

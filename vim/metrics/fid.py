@@ -32,7 +32,8 @@ from PIL import Image
 from scipy import linalg
 from tqdm import tqdm
 
-from vim.data.importer import MAX_PIXELS, not_a_file, printable, to_rgb
+from vim.config import MAX_PIXELS
+from vim.data.importer import not_a_file, printable, to_rgb
 from vim.metrics.inception import INPUT_SIZE, POOL_DIM, InceptionV3, make_forward
 from vim.metrics.weights import WeightsInfo, find_weights, load_weights
 

@@ -12,10 +12,9 @@ import numpy as np
 from flax import nnx
 from PIL import Image
 
+from vim.config import MAX_PIXELS
 from vim.tokenizer.model import pixels
 from vim.tokenizer.train import load_tokenizer, psnr
-
-MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding them
 
 
 def load_square(path: str | os.PathLike, size: int, max_pixels: int = MAX_PIXELS) -> np.ndarray:
