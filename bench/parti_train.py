@@ -6,7 +6,9 @@ Matched config: width 256, 4 decoder layers, 4 heads × 64, text length 32, 64 i
 codebook 1,024, batch 8. vim's own 2-layer text encoder is inside vim's timed step; the peer gets its
 text embeddings for free. Prints one JSON object as its last line: `ratio` is vim's image tokens/s
 over the peer's (null without --peer-python); `mfu` is the step's XLA-counted FLOP/s over this
-machine's f32 matmul rate measured in the same run.
+machine's f32 matmul rate measured in the same run. Like the `vim` command, the bench runs under
+tcmalloc when it is installed (vim/allocator.py); the peer runs as its users run it, and once more
+with the same preload (`ratio_peer_tcmalloc`), so the allocator's share of the ratio is on record.
 """
 
 from __future__ import annotations
@@ -14,16 +16,16 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import time
 from pathlib import Path
 
 import jax
 import numpy as np
 
+from vim import allocator
 from vim import config as config_lib
 from vim.parti.train import PartiTask
-from vim.perf import matmul_peak_flops
+from vim.perf import matmul_peak_flops, run_peer
 
 PEER_SCRIPT = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "peer_parti_pytorch.py"
 BATCH, TEXT, TOKENS = 8, 32, 64
@@ -79,26 +81,33 @@ def bench_vim(steps: int, rounds_n: int = 5) -> dict:
 
 
 def main() -> None:
+    allocator.reexec_with_tcmalloc()  # as the `vim` command runs (vim/allocator.py)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peer-python", help="a Python where `import parti_pytorch` works")
     parser.add_argument("--steps", type=int, default=10, help="steps per timed round (5 rounds, median)")
     args = parser.parse_args()
-    peer = None
+    peer = peer_same_malloc = None
     if args.peer_python:
-        out = subprocess.run([args.peer_python, str(PEER_SCRIPT)], capture_output=True, text=True, check=True)
-        peer = json.loads(out.stdout.strip().splitlines()[-1])
+        peer = run_peer(args.peer_python, PEER_SCRIPT)
         print("peer:", json.dumps(peer))
+        if allocator.tcmalloc_loaded():
+            peer_same_malloc = run_peer(args.peer_python, PEER_SCRIPT, with_vims_allocator=True)
+            print("peer under tcmalloc too:", json.dumps(peer_same_malloc))
     vim = bench_vim(args.steps)
     peak = matmul_peak_flops()
     print("vim:", json.dumps(vim))
-    ratio = vim["train_tokens_per_s"] / peer["train_tokens_per_s"] if peer else None
+    tokens_per_s = vim["train_tokens_per_s"]
     print(
         json.dumps(
             {
                 "bench": "parti_train",
-                "vim_tokens_per_s": round(vim["train_tokens_per_s"], 1),
+                "vim_malloc": "tcmalloc" if allocator.tcmalloc_loaded() else "glibc",
+                "vim_tokens_per_s": round(tokens_per_s, 1),
                 "peer_tokens_per_s": round(peer["train_tokens_per_s"], 1) if peer else None,
-                "ratio": round(ratio, 3) if ratio else None,
+                "ratio": round(tokens_per_s / peer["train_tokens_per_s"], 3) if peer else None,
+                "ratio_peer_tcmalloc": (
+                    round(tokens_per_s / peer_same_malloc["train_tokens_per_s"], 3) if peer_same_malloc else None
+                ),
                 "mfu": round(vim["step_flops"] / vim["train_step_s_batch8"] / peak, 4),
                 "matmul_peak_gflops": round(peak / 1e9, 1),
             }

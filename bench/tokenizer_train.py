@@ -5,14 +5,14 @@
 Matched config: width 128, 4 encoder + 4 decoder layers, 64×64 images, patch 8, codebook 1,024,
 batch 16, no GAN/perceptual loss. Prints one JSON object as its last line; `ratio` is vim's training
 images/s over the peer's (null when no peer Python is given), `mfu` is vim's model FLOP/s over this
-machine's measured f32 matmul rate.
+machine's measured f32 matmul rate. Runs under tcmalloc when installed, as the `vim` command does;
+`ratio_peer_tcmalloc` is the ratio with the peer under the same preload (vim/allocator.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import time
 from pathlib import Path
 
@@ -20,8 +20,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from vim import allocator
 from vim import config as config_lib
-from vim.perf import matmul_peak_flops
+from vim.perf import matmul_peak_flops, run_peer
 from vim.tokenizer.train import TokenizerTask
 
 PEER_SCRIPT = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "peer_vitvqgan_pytorch.py"
@@ -60,6 +61,7 @@ def bench_vim(steps: int, batch: int = 16) -> dict:
 
 
 def main() -> None:
+    allocator.reexec_with_tcmalloc()  # as the `vim` command runs (vim/allocator.py)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peer-python", help="a Python where `import parti_pytorch` works")
     parser.add_argument("--steps", type=int, default=20)
@@ -67,20 +69,25 @@ def main() -> None:
     vim = bench_vim(args.steps)
     peak = matmul_peak_flops()
     mfu = vim["step_flops"] / vim["train_step_s_b16"] / peak
-    peer = None
+    peer = peer_same_malloc = None
     if args.peer_python:
-        out = subprocess.run([args.peer_python, str(PEER_SCRIPT)], capture_output=True, text=True, check=True)
-        peer = json.loads(out.stdout.strip().splitlines()[-1])
+        peer = run_peer(args.peer_python, PEER_SCRIPT)
         print("peer:", json.dumps(peer))
+        if allocator.tcmalloc_loaded():
+            peer_same_malloc = run_peer(args.peer_python, PEER_SCRIPT, with_vims_allocator=True)
+            print("peer under tcmalloc too:", json.dumps(peer_same_malloc))
     print("vim:", json.dumps(vim))
     ratio = vim["train_img_per_s"] / peer["train_img_per_s"] if peer else None
+    ratio_same_malloc = vim["train_img_per_s"] / peer_same_malloc["train_img_per_s"] if peer_same_malloc else None
     print(
         json.dumps(
             {
                 "bench": "tokenizer_train",
+                "vim_malloc": "tcmalloc" if allocator.tcmalloc_loaded() else "glibc",
                 "vim_img_per_s": round(vim["train_img_per_s"], 2),
                 "peer_img_per_s": round(peer["train_img_per_s"], 2) if peer else None,
                 "ratio": round(ratio, 3) if ratio else None,
+                "ratio_peer_tcmalloc": round(ratio_same_malloc, 3) if ratio_same_malloc else None,
                 "mfu": round(mfu, 4),
                 "matmul_peak_gflops": round(peak / 1e9, 1),
                 "devices": str(jax.devices()[0].platform),

@@ -1,12 +1,21 @@
-"""Process-wide glibc malloc settings that keep XLA:CPU from re-faulting its scratch memory every step.
+"""Process-wide malloc choices for XLA:CPU, which allocates heavily from its worker threads.
 
-XLA:CPU allocates one scratch buffer per executable run (95 MB for the Parti bench step) from a
-worker thread. glibc serves a request that large from a fresh mmap and unmaps it on free, so every
-step the kernel zero-fills and maps ~23,000 pages: ~40 ms of system time per 90 ms step on two cores.
-With one arena, no mmap and a high trim threshold, the freed buffer stays in the heap and is reused.
+Two problems with glibc's defaults, both measured on the Parti bench step (bench/parti_train.py):
 
-Applied on `import vim` (see vim/__init__.py). It must run before JAX's worker threads first
-allocate, so import vim before running any JAX computation. VIM_GLIBC_MALLOC_DEFAULTS=1 opts out.
+- XLA:CPU allocates one scratch buffer per executable run (95 MB there) from a worker thread. glibc
+  serves a request that large from a fresh mmap and unmaps it on free, so every step the kernel
+  zero-fills ~23,000 pages: ~40 ms of system time per 90 ms step on two cores. `keep_freed_memory`
+  (applied on `import vim`) sets one arena, no mmap and a high trim threshold, so the buffer is reused.
+- That single arena makes the runtime's many small allocations contend on one lock (~270 context
+  switches and ~7 % of CPU time in malloc per step). tcmalloc (Debian `libtcmalloc-minimal4`, which
+  `make` installs where it can) has per-thread caches and keeps freed pages: the step ran 69-71 →
+  63-66 ms. A library cannot swap the allocator of a running process, so vim's entry points (the
+  `vim` command, the benches) call `reexec_with_tcmalloc` first: it re-runs the same command with the
+  library in LD_PRELOAD.
+
+VIM_MALLOC picks: `tcmalloc` (default: preload it when installed, else the glibc settings), `glibc`
+(the glibc settings only) or `system` (leave malloc alone). The glibc settings only take effect when
+vim is imported before JAX's worker threads first allocate.
 """
 
 from __future__ import annotations
@@ -14,14 +23,47 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
+import sys
+import warnings
+from pathlib import Path
 
 _M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
 TRIM_THRESHOLD_BYTES = 1 << 30  # freed memory at the heap top is returned to the OS only beyond 1 GiB
+TCMALLOC_FILES = ("libtcmalloc_minimal.so.4", "libtcmalloc.so.4")
+LIBRARY_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib")
+CHOICES = ("tcmalloc", "glibc", "system")
+PRELOADED_BY_VIM = "VIM_MALLOC_PRELOADED"  # set on the re-executed process: the library vim added to LD_PRELOAD
+
+
+def choice() -> str:
+    value = os.environ.get("VIM_MALLOC", "tcmalloc")
+    if value not in CHOICES:
+        warnings.warn(f"VIM_MALLOC={value!r} is not one of {', '.join(CHOICES)}; using tcmalloc", stacklevel=2)
+        return "tcmalloc"
+    return value
+
+
+def tcmalloc_loaded() -> bool:
+    """True if this process runs with tcmalloc mapped (preloaded)."""
+    try:
+        return "libtcmalloc" in Path("/proc/self/maps").read_text()
+    except OSError:
+        return False
+
+
+def find_tcmalloc() -> str | None:
+    """Path of an installed tcmalloc shared library, or None."""
+    for directory in LIBRARY_DIRS:
+        for name in TCMALLOC_FILES:
+            path = Path(directory) / name
+            if path.is_file():
+                return str(path)
+    return None
 
 
 def keep_freed_memory() -> bool:
-    """Set the malloc options above; True if they were applied (glibc on Linux, not opted out)."""
-    if os.environ.get("VIM_GLIBC_MALLOC_DEFAULTS") == "1" or platform.libc_ver()[0] != "glibc":
+    """Set the glibc malloc options above; True if they were applied (glibc on Linux, wanted, no tcmalloc)."""
+    if choice() == "system" or platform.libc_ver()[0] != "glibc" or tcmalloc_loaded():
         return False
     try:
         mallopt = ctypes.CDLL(None).mallopt
@@ -30,3 +72,38 @@ def keep_freed_memory() -> bool:
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     applied = [mallopt(_M_ARENA_MAX, 1), mallopt(_M_MMAP_MAX, 0), mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)]
     return all(applied)
+
+
+def reexec_with_tcmalloc() -> None:
+    """Re-run this process's command with tcmalloc preloaded, if installed and wanted; else return.
+
+    For entry points only, before any work: the process image is replaced (same pid, same argv).
+    Runs at most once per command: the re-executed process carries PRELOADED_BY_VIM.
+    """
+    if choice() != "tcmalloc" or PRELOADED_BY_VIM in os.environ or tcmalloc_loaded() or not sys.orig_argv:
+        return
+    library = find_tcmalloc()
+    if library is None:
+        return
+    preload = " ".join(p for p in (library, os.environ.get("LD_PRELOAD", "")) if p)
+    env = {**os.environ, "LD_PRELOAD": preload, PRELOADED_BY_VIM: library}
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], env)
+    except OSError:
+        return  # keep running as we are: only slower
+
+
+def environ_without_vim_preload() -> dict[str, str]:
+    """This process's environment minus what `reexec_with_tcmalloc` added (for child processes that
+    must run as they would without vim, like a benchmark's peer)."""
+    env = dict(os.environ)
+    added = env.pop(PRELOADED_BY_VIM, None)
+    if added:
+        rest = [p for p in env.get("LD_PRELOAD", "").split() if p != added]
+        if rest:
+            env["LD_PRELOAD"] = " ".join(rest)
+        else:
+            env.pop("LD_PRELOAD", None)
+    return env

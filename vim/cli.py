@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from vim import config as config_lib
+from vim.allocator import reexec_with_tcmalloc
 
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
@@ -512,6 +513,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # the `vim` command itself (not a call from Python): run it under tcmalloc if installed
+        reexec_with_tcmalloc()
     args = build_parser().parse_args(argv)
     args.argv = list(argv) if argv is not None else sys.argv[1:]
     logging.basicConfig(
