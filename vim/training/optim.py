@@ -21,10 +21,23 @@ def schedule(cfg: TrainConfig) -> optax.Schedule:
     )
 
 
+def clip_by_global_norm(max_norm: float) -> optax.GradientTransformationExtraArgs:
+    """optax.clip_by_global_norm (same formula, same empty state) that takes the norm as an extra
+    argument when the caller has it: `guarded_update` computes it anyway, and computing it twice cost
+    ~2 ms of a ~60 ms Parti bench step (one pass over every gradient, A/B)."""
+
+    def update(updates: Any, state: optax.EmptyState, params: Any = None, *, global_norm=None, **_: Any):
+        norm = optax.tree.norm(updates) if global_norm is None else global_norm
+        clipped = jax.tree.map(lambda g: jnp.where(norm < max_norm, g, (g / norm.astype(g.dtype)) * max_norm), updates)
+        return clipped, state
+
+    return optax.GradientTransformationExtraArgs(lambda _: optax.EmptyState(), update)
+
+
 def make_optimizer(cfg: TrainConfig, learning_rate: float | None = None) -> optax.GradientTransformation:
     lr = schedule(cfg) if learning_rate is None else learning_rate
     return optax.chain(
-        optax.clip_by_global_norm(cfg.grad_clip),
+        clip_by_global_norm(cfg.grad_clip),
         optax.adamw(lr, b1=cfg.b1, b2=cfg.b2, weight_decay=cfg.weight_decay),
     )
 
@@ -41,13 +54,15 @@ def guarded_update(
 
     A `lax.cond`, so a skipped step costs nothing and a taken one pays no select over the state.
     One finite global norm stands for "every gradient is finite" (an inf or NaN anywhere makes it
-    non-finite); it is the norm clipping computes anyway, where a per-leaf check costs ~100 more ops.
+    non-finite); clipping is handed this norm instead of computing its own, and a per-leaf check
+    would cost ~100 more ops.
     A norm overflowing float32 (> 1.8e19) also counts as non-finite, and that step is skipped.
     """
-    ok = jnp.isfinite(loss) & jnp.isfinite(optax.tree.norm(grads))
+    norm = optax.tree.norm(grads)
+    ok = jnp.isfinite(loss) & jnp.isfinite(norm)
 
     def apply(_):
-        updates, new_opt_state = tx.update(grads, opt_state, params)
+        updates, new_opt_state = tx.update(grads, opt_state, params, global_norm=norm)
         return optax.apply_updates(params, updates), new_opt_state
 
     new_params, new_opt_state = jax.lax.cond(ok, apply, lambda _: (params, opt_state), None)
