@@ -12,7 +12,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from vim.config import PartiConfig
-from vim.nn import attention, layer_norm, matmul
+from vim.nn import attention_bhtk, layer_norm, matmul
 from vim.sharding import constrain
 
 _init = jax.nn.initializers.variance_scaling(1.0, "fan_in", "truncated_normal")
@@ -42,7 +42,8 @@ class LayerNorm(nnx.Module):
 
 class Attention(nnx.Module):
     """Multi-head attention. Self-attention projects q, k, v with one fused kernel [D, 3, H·K];
-    cross-attention projects q from the image stream and k, v (fused [D, 2, H·K]) from the text."""
+    cross-attention projects q from the image stream and k, v (fused [D, 2, H·K]) from the text.
+    Attention runs heads-major ([B, H, T, K]): one transpose of the fused projection serves q, k and v."""
 
     def __init__(self, cfg: PartiConfig, *, self_attention: bool, dtype, rngs: nnx.Rngs):
         inner = cfg.heads * cfg.head_dim
@@ -57,38 +58,42 @@ class Attention(nnx.Module):
         self.out = Dense(inner, cfg.width, ("heads", "embed"), dtype=dtype, rngs=rngs)
 
     def _project(self, x_bsd: jax.Array, kernel_dni: jax.Array) -> jax.Array:
+        """x through a fused kernel [D, n, H·K] → [n, B, H, S, K] (heads-major, one transpose for all n)."""
         b, s, d = x_bsd.shape
         y = matmul(x_bsd.astype(self.dtype), kernel_dni.reshape(d, -1).astype(self.dtype))
-        return y.reshape(b, s, kernel_dni.shape[1], self.heads, self.head_dim)  # [B, S, n, H, K]
+        return jnp.transpose(y.reshape(b, s, kernel_dni.shape[1], self.heads, self.head_dim), (2, 0, 3, 1, 4))
+
+    def project_q(self, x_btd: jax.Array) -> jax.Array:
+        """Cross-attention queries [B, H, T, K] of the image stream."""
+        b, t, _ = x_btd.shape
+        return jnp.transpose(self.q(x_btd).reshape(b, t, self.heads, self.head_dim), (0, 2, 1, 3))
 
     def project_kv(self, context_bsd: jax.Array) -> tuple[jax.Array, jax.Array]:
-        """Keys and values [B, S, H, K] of a context (the text, or the image prefix)."""
+        """Keys and values [B, H, S, K] of a context (the text, or the image prefix)."""
         kernel = self.qkv[...][:, 1:] if self.self_attention else self.kv[...]
         kv = self._project(context_bsd, kernel)
-        return kv[:, :, 0], kv[:, :, 1]
+        return kv[0], kv[1]
 
-    def attend(self, q_bthk: jax.Array, k_bshk: jax.Array, v_bshk: jax.Array, mask_b1ts: jax.Array) -> jax.Array:
-        b, t = q_bthk.shape[:2]
-        o_bthk = attention(q_bthk, k_bshk, v_bshk, mask_b1ts)
+    def attend(self, q_bhtk: jax.Array, k_bhsk: jax.Array, v_bhsk: jax.Array, mask_b1ts: jax.Array) -> jax.Array:
+        b, _, t, _ = q_bhtk.shape
+        o_bthk = jnp.transpose(attention_bhtk(q_bhtk, k_bhsk, v_bhsk, mask_b1ts), (0, 2, 1, 3))
         return self.out(o_bthk.reshape(b, t, self.heads * self.head_dim))
 
     def step(self, x_b1d: jax.Array, cache: dict, index: jax.Array) -> tuple[jax.Array, dict]:
-        """Self-attention for the token at `index`: its k, v go into the cache [B, N, H, K], and it
+        """Self-attention for the token at `index`: its k, v go into the cache [B, H, N, K], and it
         attends to cache positions ≤ index."""
-        qkv = self._project(x_b1d, self.qkv[...])
-        k_bnhk = jax.lax.dynamic_update_slice_in_dim(cache["k"], qkv[:, :, 1].astype(cache["k"].dtype), index, 1)
-        v_bnhk = jax.lax.dynamic_update_slice_in_dim(cache["v"], qkv[:, :, 2].astype(cache["v"].dtype), index, 1)
-        visible_11n = (jnp.arange(k_bnhk.shape[1]) <= index)[None, None, None, :]
-        return self.attend(qkv[:, :, 0], k_bnhk, v_bnhk, visible_11n), {"k": k_bnhk, "v": v_bnhk}
+        q, k, v = self._project(x_b1d, self.qkv[...])  # each [B, H, 1, K]
+        k_bhnk = jax.lax.dynamic_update_slice_in_dim(cache["k"], k.astype(cache["k"].dtype), index, 2)
+        v_bhnk = jax.lax.dynamic_update_slice_in_dim(cache["v"], v.astype(cache["v"].dtype), index, 2)
+        visible_11n = (jnp.arange(k_bhnk.shape[2]) <= index)[None, None, None, :]
+        return self.attend(q, k_bhnk, v_bhnk, visible_11n), {"k": k_bhnk, "v": v_bhnk}
 
     def __call__(self, x_btd: jax.Array, context_bsd: jax.Array, mask_b1ts: jax.Array) -> jax.Array:
         if self.self_attention:  # context is x itself: one matmul for q, k and v
-            qkv = self._project(x_btd, self.qkv[...])
-            return self.attend(qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2], mask_b1ts)
-        b, t, _ = x_btd.shape
-        q_bthk = self.q(x_btd).reshape(b, t, self.heads, self.head_dim)
+            q, k, v = self._project(x_btd, self.qkv[...])
+            return self.attend(q, k, v, mask_b1ts)
         k, v = self.project_kv(context_bsd)
-        return self.attend(q_bthk, k, v, mask_b1ts)
+        return self.attend(self.project_q(x_btd), k, v, mask_b1ts)
 
 
 class MLP(nnx.Module):
@@ -129,9 +134,8 @@ class DecoderBlock(nnx.Module):
         """One new token through the block, with cached self-attention and precomputed text k, v."""
         h, cache = self.self_attn.step(self.ln1(x_b1d), cache, index)
         x_b1d = x_b1d + h
-        b = x_b1d.shape[0]
-        q_b1hk = self.cross_attn.q(self.ln2(x_b1d)).reshape(b, 1, self.cross_attn.heads, self.cross_attn.head_dim)
-        x_b1d = x_b1d + self.cross_attn.attend(q_b1hk, *cross_kv, cross_mask_b11t)
+        q_bh1k = self.cross_attn.project_q(self.ln2(x_b1d))
+        x_b1d = x_b1d + self.cross_attn.attend(q_bh1k, *cross_kv, cross_mask_b11t)
         return x_b1d + self.mlp(self.ln3(x_b1d)), cache
 
 
@@ -187,10 +191,10 @@ class Parti(nnx.Module):
         return self.logits(self.decoder_ln(x)).astype(jnp.float32)
 
     def init_cache(self, text_btd: jax.Array) -> dict:
-        """Decoding state for `decode_step`: per layer an empty self-attention cache [B, N, H, K] and the
-        cross-attention keys/values of the text, computed once."""
+        """Decoding state for `decode_step`: per layer an empty self-attention cache [B, H, N, K] and the
+        cross-attention keys/values [B, H, T, K] of the text, computed once."""
         b, n = text_btd.shape[0], self.cfg.image_grid**2
-        empty = jnp.zeros((b, n, self.cfg.heads, self.cfg.head_dim), self.dtype)
+        empty = jnp.zeros((b, self.cfg.heads, n, self.cfg.head_dim), self.dtype)
         return {
             "self": [{"k": empty, "v": empty} for _ in self.decoder],
             "cross": [block.cross_attn.project_kv(text_btd) for block in self.decoder],
