@@ -6,6 +6,7 @@ import textwrap
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from PIL import Image
 
@@ -14,7 +15,7 @@ from vim.cli import main
 from vim.data.pipeline import make_batches
 from vim.sharding import logical_spec, make_mesh
 from vim.tokenizer.train import TokenizerTask, train_and_evaluate
-from vim.training.optim import guarded_update, make_optimizer
+from vim.training.optim import clip_by_global_norm, guarded_update, make_optimizer
 
 from .conftest import fake_devices_env, small_run_cfg
 
@@ -77,6 +78,18 @@ def test_guarded_update_skips_non_finite_gradients():
     new, new_opt, ok = guarded_update(tx, params, opt, {"w": jnp.array([1.0, jnp.inf, 0.0])}, jnp.array(1.0))
     assert not bool(ok) and np.array_equal(new["w"], params["w"])
     assert all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(new_opt), jax.tree.leaves(opt), strict=True))
+
+
+@pytest.mark.parametrize("max_norm", [0.5, 100.0])  # clipping on, and a norm under the limit
+def test_clipping_with_a_given_norm_equals_optax(max_norm):
+    grads = {"a": jnp.arange(6.0).reshape(2, 3) - 2.5, "b": jnp.full((4,), 0.3)}
+    reference, _ = optax.clip_by_global_norm(max_norm).update(grads, optax.EmptyState())
+    ours = clip_by_global_norm(max_norm)
+    computed, state = ours.update(grads, ours.init(grads))
+    given, _ = ours.update(grads, state, global_norm=optax.tree.norm(grads))
+    for tree in (computed, given):
+        assert all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(tree), jax.tree.leaves(reference), strict=True))
+    assert jax.tree.structure(ours.init(grads)) == jax.tree.structure(optax.clip_by_global_norm(1.0).init(grads))
 
 
 def test_mesh_and_logical_rules():

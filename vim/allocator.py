@@ -9,7 +9,7 @@ Two problems with glibc's defaults, both measured on the Parti bench step (bench
 - That single arena makes the runtime's many small allocations contend on one lock (~270 context
   switches and ~7 % of CPU time in malloc per step). tcmalloc (Debian `libtcmalloc-minimal4`, which
   `make` installs where it can) has per-thread caches and keeps freed pages: the step ran 69-71 →
-  63-66 ms. A library cannot swap the allocator of a running process, so vim's entry points (the
+  61-66 ms. A library cannot swap the allocator of a running process, so vim's entry points (the
   `vim` command, the benches) call `reexec_with_tcmalloc` first: it re-runs the same command with the
   library in LD_PRELOAD.
 
