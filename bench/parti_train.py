@@ -25,7 +25,7 @@ import numpy as np
 from vim import allocator
 from vim import config as config_lib
 from vim.parti.train import PartiTask
-from vim.perf import matmul_peak_flops, run_peer
+from vim.perf import matmul_peak_flops, peer_runs
 
 PEER_SCRIPT = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "peer_parti_pytorch.py"
 BATCH, TEXT, TOKENS = 8, 32, 64
@@ -86,13 +86,7 @@ def main() -> None:
     parser.add_argument("--peer-python", help="a Python where `import parti_pytorch` works")
     parser.add_argument("--steps", type=int, default=10, help="steps per timed round (5 rounds, median)")
     args = parser.parse_args()
-    peer = peer_same_malloc = None
-    if args.peer_python:
-        peer = run_peer(args.peer_python, PEER_SCRIPT)
-        print("peer:", json.dumps(peer))
-        if allocator.tcmalloc_loaded():
-            peer_same_malloc = run_peer(args.peer_python, PEER_SCRIPT, with_vims_allocator=True)
-            print("peer under tcmalloc too:", json.dumps(peer_same_malloc))
+    peer, peer_same_malloc = peer_runs(args.peer_python, PEER_SCRIPT) if args.peer_python else (None, None)
     vim = bench_vim(args.steps)
     peak = matmul_peak_flops()
     print("vim:", json.dumps(vim))
@@ -101,7 +95,7 @@ def main() -> None:
         json.dumps(
             {
                 "bench": "parti_train",
-                "vim_malloc": "tcmalloc" if allocator.tcmalloc_loaded() else "glibc",
+                "vim_malloc": allocator.in_use(),
                 "vim_tokens_per_s": round(tokens_per_s, 1),
                 "peer_tokens_per_s": round(peer["train_tokens_per_s"], 1) if peer else None,
                 "ratio": round(tokens_per_s / peer["train_tokens_per_s"], 3) if peer else None,

@@ -22,7 +22,7 @@ import numpy as np
 
 from vim import allocator
 from vim import config as config_lib
-from vim.perf import matmul_peak_flops, run_peer
+from vim.perf import matmul_peak_flops, peer_runs
 from vim.tokenizer.train import TokenizerTask
 
 PEER_SCRIPT = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "peer_vitvqgan_pytorch.py"
@@ -69,13 +69,7 @@ def main() -> None:
     vim = bench_vim(args.steps)
     peak = matmul_peak_flops()
     mfu = vim["step_flops"] / vim["train_step_s_b16"] / peak
-    peer = peer_same_malloc = None
-    if args.peer_python:
-        peer = run_peer(args.peer_python, PEER_SCRIPT)
-        print("peer:", json.dumps(peer))
-        if allocator.tcmalloc_loaded():
-            peer_same_malloc = run_peer(args.peer_python, PEER_SCRIPT, with_vims_allocator=True)
-            print("peer under tcmalloc too:", json.dumps(peer_same_malloc))
+    peer, peer_same_malloc = peer_runs(args.peer_python, PEER_SCRIPT) if args.peer_python else (None, None)
     print("vim:", json.dumps(vim))
     ratio = vim["train_img_per_s"] / peer["train_img_per_s"] if peer else None
     ratio_same_malloc = vim["train_img_per_s"] / peer_same_malloc["train_img_per_s"] if peer_same_malloc else None
@@ -83,7 +77,7 @@ def main() -> None:
         json.dumps(
             {
                 "bench": "tokenizer_train",
-                "vim_malloc": "tcmalloc" if allocator.tcmalloc_loaded() else "glibc",
+                "vim_malloc": allocator.in_use(),
                 "vim_img_per_s": round(vim["train_img_per_s"], 2),
                 "peer_img_per_s": round(peer["train_img_per_s"], 2) if peer else None,
                 "ratio": round(ratio, 3) if ratio else None,

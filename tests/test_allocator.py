@@ -84,7 +84,7 @@ def test_reexec_keeps_pid_and_argv_and_runs_once():
         "                  'child_preload': child.get('LD_PRELOAD')}))\n"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", allocator.PRELOADED_BY_VIM, "VIM_MALLOC")}
-    env["LD_PRELOAD"] = ""  # an empty preload of the user's stays empty for children
+    env["LD_PRELOAD"] = ""  # the user's (empty) preload: children get none, not vim's
     proc = subprocess.Popen([sys.executable, "-c", code, "a b", "c"], stdout=subprocess.PIPE, text=True, env=env)
     stdout, _ = proc.communicate(timeout=120)
     lines = stdout.strip().splitlines()

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import platform
 import sys
 import warnings
 from pathlib import Path
@@ -61,9 +60,23 @@ def find_tcmalloc() -> str | None:
     return None
 
 
+def _is_glibc() -> bool:
+    try:  # a confstr, not platform.libc_ver(): that reads the interpreter binary, ~5 ms of every `import vim`
+        return (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
+    except (AttributeError, ValueError, OSError):  # not POSIX, or no such name here
+        return False
+
+
+def in_use() -> str:
+    """What this process allocates with: "tcmalloc", "glibc settings" or "system"."""
+    if tcmalloc_loaded():
+        return "tcmalloc"
+    return "glibc settings" if choice() != "system" and _is_glibc() else "system"
+
+
 def keep_freed_memory() -> bool:
     """Set the glibc malloc options above; True if they were applied (glibc on Linux, wanted, no tcmalloc)."""
-    if choice() == "system" or platform.libc_ver()[0] != "glibc" or tcmalloc_loaded():
+    if choice() == "system" or not _is_glibc() or tcmalloc_loaded():
         return False
     try:
         mallopt = ctypes.CDLL(None).mallopt

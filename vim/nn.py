@@ -90,8 +90,8 @@ def attention_bhtk(
     """Softmax attention (softmax in float32) over the key positions the mask allows, heads-major:
     [B, H, T, K] → [B, H, T, K].
 
-    Heads-major so every einsum has its batch dims (b, h) leading and XLA:CPU copies nothing inside;
-    callers that project q, k and v with one fused kernel transpose once for all three (the Parti step
+    Heads-major so every einsum has its batch dims (b, h) leading; callers that project q, k and v
+    with one fused kernel transpose once for all three (the Parti step
     ran ~1-2 ms faster than with per-tensor layout changes, A/B). Written out rather than
     `jax.nn.dot_product_attention`, whose layout changes cost XLA:CPU ~5 % of a Parti train step, and
     with a hand-derived backward (dS = P ⊙ (dP − rowsum(dO ⊙ O))) that saves autodiff's softmax chain

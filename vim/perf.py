@@ -40,3 +40,15 @@ def run_peer(python: str, script: str | os.PathLike, *, with_vims_allocator: boo
         env["LD_PRELOAD"] = " ".join(p for p in (library, env.get("LD_PRELOAD", "")) if p)
     out = subprocess.run([python, str(script)], capture_output=True, text=True, check=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def peer_runs(python: str, script: str | os.PathLike) -> tuple[dict, dict | None]:
+    """The peer as its users run it and, when this process runs under vim's tcmalloc, once more under
+    the same preload (None otherwise); each printed as it comes."""
+    peer = run_peer(python, script)
+    print("peer:", json.dumps(peer))
+    if not allocator.tcmalloc_loaded():
+        return peer, None
+    same_malloc = run_peer(python, script, with_vims_allocator=True)
+    print("peer under tcmalloc too:", json.dumps(same_malloc))
+    return peer, same_malloc
