@@ -30,6 +30,9 @@ from vim.bundle import Bundle, load_bundle
 from vim.config import SampleConfig
 from vim.generate import Generator, PromptError, check_prompt, check_settings, draw
 from vim.tokenizer.infer import load_square
+from vim.world.captions import CaptionParseError, parse_caption
+from vim.world.parser import ATTRIBUTES, match_spec, parse_image
+from vim.world.scene import CaptionSpec
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,8 @@ class Demo:
 
         self._roundtrip = roundtrip
         self._folders: collections.deque[Path] = collections.deque()  # per-request result folders, oldest first
+        # The parser knows only the shapes world's palette and shapes: on other data its verdicts would mislead.
+        self.checks_faithfulness = bundle.parti_cfg.data.dataset.startswith("shapes")
 
     def warm_up(self) -> float:
         """Compile every program once so the first user does not wait for XLA."""
@@ -99,6 +104,7 @@ class Demo:
                 raise ValueError(f"seed must be -1 (random) or 0..2³¹−1, got {seed}")
         except (PromptError, ValueError, TypeError) as e:
             raise gr.Error(str(e)) from None
+        spec, unchecked = self._caption_spec(prompt)
         draws = max(candidates, n)
         if seed == -1:
             seed = random.randrange(2**31 - draws)
@@ -111,8 +117,10 @@ class Demo:
         self._folders.append(folder)
         while len(self._folders) > KEEP_RESULTS:  # a long-running server must not fill the disk
             shutil.rmtree(self._folders.popleft(), ignore_errors=True)
-        gallery, files = [], []
+        gallery, files, exact = [], [], 0
         for j, (image, s) in enumerate(zip(drawn.images, drawn.seeds, strict=True)):
+            # Judged on the pixels shown and saved (upsampled ones too: the parser's templates follow the size).
+            verdict = match_spec(parse_image(image), spec) if spec is not None else None
             record = {
                 "prompt": prompt,
                 "seed": s,
@@ -120,11 +128,15 @@ class Demo:
                 "checkpoint": str(self.bundle.path),
                 "text_truncated": drawn.truncated,
                 "upsampled": bool(upsample),
+                "faithfulness": verdict,
             }
             caption = f"seed {s}"
             if drawn.scores is not None:
                 record["rerank_score"] = drawn.scores[drawn.kept[j]]
                 caption += f" · score {record['rerank_score']:.3f}"
+            if verdict is not None:
+                caption += f" · {verdict_text(verdict)}"
+                exact += verdict["exact"]
             info = PngImagePlugin.PngInfo()
             info.add_text("vim", json.dumps(record))  # the PNG itself says how to draw it again
             path = folder / f"seed{s}.png"
@@ -138,7 +150,21 @@ class Demo:
             note += f" · best {n} of {draws} candidates by the scorer"
         if drawn.truncated:
             note += " · prompt cut to the model's text length"
+        if spec is not None:
+            note += f" · {exact} of {n} image(s) match the prompt exactly (scene parser on the pixels)"
+        else:
+            note += f" · {unchecked}"
         return gallery, note, files
+
+    def _caption_spec(self, prompt: str) -> tuple[CaptionSpec | None, str]:
+        """What the prompt asserts, parsed once per request, or None and why its images cannot be checked."""
+        if not self.checks_faithfulness:
+            return None, "this checkpoint was not trained on the shapes world, so its images are not checked"
+        try:
+            return parse_caption(prompt), ""
+        except CaptionParseError as e:
+            reason = str(e).removeprefix(f"caption {prompt!r}: ")
+            return None, f"the prompt is outside the shapes-world grammar ({reason}), so its images cannot be checked"
 
     def reconstruct(self, upload):
         if upload is None:
@@ -160,6 +186,12 @@ class Demo:
             f"{unique} distinct codes = {100 * unique / self.codebook_size:.2f} % of the {self.codebook_size}-code book"
         )
         return pixels, (recon * 255).round().astype(np.uint8), code_map, stats
+
+
+def verdict_text(verdict: dict[str, bool]) -> str:
+    """'✓ count ✓ shape ✗ color ✓ size ✓ relation · ✗ exact': what the parser saw, attribute by attribute."""
+    mark = {True: "✓", False: "✗"}
+    return " ".join(f"{mark[verdict[a]]} {a}" for a in ATTRIBUTES) + f" · {mark[verdict['exact']]} exact"
 
 
 def _code_map(codes: np.ndarray, codebook_size: int, side: int) -> np.ndarray:

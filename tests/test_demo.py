@@ -1,5 +1,6 @@
 """The Gradio demo served on loopback, driven with gradio_client as a user's browser would."""
 
+import json
 import re
 import socket
 import time
@@ -13,7 +14,11 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 from apps.demo import Demo, build_app
-from vim.bundle import load_bundle
+from vim.bundle import DEFAULT_BUNDLE, load_bundle
+from vim.config import WorldConfig
+from vim.upsample.infer import Upsampler
+from vim.world.dataset import make_example
+from vim.world.parser import ATTRIBUTES, match_caption
 
 
 def free_port() -> int:
@@ -23,9 +28,14 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def served(small_bundle):
+def demo(small_bundle):
     demo = Demo(load_bundle(small_bundle))
     demo.warm_up()
+    return demo
+
+
+@pytest.fixture(scope="module")
+def served(demo):
     app = build_app(demo, queue_size=2)
     port = free_port()
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
@@ -57,6 +67,67 @@ def test_a_prompt_returns_n_images(served):
     with Image.open(files[0]) as im:
         assert '"seed": 11' in im.text["vim"]  # settings travel inside the PNG
     assert "3 image(s) in" in note and "seeds 11, 12, 13" in note
+
+
+VERDICT = re.compile(r"([✓✗]) (count|shape|color|size|relation|exact)\b")
+
+
+def verdict_of(caption: str) -> dict[str, bool]:
+    return {name: mark == "✓" for mark, name in VERDICT.findall(caption)}
+
+
+def test_in_grammar_prompt_shows_the_parsers_verdict_per_image(served):
+    prompt = "two small yellow stars above a big green heart"
+    gallery, note, files = generate(served[0], prompt, n=4, seed=5)
+    exact = 0
+    for item, file in zip(gallery, files, strict=True):
+        shown = verdict_of(item["caption"])
+        assert list(shown) == [*ATTRIBUTES, "exact"], item["caption"]  # all five, in order, then the overall call
+        with Image.open(file) as im:
+            judged = match_caption(np.asarray(im.convert("RGB")), prompt)  # the judge, rerun on the saved pixels
+            assert json.loads(im.text["vim"])["faithfulness"] == judged
+        assert shown == judged
+        exact += judged["exact"]
+    assert f"{exact} of 4 image(s) match the prompt exactly" in note, note
+
+
+def test_out_of_grammar_prompt_says_it_cannot_be_checked(served):
+    gallery, note, files = generate(served[0], "A giraffe wearing a bow tie", n=2)
+    assert "outside the shapes-world grammar" in note and "cannot be checked" in note, note
+    assert "match the prompt" not in note
+    assert not any(re.search("[✓✗]", item["caption"]) for item in gallery)
+    for file in files:
+        with Image.open(file) as im:
+            assert json.loads(im.text["vim"])["faithfulness"] is None
+
+
+@pytest.mark.parametrize("upsample", [False, True])
+def test_verdict_is_right_on_known_scenes_at_both_sizes(demo, monkeypatch, upsample):
+    """The model stands in for rendered world scenes: one is the prompt's scene, one another scene. The
+    verdict must call the first exact and the second not, also on the ×2 upsampler's 128 px output."""
+    first, other = (make_example(WorldConfig(), "test", i) for i in (0, 1))
+    prompt = first["caption"]
+    assert not match_caption(other["image"], prompt)["exact"]  # the second scene really is a wrong picture
+
+    def scenes(prompts, seeds, sample):
+        return {"images": np.stack([first["image"], other["image"]])[: len(prompts)], "truncated": np.array([False])}
+
+    monkeypatch.setattr(demo, "generator", scenes)
+    if upsample:
+        monkeypatch.setattr(demo, "upsampler", Upsampler(DEFAULT_BUNDLE / "upsampler"))
+    gallery, note, files = demo.generate(prompt, 2, 3.0, 1.0, 0, 1.0, 0, upsample=upsample)
+    with Image.open(files[0]) as im:
+        assert im.size == ((128, 128) if upsample else (64, 64))
+    right, wrong = (verdict_of(caption) for _, caption in gallery)
+    assert right == dict.fromkeys([*ATTRIBUTES, "exact"], True), gallery[0][1]
+    assert not wrong["exact"] and not all(wrong[a] for a in ATTRIBUTES), gallery[1][1]
+    assert "1 of 2 image(s) match the prompt exactly" in note, note
+
+
+def test_checkpoints_off_the_shapes_world_are_not_judged(demo, monkeypatch):
+    monkeypatch.setattr(demo, "checks_faithfulness", False)
+    gallery, note, _ = demo.generate("a big red circle", 1, 3.0, 1.0, 0, 1.0, 0)
+    assert "not trained on the shapes world" in note and not re.search("[✓✗]", gallery[0][1])
 
 
 @pytest.mark.parametrize(

@@ -524,3 +524,18 @@ def test_pytorch_fid_state_dict_file_converts_with_head(torchscript, tmp_path):
     for key, value in reference.items():
         np.testing.assert_allclose(converted[key], value, rtol=1e-6, atol=1e-7)
     np.testing.assert_array_equal(converted["fc.kernel"], state["fc.weight"].numpy().T)
+
+
+def test_world_fid_is_zero_against_the_rendered_test_images_and_cached(extractor, tmp_path, monkeypatch):
+    from vim.config import WorldConfig
+    from vim.metrics.faithfulness import world_fid
+    from vim.world.dataset import make_example
+
+    monkeypatch.setenv("VIM_CACHE_DIR", str(tmp_path))
+    world = WorldConfig()
+    rendered = np.stack([make_example(world, "test", i)["image"] for i in range(8)])
+    assert abs(world_fid(rendered, world, extractor)) < 1e-3  # the very images the reference holds
+    (cached,) = tmp_path.glob("world-test-*-8-*.npz")
+    others = np.stack([make_example(world, "validation", i)["image"] for i in range(8)])
+    assert world_fid(others, world, extractor) > 1.0  # other scenes: a real distance, from the cached side
+    assert list(tmp_path.glob("world-test-*.npz")) == [cached]

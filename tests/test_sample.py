@@ -1,5 +1,7 @@
 """The KV-cached guided sampler against the uncached reference, and the logit filters."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -116,3 +118,46 @@ def test_seeds_make_images_reproducible():
 def test_empty_text_is_eos_then_padding():
     ids = empty_text(6)
     assert ids[0] != PAD_ID and (ids[1:] == PAD_ID).all()
+
+
+@pytest.mark.parametrize("scale", [0.5, 3.0])
+def test_guided_greedy_cached_equals_uncached_forwards_with_the_guidance_formula(model, scale):
+    seeds = jnp.arange(3, dtype=jnp.uint32)
+    greedy = settings(temperature=0.0, cfg_scale=scale)
+    cached = sample_codes(model, texts(), seeds, greedy, guided=True)
+    reference = sample_uncached(model, texts(), seeds, greedy, guided=True)
+    np.testing.assert_array_equal(cached, reference)
+    # Guidance changed the decode: the test would not notice a sampler that ignored the scale.
+    assert (np.asarray(cached) != np.asarray(sample_codes(model, texts(), seeds, greedy, guided=False))).any()
+
+
+def test_guided_sampling_with_a_seed_equals_uncached_forwards_with_the_guidance_formula():
+    model = Parti(TINY, rngs=nnx.Rngs(3))
+    model.logits.kernel[...] = model.logits.kernel[...] * 3  # peaked, yet far from one-hot at scale 3
+    seeds = jnp.array([11, 12, 13], jnp.uint32)
+    drawn = settings(temperature=1.0, cfg_scale=3.0)
+    cached = sample_codes(model, texts(), seeds, drawn, guided=True)
+    reference = sample_uncached(model, texts(), seeds, drawn, guided=True)
+    np.testing.assert_array_equal(cached, reference)
+    greedy = sample_codes(model, texts(), seeds, settings(temperature=0.0, cfg_scale=3.0), guided=True)
+    assert (np.asarray(cached) != np.asarray(greedy)).any()  # really sampled, not the argmax
+
+
+def test_the_caption_dropped_in_training_is_the_unconditional_caption_of_sampling(model, monkeypatch):
+    from vim.parti.train import PartiTask
+
+    cfg = config_lib.Config()
+    cfg.parti = dataclasses.replace(TINY, caption_dropout=1.0)
+    dropped = np.asarray(PartiTask(cfg).drop_captions(texts(), jax.random.key(0)))
+    encoded = []
+    encode_text = Parti.encode_text
+
+    def recording(self, ids_bt, mask_bt):
+        encoded.append(np.asarray(ids_bt))
+        return encode_text(self, ids_bt, mask_bt)
+
+    monkeypatch.setattr(Parti, "encode_text", recording)
+    sample_codes(model, texts(), jnp.arange(3, dtype=jnp.uint32), settings(cfg_scale=3.0), guided=True)
+    (ids,) = encoded  # one encoder pass over the doubled batch: captions, then the unconditional rows
+    np.testing.assert_array_equal(ids[:3], np.asarray(texts()))
+    np.testing.assert_array_equal(ids[3:], dropped)

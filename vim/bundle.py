@@ -16,14 +16,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import jax.numpy as jnp
-import numpy as np
 from flax import nnx
 
 from vim.config import Config, from_dict, to_dict
 from vim.data.text import TextTokenizer
 from vim.parti.model import Parti
 from vim.tokenizer.model import ViTVQGAN
+from vim.training.weights import load_params, save_params
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_BUNDLE = REPO_ROOT / "checkpoints" / "shapes-tiny"
@@ -33,50 +32,6 @@ CARD = "card.json"
 def default_bundle() -> Path:
     """$VIM_CHECKPOINT, else the bundled `checkpoints/shapes-tiny` of this repository."""
     return Path(os.environ.get("VIM_CHECKPOINT", DEFAULT_BUNDLE))
-
-
-def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in tree.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out |= _flatten(value, name + "/")
-        else:
-            out[name] = value
-    return out
-
-
-def save_params(params: dict, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, **{k: np.asarray(v) for k, v in _flatten(params).items()})
-    tmp.replace(path)
-
-
-def load_params(module: nnx.Module, path: Path) -> nnx.Module:
-    """Fill an (abstract) module's parameters from `path`; every array must be there with its shape."""
-    graphdef, abstract = nnx.split(module)
-    pure = nnx.to_pure_dict(abstract)
-    with np.load(path) as stored:
-        flat = _flatten(pure)
-        missing = sorted(set(flat) - set(stored.files))
-        if missing:
-            raise ValueError(f"{path} lacks parameters {missing[:5]}{' …' if len(missing) > 5 else ''}")
-
-        def fill(tree: dict, prefix: str = "") -> dict:
-            out = {}
-            for key, value in tree.items():
-                name = f"{prefix}{key}"
-                if isinstance(value, dict):
-                    out[key] = fill(value, name + "/")
-                    continue
-                array = stored[name]
-                if array.shape != value.shape:
-                    raise ValueError(f"{path}: {name} has shape {array.shape}, the config needs {value.shape}")
-                out[key] = jnp.asarray(array, value.dtype)
-            return out
-
-        nnx.replace_by_pure_dict(abstract, fill(pure))
-    return nnx.merge(graphdef, abstract)
 
 
 @dataclasses.dataclass

@@ -270,6 +270,7 @@ def cmd_eval_faithfulness(args: argparse.Namespace) -> None:
         seed=args.seed,
         candidates=args.candidates,
         reranker=reranker,
+        fid_images=args.fid_images,
     )
     table["checkpoint"] = str(bundle.path)
     print(markdown(table))
@@ -484,6 +485,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scales", default="1,2,3,5", help="comma-separated CFG scales to sweep")
     p.add_argument("-n", type=int, default=500, help="test captions (half use held-out color-shape pairs)")
     p.add_argument("--candidates", type=int, default=1, help="judge the scorer's best of this many per caption")
+    p.add_argument(
+        "--fid-images",
+        type=int,
+        default=2000,
+        help="world FID: this many images drawn at the best scale vs the rendered test images (0 = skip)",
+    )
     p.add_argument("-o", "--output", help="also write the table as JSON")
     p = add(eval_group, "tokenizer", cmd_eval_tokenizer, "PSNR and codebook usage over a dataset split", config=False)
     p.add_argument("--checkpoint", required=True, help="tokenizer workdir")

@@ -49,7 +49,8 @@ class WorldConfig:
 class DataConfig:
     """Where examples come from and how they are batched (vim/data)."""
 
-    # "shapes" (the embedded world), "imported/<name>" (from `vim data import`), or a tfds catalog name.
+    # "shapes" (the embedded world, built with `vim data build`), "shapes-stream" (the same world rendered
+    # on demand: any num_train, nothing on disk), "imported/<name>" (`vim data import`), or a tfds name.
     dataset: str = "shapes"
     data_dir: str = dataclasses.field(  # root of all tfds datasets; moving it does not change a run
         default_factory=lambda: os.environ.get("VIM_DATA_DIR", "data"), metadata={"resume_safe": True}

@@ -18,6 +18,10 @@ from vim.data.builders import imported_dir, world_dir
 from vim.data.text import MODEL_FILE, TextTokenizer
 
 
+# The shapes world rendered on demand instead of read from a built dataset (any size, never repeats).
+STREAM = "shapes-stream"
+
+
 class DatasetNotReadyError(FileNotFoundError):
     """The configured dataset is not on disk; the message says how to make it."""
 
@@ -64,6 +68,10 @@ def open_split(data: DataConfig, split: str) -> Any:
     """A random-access source of examples ({image, caption, scene, heldout}) for one split."""
     import tensorflow_datasets as tfds  # heavy; only readers need it
 
+    if data.dataset == STREAM:
+        from vim.world.dataset import WorldSource
+
+        return WorldSource(data.world, split)
     if data.dataset == "shapes" or data.dataset.startswith("imported/"):
         builder = tfds.builder_from_directory(str(dataset_dir(data)))
         if split not in builder.info.splits:
@@ -84,6 +92,11 @@ def open_split(data: DataConfig, split: str) -> Any:
 def text_tokenizer_path(cfg: Config) -> Path:
     if cfg.text.model_path:
         return Path(cfg.text.model_path)
+    if cfg.data.dataset == STREAM:
+        raise ValueError(
+            f"data.dataset={STREAM} has no folder holding a text tokenizer: set text.model_path "
+            "(e.g. a bundle's text_tokenizer.model, or the one `vim data text-tokenizer` wrote)"
+        )
     if cfg.data.dataset == "shapes" or cfg.data.dataset.startswith("imported/"):
         return dataset_dir(cfg.data) / MODEL_FILE
     return Path(cfg.data.data_dir) / cfg.data.dataset / MODEL_FILE

@@ -1,16 +1,19 @@
 """Text faithfulness on the shapes world: generate for held-out test captions, parse the pixels back
 into a scene, and count how often the image shows exactly what the caption says.
 
-    vim eval faithfulness --scales 1,2,3,5 -n 500
+    vim eval faithfulness --scales 1,2,3,5 -n 500 --fid-images 2000
 
 Per-attribute rates (count, shape, color, size, relation) come from `vim.world.parser.match_spec`;
 `exact` needs all of them. Test captions include color–shape pairs never seen in training
-(`heldout`), reported separately.
+(`heldout`), reported separately. World FID compares images drawn for the first test captions (at the
+best scale) with the rendered test images of the same captions, on vim's Inception features.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -22,6 +25,38 @@ from vim.world.dataset import make_example
 from vim.world.parser import ATTRIBUTES, match_caption
 
 
+def draw_images(
+    generator: Generator,
+    captions: Sequence[str],
+    sample: SampleConfig,
+    seed: int = 0,
+    candidates: int = 1,
+    reranker: Any | None = None,
+) -> np.ndarray:
+    """One image per caption (caption i uses seed + i), or with `candidates` C > 1 the `reranker`'s best
+    of C drawn with seeds seed + i·C + c."""
+    if candidates > 1:
+        if reranker is None:
+            raise ValueError("reranking needs a scorer: this checkpoint has no scorer/ folder")
+        repeated = [c for c in captions for _ in range(candidates)]
+        drawn = generator(repeated, [seed + i for i in range(len(repeated))], sample)["images"]
+        best, _ = reranker.rerank(drawn, captions, 1)
+        return drawn.reshape(len(captions), candidates, *drawn.shape[1:])[np.arange(len(captions)), best[:, 0]]
+    return generator(list(captions), [seed + i for i in range(len(captions))], sample)["images"]
+
+
+def match_rates(images: np.ndarray, examples: Sequence[dict]) -> Iterator[tuple[str, float]]:
+    """(name, value) pairs: exact and per-attribute match rates of images against their examples' captions."""
+    matches = [match_caption(image, ex["caption"]) for image, ex in zip(images, examples, strict=True)]
+    heldout = np.array([ex["heldout"] for ex in examples])
+    exact = np.array([m["exact"] for m in matches], float)
+    yield "exact", float(exact.mean())
+    for attribute in ATTRIBUTES:
+        yield attribute, float(np.mean([m[attribute] for m in matches]))
+    yield "exact_heldout_pairs", float(exact[heldout].mean()) if heldout.any() else float("nan")
+    yield "exact_seen_pairs", float(exact[~heldout].mean()) if (~heldout).any() else float("nan")
+
+
 def evaluate_scale(
     generator: Generator,
     examples: Sequence[dict],
@@ -30,29 +65,34 @@ def evaluate_scale(
     candidates: int = 1,
     reranker: Any | None = None,
 ) -> Iterator[tuple[str, float]]:
-    """(name, value) pairs for one sampling setting: exact and per-attribute match rates.
+    """(name, value) pairs for one sampling setting: exact and per-attribute match rates."""
+    images = draw_images(generator, [ex["caption"] for ex in examples], sample, seed, candidates, reranker)
+    yield from match_rates(images, examples)
 
-    With `candidates` C > 1, C images are drawn per caption (seeds seed + i·C + c) and the one the
-    `reranker` scores highest is judged.
+
+def world_fid(images: np.ndarray, world: WorldConfig, extractor: Any | None = None) -> float:
+    """vim's FID between `images` (drawn for test captions 0..n−1) and the rendered test images 0..n−1.
+
+    The rendered side's statistics are cached per world, count and Inception weights.
     """
-    captions = [ex["caption"] for ex in examples]
-    if candidates > 1:
-        if reranker is None:
-            raise ValueError("reranking needs a scorer: this checkpoint has no scorer/ folder")
-        repeated = [c for c in captions for _ in range(candidates)]
-        drawn = generator(repeated, [seed + i for i in range(len(repeated))], sample)["images"]
-        best, _ = reranker.rerank(drawn, captions, 1)
-        images = drawn.reshape(len(captions), candidates, *drawn.shape[1:])[np.arange(len(captions)), best[:, 0]]
+    from vim.metrics import fid as fid_lib
+    from vim.metrics.weights import cache_dir
+
+    extractor = extractor or fid_lib.Extractor()
+    n = len(images)
+    digest = hashlib.sha256(json.dumps(dataclasses.asdict(world), sort_keys=True).encode()).hexdigest()[:10]
+    cached = cache_dir() / f"world-test-{digest}-{n}-{extractor.info.to_dict()['sha256']}.npz"
+    if cached.is_file():
+        rendered = fid_lib.load_statistics(cached)
     else:
-        images = generator(captions, [seed + i for i in range(len(captions))], sample)["images"]
-    matches = [match_caption(image, caption) for image, caption in zip(images, captions, strict=True)]
-    heldout = np.array([ex["heldout"] for ex in examples])
-    exact = np.array([m["exact"] for m in matches], float)
-    yield "exact", float(exact.mean())
-    for attribute in ATTRIBUTES:
-        yield attribute, float(np.mean([m[attribute] for m in matches]))
-    yield "exact_heldout_pairs", float(exact[heldout].mean()) if heldout.any() else float("nan")
-    yield "exact_seen_pairs", float(exact[~heldout].mean()) if (~heldout).any() else float("nan")
+        batches = (
+            np.stack([make_example(world, "test", i)["image"] for i in range(start, min(start + 64, n))])
+            for start in range(0, n, 64)
+        )
+        rendered = fid_lib.compute_statistics(batches, num_images=n, extractor=extractor)
+        fid_lib.save_statistics(rendered, cached)
+    generated = fid_lib.compute_statistics(images, extractor=extractor)
+    return fid_lib.fid_from_statistics(generated, rendered)
 
 
 def faithfulness_table(
@@ -64,32 +104,46 @@ def faithfulness_table(
     seed: int = 0,
     candidates: int = 1,
     reranker: Any | None = None,
+    fid_images: int = 0,
+    extractor: Any | None = None,
 ) -> dict:
     """Rates per CFG scale over the first n test captions; `best` is the scale with the highest exact rate.
 
-    With `candidates` > 1 each row is the best-of-C by the reranker (see `evaluate_scale`).
+    With `candidates` > 1 each row is the best-of-C by the reranker (see `draw_images`). With
+    `fid_images` > 0, `fid` is the world FID of that many images drawn at the best scale.
     """
     sample = sample or SampleConfig()
-    examples = [make_example(world, "test", i) for i in range(n)]
-    rows = []
+    examples = [make_example(world, "test", i) for i in range(max(n, fid_images))]
+    rows, drawn = [], {}
     for scale in scales:
         setting = dataclasses.replace(sample, cfg_scale=float(scale))
-        values = evaluate_scale(generator, examples, setting, seed, candidates, reranker)
-        rows.append({"cfg_scale": float(scale), **dict(values)})
+        images = draw_images(generator, [ex["caption"] for ex in examples[:n]], setting, seed, candidates, reranker)
+        rows.append({"cfg_scale": float(scale), **dict(match_rates(images, examples[:n]))})
+        drawn[float(scale)] = images
     best = max(rows, key=lambda r: r["exact"])
-    return {
+    table = {
         "split": "test",
         "examples": n,
         "candidates": candidates,
-        "heldout_examples": int(sum(ex["heldout"] for ex in examples)),
+        "heldout_examples": int(sum(ex["heldout"] for ex in examples[:n])),
         "sampling": dataclasses.asdict(sample),
         "seed": seed,
         "rows": rows,
         "best": best,
     }
+    if fid_images > 0:
+        images = drawn[best["cfg_scale"]]
+        if len(images) < fid_images:
+            setting = dataclasses.replace(sample, cfg_scale=best["cfg_scale"])
+            captions = [ex["caption"] for ex in examples[:fid_images]]
+            images = draw_images(generator, captions, setting, seed, candidates, reranker)
+        value = world_fid(images[:fid_images], world, extractor)
+        table["fid"] = {"value": value, "cfg_scale": best["cfg_scale"], "images": fid_images}
+    return table
 
 
 def markdown(table: dict) -> str:
+    """The rows as a Markdown table (and the world FID line when measured)."""
     cols = ["exact", *ATTRIBUTES, "exact_heldout_pairs", "exact_seen_pairs"]
     lines = [
         "| CFG scale | " + " | ".join(c.replace("_", " ") for c in cols) + " |",
@@ -97,4 +151,7 @@ def markdown(table: dict) -> str:
     ]
     for row in table["rows"]:
         lines.append(f"| {row['cfg_scale']:g} | " + " | ".join(f"{100 * row[c]:.1f} %" for c in cols) + " |")
+    if "fid" in table:
+        fid = table["fid"]
+        lines.append(f"\nWorld FID ({fid['images']} drawn at CFG {fid['cfg_scale']:g} vs rendered): {fid['value']:.2f}")
     return "\n".join(lines)

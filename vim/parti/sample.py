@@ -5,8 +5,9 @@ computed once, the decoder keeps a self-attention KV cache, and the whole token 
 `lax.fori_loop`. Classifier-free guidance runs the conditional and the empty-text rows as one
 doubled batch. Every image has its own seed, so any image can be drawn again on its own.
 
-`sample_uncached` re-runs the decoder over the whole prefix for every token; it is the slow,
-obviously-correct reference the tests hold the cached sampler to.
+`sample_uncached` re-runs the decoder over the whole prefix for every token (and, guided, a second
+time on the empty text); it is the slow, obviously-correct reference the tests hold the cached
+sampler to.
 """
 
 from __future__ import annotations
@@ -101,18 +102,30 @@ def sample_codes(
     return codes_bn
 
 
-def sample_uncached(model: Parti, text_ids_bt: jax.Array, seeds_b: jax.Array, settings: dict) -> jax.Array:
-    """Reference sampler without cache or guidance: the whole prefix is decoded again for every token."""
+def sample_uncached(
+    model: Parti, text_ids_bt: jax.Array, seeds_b: jax.Array, settings: dict, guided: bool = False
+) -> jax.Array:
+    """Reference sampler without cache: the whole prefix is decoded again for every token.
+
+    With `guided`, the empty text's logits come from a second full forward and are mixed as
+    uncond + s·(cond − uncond), the guidance formula as papers write it.
+    """
     text_ids_bt = jnp.asarray(text_ids_bt)
     b, n = text_ids_bt.shape[0], model.cfg.image_grid**2
     keys_b = jax.vmap(jax.random.key)(seeds_b)
     mask_bt = text_ids_bt != PAD_ID
     text_btd = model.encode_text(text_ids_bt, mask_bt)
+    empty_bt = jnp.broadcast_to(jnp.asarray(empty_text(text_ids_bt.shape[1])), text_ids_bt.shape)
+    empty_btd = model.encode_text(empty_bt, empty_bt != PAD_ID)
     bos = jnp.full((b, 1), model.bos_id, jnp.int32)
 
     def body(i, codes_bn):
-        logits_bnv = model.decode(text_btd, mask_bt, jnp.concatenate([bos, codes_bn[:, :-1]], axis=1))
+        inputs_bn = jnp.concatenate([bos, codes_bn[:, :-1]], axis=1)
+        logits_bv = model.decode(text_btd, mask_bt, inputs_bn)[:, i]
+        if guided:
+            uncond_bv = model.decode(empty_btd, empty_bt != PAD_ID, inputs_bn)[:, i]
+            logits_bv = uncond_bv + settings["cfg_scale"] * (logits_bv - uncond_bv)
         step_keys_b = jax.vmap(lambda k: jax.random.fold_in(k, i))(keys_b)
-        return codes_bn.at[:, i].set(choose(logits_bnv[:, i], step_keys_b, settings))
+        return codes_bn.at[:, i].set(choose(logits_bv, step_keys_b, settings))
 
     return jax.lax.fori_loop(0, n, body, jnp.zeros((b, n), jnp.int32))

@@ -17,6 +17,7 @@ from flax import nnx
 from jax.sharding import NamedSharding
 
 from vim.config import Config, ConfigError
+from vim.data.pipeline import STREAM, make_batches
 from vim.data.text import PAD_ID
 from vim.parti.data import code_batches
 from vim.parti.model import Parti
@@ -65,8 +66,17 @@ class PartiTask:
         drop_b = jax.random.bernoulli(key, self.pc.caption_dropout, (text_ids_bt.shape[0],))
         return jnp.where(drop_b[:, None], jnp.asarray(empty_text(text_ids_bt.shape[1]))[None], text_ids_bt)
 
+    def codes(self, batch: dict) -> jax.Array:
+        """Image codes int32 [B, N]: cached ones, or the frozen tokenizer's codes of rendered images."""
+        if "codes" in batch:
+            return batch["codes"]
+        if self.tokenizer is None:
+            raise ValueError("this batch holds images, not codes: PartiTask needs the tokenizer to encode them")
+        images_bhwc = batch["image"].astype(jnp.float32) / 255.0
+        return jax.lax.stop_gradient(self.tokenizer.encode(images_bhwc)).reshape(images_bhwc.shape[0], -1)
+
     def loss(self, params: dict, batch: dict, key: jax.Array | None) -> tuple[jax.Array, dict]:
-        text_ids, codes = batch["text_ids"], batch["codes"]
+        text_ids, codes = batch["text_ids"], self.codes(batch)
         if key is not None:
             text_ids = self.drop_captions(text_ids, key)
         logits = self.model(params)(text_ids, text_ids != PAD_ID, codes)
@@ -106,7 +116,8 @@ class PartiTask:
         """Rows of (tokenizer decode of the true codes | a sample for the same caption)."""
         if self.tokenizer is None:
             return None
-        n = min(8, batch["codes"].shape[0])
+        codes = self.codes(batch)
+        n = min(8, codes.shape[0])
         seeds = jnp.arange(n, dtype=jnp.uint32) + jnp.uint32(state["step"])
         samples = sample_codes(
             self.model(state["ema"]),
@@ -116,7 +127,7 @@ class PartiTask:
             guided=self.cfg.sample.cfg_scale != 1.0,
         )
         g = self.pc.image_grid
-        truth = self.tokenizer.decode(batch["codes"][:n].reshape(n, g, g))
+        truth = self.tokenizer.decode(codes[:n].reshape(n, g, g))
         drawn = self.tokenizer.decode(samples.reshape(n, g, g))
         pair = jnp.concatenate([truth, drawn], axis=2)
         return np.asarray(jnp.concatenate(list(pair), axis=0) * 255).round().astype(np.uint8)
@@ -142,18 +153,35 @@ def check_against_tokenizer(cfg: Config, tok_cfg: Config) -> None:
 def train_and_evaluate(
     cfg: Config, workdir: str | os.PathLike, tokenizer: str | os.PathLike, stop_at: int | None = None
 ) -> dict:
-    """Train Parti on the codes cached from `tokenizer` (a tokenizer workdir), resuming if possible."""
+    """Train Parti on the codes cached from `tokenizer` (a tokenizer workdir or bundle part), resuming if
+    possible. With data.dataset=shapes-stream the world is rendered on demand and encoded inside the step.
+    """
     from vim.tokenizer.train import load_tokenizer
 
     tok_model, tok_cfg = load_tokenizer(tokenizer)
     check_against_tokenizer(cfg, tok_cfg)
     task = PartiTask(cfg, tokenizer=tok_model)
+    if cfg.data.dataset == STREAM:
+        if cfg.data.world.resolution != tok_cfg.tokenizer.image_size:
+            raise ConfigError(
+                f"data.world.resolution={cfg.data.world.resolution} but the tokenizer encodes "
+                f"{tok_cfg.tokenizer.image_size}² images (--set data.world.resolution={tok_cfg.tokenizer.image_size})"
+            )
+        train, validation = (
+            lambda: make_batches(cfg, "train"),
+            lambda: make_batches(cfg, "validation", shuffle=False, num_epochs=1),
+        )
+    else:
+        train, validation = (
+            lambda: code_batches(cfg, tokenizer, "train"),
+            lambda: code_batches(cfg, tokenizer, "validation", shuffle=False, num_epochs=1),
+        )
     return fit(
         cfg,
         workdir,
         task,
-        train_batches=lambda: code_batches(cfg, tokenizer, "train"),
-        eval_batches=lambda: code_batches(cfg, tokenizer, "validation", shuffle=False, num_epochs=1),
+        train_batches=train,
+        eval_batches=validation,
         shardings_fn=task.shardings,
         stop_at=stop_at,
     )

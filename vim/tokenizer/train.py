@@ -200,16 +200,21 @@ def train_and_evaluate(cfg: Config, workdir: str | os.PathLike, stop_at: int | N
 
 
 def load_tokenizer(workdir: str | os.PathLike, use_ema: bool = True) -> tuple[ViTVQGAN, Config]:
-    """The trained model (EMA weights by default) from a workdir's latest checkpoint."""
+    """The trained model (EMA weights by default) from a workdir's latest checkpoint, or from an exported
+    part (a bundle's `tokenizer/` folder: config.json + params.npz, EMA weights only)."""
     import json
 
     from vim.config import from_dict
     from vim.training.checkpoint import restore_latest
+    from vim.training.weights import load_params
 
     workdir = Path(workdir)
     if not (workdir / "config.json").is_file():
-        raise FileNotFoundError(f"{workdir} is not a tokenizer workdir (no config.json)")
+        raise FileNotFoundError(f"{workdir} is not a tokenizer workdir or bundle part (no config.json)")
     cfg = from_dict(json.loads((workdir / "config.json").read_text()))
+    if (workdir / "params.npz").is_file() and not (workdir / "checkpoints").is_dir():
+        abstract = nnx.eval_shape(lambda: ViTVQGAN(cfg.tokenizer, rngs=nnx.Rngs(0)))
+        return load_params(abstract, workdir / "params.npz"), cfg
     task = TokenizerTask(cfg)
     state, _ = restore_latest(workdir, task)
     return task.model(state["ema" if use_ema else "params"]), cfg

@@ -37,3 +37,24 @@ def make_example(world: WorldConfig, split: str, index: int) -> dict:
 
 def make_examples(world: WorldConfig, split: str, indices: range) -> list[dict]:
     return [make_example(world, split, i) for i in indices]
+
+
+class WorldSource:
+    """A split of the world rendered on demand: random access by index, nothing on disk.
+
+    Any `num_train` costs nothing to "build", so a generator can train on millions of examples that
+    never repeat (`data.dataset=shapes-stream`). Example i equals example i of the built dataset.
+    """
+
+    def __init__(self, world: WorldConfig, split: str):
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+        self.world, self.split = world, split
+
+    def __len__(self) -> int:
+        return split_size(self.world, self.split)
+
+    def __getitem__(self, index: int) -> dict:
+        if not 0 <= index < len(self):
+            raise IndexError(f"example {index} of the {self.split} split (size {len(self)})")
+        return make_example(self.world, self.split, int(index))

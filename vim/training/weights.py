@@ -1,0 +1,58 @@
+"""Model weights as flat `.npz` files ("a/b/c" keys): what bundles and exported parts hold.
+
+Plain arrays only, so a file loads with numpy alone and never unpickles objects.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+
+def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts → {"a/b/c": leaf}."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out |= flatten(value, name + "/")
+        else:
+            out[name] = value
+    return out
+
+
+def save_params(params: dict, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **{k: np.asarray(v) for k, v in flatten(params).items()})
+    tmp.replace(path)
+
+
+def load_params(module: nnx.Module, path: Path) -> nnx.Module:
+    """Fill an (abstract) module's parameters from `path`; every array must be there with its shape."""
+    graphdef, abstract = nnx.split(module)
+    pure = nnx.to_pure_dict(abstract)
+    with np.load(path, allow_pickle=False) as stored:
+        flat = flatten(pure)
+        missing = sorted(set(flat) - set(stored.files))
+        if missing:
+            raise ValueError(f"{path} lacks parameters {missing[:5]}{' …' if len(missing) > 5 else ''}")
+
+        def fill(tree: dict, prefix: str = "") -> dict:
+            out = {}
+            for key, value in tree.items():
+                name = f"{prefix}{key}"
+                if isinstance(value, dict):
+                    out[key] = fill(value, name + "/")
+                    continue
+                array = stored[name]
+                if array.shape != value.shape:
+                    raise ValueError(f"{path}: {name} has shape {array.shape}, the config needs {value.shape}")
+                out[key] = jnp.asarray(array, value.dtype)
+            return out
+
+        nnx.replace_by_pure_dict(abstract, fill(pure))
+    return nnx.merge(graphdef, abstract)
