@@ -82,7 +82,8 @@ class Demo:
         self._roundtrip(jnp.zeros((1, self.image_size, self.image_size, 3)))
         if self.reranker is not None or self.upsampler is not None:
             draws = MAX_CANDIDATES if self.reranker is not None else 1
-            draw(self.generator, "a red circle", 1, 0, SampleConfig(), draws, self.reranker, self.upsampler)
+            recommended = self.bundle.parti_cfg.sample
+            draw(self.generator, "a red circle", 1, 0, recommended, draws, self.reranker, self.upsampler)
         return time.perf_counter() - start
 
     def generate(self, prompt, n, cfg_scale, temperature, top_k, top_p, seed, candidates=0, upsample=False):
@@ -210,7 +211,7 @@ def model_card(bundle: Bundle) -> str:
 
 
 def build_app(demo: Demo, queue_size: int = 16, concurrency: int = 1) -> gr.Blocks:
-    defaults = SampleConfig()
+    defaults = demo.bundle.parti_cfg.sample  # the sampling the bundle's card recommends
     world = demo.bundle.parti_cfg.data.dataset
     with gr.Blocks(title="vim — text to image") as app:
         gr.Markdown(

@@ -1,5 +1,6 @@
 """Generation front end: bundles, `vim generate`, prompt checks, the faithfulness table."""
 
+import dataclasses
 import json
 import re
 
@@ -9,7 +10,7 @@ from PIL import Image
 
 from vim.bundle import DEFAULT_BUNDLE, load_bundle
 from vim.cli import main
-from vim.config import SampleConfig
+from vim.config import SampleConfig, TrainConfig
 from vim.generate import Generator, PromptError, check_prompt
 from vim.metrics.faithfulness import faithfulness_table, markdown
 
@@ -112,7 +113,7 @@ import numpy as np
 from PIL import Image
 import jax
 from vim.bundle import load_bundle
-from vim.config import SampleConfig
+from vim.config import SampleConfig, TrainConfig
 from vim.generate import Generator
 
 generator = Generator(load_bundle(sys.argv[1]), batch_size=8)
@@ -181,3 +182,72 @@ def test_faithfulness_with_reranking(full_bundle, small_cfg):
         Generator(bundle, batch_size=8), small_cfg.data.world, [3.0], n=4, candidates=3, reranker=bundle.reranker()
     )
     assert table["candidates"] == 3 and 0.0 <= table["rows"][0]["exact"] <= 1.0
+
+
+@pytest.fixture(scope="module")
+def stream_run(small_cfg, small_bundle, tmp_path_factory):
+    """A small Parti trained 3 steps on the world rendered on demand, on the small bundle's tokenizer part."""
+    from vim.parti.train import train_and_evaluate
+
+    cfg = dataclasses.replace(small_cfg)
+    cfg.data = dataclasses.replace(small_cfg.data, dataset="shapes-stream")
+    cfg.data.world = dataclasses.replace(small_cfg.data.world, num_train=10**8)  # nothing to build: any size
+    cfg.text = dataclasses.replace(small_cfg.text, model_path=str(small_bundle / "text_tokenizer.model"))
+    cfg.parti = load_bundle(small_bundle).parti_cfg.parti
+    cfg.train = SMALL_TRAIN
+    workdir = tmp_path_factory.mktemp("parti-stream")
+    summary = train_and_evaluate(cfg, workdir, small_bundle / "tokenizer")
+    return cfg, workdir, summary
+
+
+SMALL_TRAIN = TrainConfig(num_steps=3, warmup_steps=1, eval_every=3, eval_batches=1, progress=False)
+
+
+def test_streamed_parti_trains_on_the_tokenizers_codes_of_rendered_examples(stream_run, small_bundle):
+    import jax.numpy as jnp
+
+    from vim.data.pipeline import make_batches
+    from vim.parti.train import PartiTask
+    from vim.world.dataset import make_example
+
+    cfg, _, summary = stream_run
+    assert summary["step"] == 3 and np.isfinite(summary["nll_per_token"])
+    bundle = load_bundle(small_bundle)
+    batch = next(make_batches(cfg, "validation", shuffle=False, num_epochs=1))
+    rendered = np.stack([make_example(cfg.data.world, "validation", i)["image"] for i in range(len(batch["image"]))])
+    np.testing.assert_array_equal(batch["image"], rendered)  # example i is the world's example i
+    codes = PartiTask(cfg, tokenizer=bundle.tokenizer).codes({"image": jnp.asarray(batch["image"])})
+    expected = bundle.tokenizer.encode(jnp.asarray(rendered, jnp.float32) / 255.0).reshape(len(rendered), -1)
+    np.testing.assert_array_equal(codes, expected)
+
+
+def test_stream_without_a_text_model_path_says_what_to_set(small_cfg):
+    from vim.data.pipeline import text_tokenizer_path
+
+    cfg = dataclasses.replace(small_cfg)
+    cfg.data = dataclasses.replace(small_cfg.data, dataset="shapes-stream")
+    with pytest.raises(ValueError, match=re.escape("set text.model_path")):
+        text_tokenizer_path(cfg)
+
+
+def test_export_from_a_tokenizer_part_with_recommended_sampling(stream_run, small_bundle, tmp_path):
+    _, workdir, _ = stream_run
+    out = tmp_path / "bundle"
+    assert main(["export", "--tokenizer", str(small_bundle / "tokenizer"), "--parti", str(workdir), "--cfg", "2.5",
+                 "--top-k", "7", "-o", str(out)]) == 0  # fmt: skip
+    bundle = load_bundle(out)
+    assert (bundle.parti_cfg.sample.cfg_scale, bundle.parti_cfg.sample.top_k) == (2.5, 7)
+    assert (out / "tokenizer" / "params.npz").read_bytes() == (small_bundle / "tokenizer" / "params.npz").read_bytes()
+    assert bundle.card["parti"]["step"] == 3
+    assert main(["generate", "a red circle", "--checkpoint", str(out), "-o", str(tmp_path / "a")]) == 0
+    sidecars = sorted((tmp_path / "a").glob("*_seed*.json"))
+    assert sidecars
+    for sidecar in sidecars:
+        settings = json.loads(sidecar.read_text())["settings"]
+        assert settings == {"cfg_scale": 2.5, "temperature": 1.0, "top_k": 7, "top_p": 1.0}
+    argv = ["generate", "a red circle", "--cfg", "1", "--checkpoint", str(out), "-o", str(tmp_path / "b")]
+    assert main(argv) == 0
+    sidecars = sorted((tmp_path / "b").glob("*_seed*.json"))
+    assert sidecars
+    for sidecar in sidecars:
+        assert json.loads(sidecar.read_text())["settings"]["cfg_scale"] == 1.0  # a flag given wins

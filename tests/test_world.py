@@ -114,3 +114,104 @@ def test_match_caption_breaks_down_by_attribute():
 def test_parser_rejects_bad_shapes():
     with pytest.raises(ValueError, match="square RGB"):
         parse_image(np.zeros((64, 32, 3), np.uint8))
+
+
+def _same_picture(a, b) -> bool:
+    """Independent of vim.world.negatives: two specs assert one picture ("A left of B" = "B right of A")."""
+    inverse = {"left_of": "right_of", "right_of": "left_of", "above": "below", "below": "above"}
+    if a == b:
+        return True
+    if len(a.groups) == 2 and len(b.groups) == 2 and a.relation and b.relation:
+        return a.groups == b.groups[::-1] and a.relation == inverse[b.relation]
+    return False
+
+
+def test_perturb_changes_a_scene_in_one_visible_way_and_its_caption_parses_back():
+    from vim.world.captions import make_caption
+    from vim.world.negatives import BINDING_KINDS, KINDS, applicable_kinds, perturb, perturb_with_kind
+    from vim.world.scene import CaptionSpec, Group, sample_scene
+
+    heldout = set(WORLD.heldout_pairs)
+    rng = np.random.default_rng(0)
+    kinds, binding_draws, binding_chosen = {}, 0, 0
+    for _ in range(600):
+        spec = sample_scene(rng, max_objects=WORLD.max_objects, heldout_pairs=WORLD.heldout_pairs).spec
+        applicable = applicable_kinds(spec, WORLD.heldout_pairs, max_objects=WORLD.max_objects)
+        kind, neg = perturb_with_kind(spec, rng, WORLD.heldout_pairs, max_objects=WORLD.max_objects)
+        kinds[kind] = kinds.get(kind, 0) + 1
+        if set(applicable) & set(BINDING_KINDS):
+            binding_draws += 1
+            binding_chosen += kind in BINDING_KINDS
+        assert neg != spec and not _same_picture(neg, spec), (kind, spec, neg)
+        if not kind.startswith("swap_") and kind != "reverse_relation":
+            # Everything but the swaps and the reversal changes the objects or the lone one's place.
+            assert (neg.expanded(), neg.position) != (spec.expanded(), spec.position), (kind, spec, neg)
+        else:  # same objects, bound or placed differently
+            assert neg.expanded() != spec.expanded() or neg.relation != spec.relation or neg.groups != spec.groups
+        assert not spec_pairs(neg) & heldout, (kind, neg)
+        assert all(1 <= g.count <= 3 for g in neg.groups) and len(neg.expanded()) <= WORLD.max_objects
+        if len(neg.groups) == 2:
+            assert neg.groups[0].description != neg.groups[1].description and neg.relation is not None
+        else:
+            assert (neg.position is not None) == (neg.groups[0].count == 1)  # as sampled scenes have it
+        assert parse_caption(make_caption(neg, rng)) == neg
+    every = {"swap_color", "swap_shape", "swap_size", "reverse_relation", "change_color", "change_shape"}
+    every |= {"change_size", "change_count", "change_position"}
+    assert set(kinds) == every == set(KINDS), kinds  # every kind occurs
+    # The binding swaps take about half the mass where they apply (binomial sd ≈ 0.03 here).
+    assert 0.4 < binding_chosen / binding_draws < 0.6, (binding_chosen, binding_draws)
+    # Same generator state, same negative; max_objects bounds count changes.
+    spec = sample_scene(np.random.default_rng(5)).spec
+    a = perturb(spec, np.random.default_rng(1), WORLD.heldout_pairs)
+    assert a == perturb(spec, np.random.default_rng(1), WORLD.heldout_pairs)
+    lone = CaptionSpec((Group(1, "small", "red", "circle"),), position="top")
+    for seed in range(50):
+        assert len(perturb(lone, np.random.default_rng(seed), (), max_objects=1).expanded()) == 1
+
+
+def test_perturb_avoids_heldout_pairs_even_from_a_heldout_scene():
+    from vim.world.negatives import NoPerturbationError, perturb
+    from vim.world.scene import CaptionSpec, Group
+
+    star = CaptionSpec((Group(1, "small", "red", "star"),), position="center")  # "red star" is held out
+    for seed in range(100):
+        neg = perturb(star, np.random.default_rng(seed), WORLD.heldout_pairs)
+        assert not spec_pairs(neg) & set(WORLD.heldout_pairs) and neg.groups[0].description != ("small", "red", "star")
+    # Both groups held out, and their swaps too: one change can fix only one group.
+    both = CaptionSpec((Group(1, "small", "red", "star"), Group(1, "large", "blue", "heart")), relation="above")
+    with pytest.raises(NoPerturbationError):
+        perturb(both, np.random.default_rng(0), ("red star", "blue heart", "blue star", "red heart"))
+    # With only the world's list the swaps (blue star, red heart) are allowed, and are all that is.
+    for seed in range(20):
+        neg = perturb(both, np.random.default_rng(seed), WORLD.heldout_pairs)
+        assert spec_pairs(neg) == {"blue star", "red heart"}
+    with pytest.raises(ValueError, match="unknown held-out"):
+        perturb(star, np.random.default_rng(0), ("pink star",))
+
+
+def test_swap_colors_exchanges_the_groups_colors_and_keeps_the_wording():
+    from vim.world.negatives import swap_caption_colors, swap_colors
+    from vim.world.scene import CaptionSpec, Group
+
+    a, b = Group(1, "small", "red", "circle"), Group(2, "large", "blue", "square")
+    spec = CaptionSpec((a, b), relation="left_of")
+    swapped = swap_colors(spec)
+    assert swapped == CaptionSpec((Group(1, "small", "blue", "circle"), Group(2, "large", "red", "square")), "left_of")
+    caption = "a picture of a tiny red disk to the left of two big blue boxes"
+    assert swap_caption_colors(caption, spec) == "a picture of a tiny blue disk to the left of two big red boxes"
+    # Same color, one group, or a swap that would mention a held-out pair: none.
+    assert swap_colors(CaptionSpec((a, Group(1, "large", "red", "square")), relation="above")) is None
+    assert swap_colors(CaptionSpec((a,), position="top")) is None
+    assert swap_colors(CaptionSpec((a, Group(1, "small", "blue", "star")), relation="above"), ("red star",)) is None
+    # Over rendered scenes: the swapped caption parses back to the swapped spec.
+    n = 0
+    for i in range(300):
+        ex = make_example(WORLD, "validation", i)
+        spec = Scene.from_json(ex["scene"]).spec
+        text = swap_caption_colors(ex["caption"], spec, WORLD.heldout_pairs)
+        if swap_colors(spec, WORLD.heldout_pairs) is None:
+            assert text is None
+            continue
+        n += 1
+        assert parse_caption(text) == swap_colors(spec) and len(text.split()) == len(ex["caption"].split())
+    assert n > 50

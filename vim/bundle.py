@@ -98,9 +98,12 @@ def export_bundle(
     out: str | os.PathLike,
     scorer_dir: str | os.PathLike | None = None,
     upsampler_dir: str | os.PathLike | None = None,
+    sample: dict[str, Any] | None = None,
 ) -> Path:
     """Write the EMA weights of a tokenizer run (and a Parti run trained on it, a reranking scorer and
-    an upsampler) as a bundle."""
+    an upsampler) as a bundle. The tokenizer may also be an exported part (another bundle's `tokenizer/`),
+    copied as it is. `sample` (SampleConfig fields) sets the sampling the bundle recommends: the
+    defaults of `vim generate`, `vim eval faithfulness` and the demo."""
     from vim.data.pipeline import text_tokenizer_path
     from vim.parti.train import PartiTask
     from vim.tokenizer.train import TokenizerTask
@@ -113,17 +116,24 @@ def export_bundle(
         parts.append(("parti", Path(parti_dir), PartiTask))
     for name, workdir, task_cls in parts:
         cfg = _read_config(workdir)
-        exported = _latest_ema(workdir, task_cls(cfg))
+        if name == "parti" and sample:
+            cfg.sample = dataclasses.replace(cfg.sample, **sample)
         (out / name).mkdir(parents=True, exist_ok=True)
-        save_params(exported["params"], out / name / "params.npz")
+        if _is_part(workdir):
+            if workdir.resolve() != (out / name).resolve():
+                shutil.copyfile(workdir / "params.npz", out / name / "params.npz")
+            card.setdefault(name, {"part": str(workdir)})
+        else:
+            exported = _latest_ema(workdir, task_cls(cfg))
+            save_params(exported["params"], out / name / "params.npz")
+            summary = workdir / "summary.json"
+            card[name] = {
+                "run": str(workdir),
+                "step": exported["step"],
+                "summary": json.loads(summary.read_text()) if summary.is_file() else {},
+            }
         (out / name / "config.json").write_text(json.dumps(to_dict(cfg), indent=2) + "\n")
-        summary = workdir / "summary.json"
-        card[name] = {
-            "run": str(workdir),
-            "step": exported["step"],
-            "summary": json.loads(summary.read_text()) if summary.is_file() else {},
-        }
-        if name == "parti":
+        if name == "parti" and text_tokenizer_path(cfg).resolve() != (out / "text_tokenizer.model").resolve():
             shutil.copyfile(text_tokenizer_path(cfg), out / "text_tokenizer.model")
     if scorer_dir is not None:
         from vim.rerank.score import export_scorer
@@ -137,3 +147,8 @@ def export_bundle(
         card["upsampler"] = json.loads((out / "upsampler" / "card.json").read_text())
     dump_json(out / CARD, card)
     return out
+
+
+def _is_part(folder: Path) -> bool:
+    """An exported part (config.json + params.npz), not a training workdir with checkpoints."""
+    return (folder / "params.npz").is_file() and not (folder / "checkpoints").is_dir()

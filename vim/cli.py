@@ -12,6 +12,7 @@ vim config show --preset tiny --set data.batch_size=8
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -184,17 +185,18 @@ def cmd_plan(args: argparse.Namespace) -> None:
     print(json.dumps(result, indent=2))
 
 
-def _sample_config(args: argparse.Namespace) -> config_lib.SampleConfig:
-    return config_lib.SampleConfig(cfg_scale=args.cfg, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p)
+def _sample_config(args: argparse.Namespace, recommended: config_lib.SampleConfig) -> config_lib.SampleConfig:
+    """The sampling flags given, the rest from `recommended` (a bundle's `sample` section)."""
+    given = {"cfg_scale": args.cfg, "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p}
+    return dataclasses.replace(recommended, **{k: v for k, v in given.items() if v is not None})
 
 
-def _add_sample_args(p: argparse.ArgumentParser) -> None:
-    defaults = config_lib.SampleConfig()
+def _add_sample_args(p: argparse.ArgumentParser, what: str = "default: the bundle's recommended setting") -> None:
     p.add_argument("--checkpoint", help="bundle folder (default: $VIM_CHECKPOINT or checkpoints/shapes-tiny)")
-    p.add_argument("--cfg", type=float, default=defaults.cfg_scale, help="classifier-free guidance scale")
-    p.add_argument("--temperature", type=float, default=defaults.temperature, help="0 = greedy")
-    p.add_argument("--top-k", type=int, default=defaults.top_k, help="0 = off")
-    p.add_argument("--top-p", type=float, default=defaults.top_p, help="1 = off")
+    p.add_argument("--cfg", type=float, help=f"classifier-free guidance scale ({what})")
+    p.add_argument("--temperature", type=float, help=f"0 = greedy ({what})")
+    p.add_argument("--top-k", type=int, help=f"0 = off ({what})")
+    p.add_argument("--top-p", type=float, help=f"1 = off ({what})")
     p.add_argument("--seed", type=int, default=0, help="image j of prompt i uses seed + i·n + j")
     p.add_argument("--batch-size", type=int, default=16, help="images per compiled batch")
 
@@ -229,7 +231,7 @@ def cmd_generate(args: argparse.Namespace) -> None:
         prompts,
         args.n,
         args.seed,
-        _sample_config(args),
+        _sample_config(args, bundle.parti_cfg.sample),
         generator,
         candidates=args.candidates,
         reranker=reranker,
@@ -245,7 +247,9 @@ def cmd_generate(args: argparse.Namespace) -> None:
 def cmd_export(args: argparse.Namespace) -> None:
     from vim.bundle import export_bundle
 
-    path = export_bundle(args.tokenizer, args.parti, args.output, args.scorer, args.upsampler)
+    given = {"cfg_scale": args.cfg, "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p}
+    sample = {k: v for k, v in given.items() if v is not None}
+    path = export_bundle(args.tokenizer, args.parti, args.output, args.scorer, args.upsampler, sample)
     print(f"bundle written to {path}")
 
 
@@ -256,7 +260,8 @@ def cmd_eval_faithfulness(args: argparse.Namespace) -> None:
     from vim.training.checkpoint import dump_json
 
     bundle = load_bundle(args.checkpoint)
-    scales = [float(s) for s in args.scales.split(",") if s.strip()]
+    recommended = bundle.parti_cfg.sample
+    scales = [float(s) for s in args.scales.split(",") if s.strip()] if args.scales else [recommended.cfg_scale]
     generator = Generator(bundle, batch_size=args.batch_size)
     reranker = None
     if args.candidates > 1 and (reranker := bundle.reranker()) is None:
@@ -266,7 +271,7 @@ def cmd_eval_faithfulness(args: argparse.Namespace) -> None:
         bundle.parti_cfg.data.world,
         scales,
         args.n,
-        _sample_config(args),
+        _sample_config(args, generator.bundle.parti_cfg.sample),
         seed=args.seed,
         candidates=args.candidates,
         reranker=reranker,
@@ -304,7 +309,7 @@ def cmd_p2_run(args: argparse.Namespace) -> None:
         args.out,
         prompts,
         args.n,
-        _sample_config(args),
+        _sample_config(args, generator.bundle.parti_cfg.sample),
         seed=args.seed,
         fid_ref=args.fid_ref,
         fid_weights=args.fid_weights,
@@ -438,8 +443,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="out", help="output folder")
     _add_sample_args(p)
     p = add(sub, "export", cmd_export, "write a bundle (EMA weights, configs, text model) for generation", config=False)
-    p.add_argument("--tokenizer", required=True, help="tokenizer workdir")
+    p.add_argument("--tokenizer", required=True, help="tokenizer workdir (or a bundle's tokenizer/ part)")
     p.add_argument("--parti", help="Parti workdir trained on that tokenizer's codes")
+    p.add_argument("--cfg", type=float, help="recommended CFG scale, written to the bundle (default: the run's)")
+    p.add_argument("--temperature", type=float, help="recommended temperature (default: the run's)")
+    p.add_argument("--top-k", type=int, help="recommended top-k (default: the run's)")
+    p.add_argument("--top-p", type=float, help="recommended top-p (default: the run's)")
     p.add_argument("--scorer", help="reranking scorer workdir (vim train-scorer)")
     p.add_argument("--upsampler", help="super-resolution workdir (vim train-upsampler)")
     p.add_argument("-o", "--output", required=True, help="bundle folder")
@@ -482,7 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
         config=False,
     )
     _add_sample_args(p)
-    p.add_argument("--scales", default="1,2,3,5", help="comma-separated CFG scales to sweep")
+    p.add_argument("--scales", help="comma-separated CFG scales to sweep (default: the bundle's recommended one)")
     p.add_argument("-n", type=int, default=500, help="test captions (half use held-out color-shape pairs)")
     p.add_argument("--candidates", type=int, default=1, help="judge the scorer's best of this many per caption")
     p.add_argument(

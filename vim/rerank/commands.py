@@ -2,7 +2,7 @@
 
 vim train-scorer --preset tiny --data-dir data --workdir runs/scorer [--scorer-set embed_dim=64]
 vim export-scorer --workdir runs/scorer -o checkpoints/shapes-tiny/scorer
-vim eval-scorer --checkpoint runs/scorer --preset tiny --data-dir data   # 1-of-8 retrieval on validation
+vim eval-scorer --checkpoint runs/scorer --preset tiny --data-dir data   # retrieval, hard negatives, color swaps
 """
 
 from __future__ import annotations
@@ -37,8 +37,11 @@ def cmd_export_scorer(args: argparse.Namespace) -> None:
 def cmd_eval_scorer(args: argparse.Namespace) -> None:
     from vim.cli import _config
     from vim.rerank.score import evaluate_split
+    from vim.rerank.train import evaluate_negatives
 
-    result = evaluate_split(args.checkpoint, _config(args).data, args.split, args.limit)
+    data = _config(args).data
+    result = evaluate_split(args.checkpoint, data, args.split, args.limit)
+    result.update(evaluate_negatives(args.checkpoint, data, args.split, args.limit))
     print(json.dumps(result, indent=2))
 
 
@@ -58,7 +61,12 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
     p = add(sub, "export-scorer", cmd_export_scorer, "write a trained scorer as a bundle part", config=False)
     p.add_argument("--workdir", required=True, help="scorer run folder")
     p.add_argument("-o", "--output", required=True, help="folder, e.g. <bundle>/scorer")
-    p = add(sub, "eval-scorer", cmd_eval_scorer, "retrieval accuracy (1 of 8, 1 of 32) on a dataset split")
+    p = add(
+        sub,
+        "eval-scorer",
+        cmd_eval_scorer,
+        "retrieval accuracy (1 of 8, 1 of 32), hard-negative and color-swap accuracy on a dataset split",
+    )
     p.add_argument("--checkpoint", required=True, help="scorer workdir or exported folder")
     p.add_argument("--split", default="validation")
     p.add_argument("--limit", type=int, default=None, help="at most this many examples")

@@ -2,27 +2,41 @@
 
 vim train-scorer --preset tiny --data-dir data --workdir runs/scorer
 
-Batches are the regular (image, caption) batches of `make_batches`; every other caption in a batch is
-a negative. Evaluation reports retrieval accuracy: the share of validation images whose own caption
-scores highest among the batch's B captions, and among groups of 8 (chance 1/B and 1/8).
+Batches are the regular (image, caption) batches plus one *hard negative* caption per example: the
+scene's caption changed in one way (colors or shapes of the two groups swapped, relation reversed, one
+attribute changed; vim/world/negatives.py). In-batch captions almost never differ from an image's own
+caption by such a near miss, so without them the scorer never has to learn which color belongs to which
+shape. The loss is InfoNCE whose image→text side ranks the own caption against the batch's B own
+captions and B hard negatives (`info_nce_with_negatives`). Examples without a scene (imported folders,
+tfds) get no hard negative.
+
+Evaluation reports retrieval accuracy (the share of validation images whose own caption scores highest
+among the batch's B captions, and among groups of 8; chance 1/B and 1/8), `hard_negative_acc` (own
+caption above its hard negative) and `color_swap_acc` (own caption above the same caption with the two
+groups' colors swapped), the last two over the examples that have such a negative.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+from typing import Any
 
+import grain
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from vim.config import Config
-from vim.data.pipeline import make_batches
-from vim.rerank.model import DualEncoder, ScorerConfig, info_nce, save_scorer_config
+from vim.config import Config, DataConfig
+from vim.data.pipeline import TokenizeCaptions, batch_iterator, open_split, text_tokenizer_path
+from vim.rerank.model import DualEncoder, ScorerConfig, save_scorer_config
 from vim.training.loop import fit
 from vim.training.optim import guarded_update, make_optimizer, schedule
 from vim.training.state import advance, new_state
+from vim.world.captions import make_caption
+from vim.world.negatives import NoPerturbationError, perturb, swap_caption_colors
+from vim.world.scene import Scene
 
 GROUP = 8  # the "1 of 8" retrieval: an image against its own caption and 7 others
 
@@ -51,6 +65,95 @@ def grouped_correct(sims_bb: jax.Array, text_ids_bt: jax.Array, group: int = GRO
     return jnp.concatenate(blocks) if blocks else jnp.zeros((0,), bool)
 
 
+def info_nce_with_negatives(sims_bn: jax.Array, has_negative_b: jax.Array, logit_scale: jax.Array) -> jax.Array:
+    """Symmetric InfoNCE with one hard negative caption per image.
+
+    `sims_bn` [B, 2B]: image i against the B own captions (columns 0..B−1, caption i is image i's) and
+    then the B hard negatives (column B + j is image j's negative). Image→text is a cross-entropy over
+    all 2B captions, a negative whose `has_negative_b` is False (a stand-in copy of the own caption)
+    masked out; text→image is over the own captions only, as a negative describes no image in the batch.
+    With no negatives at all this is `info_nce` of the first B columns.
+    """
+    b = sims_bn.shape[0]
+    keep_n = jnp.concatenate([jnp.ones((b,), bool), has_negative_b.astype(bool)])
+    logits_bn = jnp.where(keep_n[None, :], sims_bn * logit_scale, -jnp.inf)
+    labels = jnp.arange(b)
+    log_p_i2t = jax.nn.log_softmax(logits_bn, axis=1)[labels, labels]
+    log_p_t2i = jax.nn.log_softmax(logits_bn[:, :b], axis=0)[labels, labels]
+    return -0.5 * (jnp.mean(log_p_i2t) + jnp.mean(log_p_t2i))
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def negative_captions(
+    example: dict, rng: np.random.Generator, heldout_pairs: tuple[str, ...], max_objects: int, color_swap: bool
+) -> tuple[str | None, str | None]:
+    """(hard negative caption, color-swapped caption if `color_swap`) of an example; None where there is none.
+
+    The scene is JSON (bytes from a built dataset, str from shapes-stream); examples without one
+    (imported, tfds: b"" or "") get neither. The color swap keeps the own caption's wording.
+    """
+    scene = example.get("scene", b"")
+    if not len(scene):
+        return None, None
+    spec = Scene.from_json(scene).spec
+    try:
+        negative = make_caption(perturb(spec, rng, heldout_pairs, max_objects=max_objects), rng)
+    except NoPerturbationError:  # a scene made of held-out pairs (test split) has no allowed change
+        negative = None
+    swapped = swap_caption_colors(_text(example["caption"]), spec, heldout_pairs) if color_swap else None
+    return negative, swapped
+
+
+@dataclasses.dataclass
+class HardNegatives(grain.transforms.RandomMap):
+    """TokenizeCaptions plus the tokenized hard negative: `negative_ids`, `negative_mask`, `has_negative`;
+    with `color_swap` (evaluation) also `swap_ids`, `swap_mask`, `has_swap`.
+
+    It wraps TokenizeCaptions rather than following it because that drops the `scene` a negative is
+    made from. grain seeds `rng` per record from the sampler seed, so the negatives are reproducible
+    (and differ between epochs). A missing negative is a copy of the own caption with its flag False.
+    """
+
+    tokenize: TokenizeCaptions
+    heldout_pairs: tuple[str, ...]
+    max_objects: int
+    color_swap: bool = False
+
+    def random_map(self, example: dict, rng: np.random.Generator) -> dict:
+        out = self.tokenize.map(example)
+        negative, swapped = negative_captions(example, rng, self.heldout_pairs, self.max_objects, self.color_swap)
+        named = [("negative", negative), ("swap", swapped)] if self.color_swap else [("negative", negative)]
+        for name, caption in named:
+            # The same tokenization path as the own caption: same length, padding and truncation.
+            enc = self.tokenize.map({"image": None, "caption": caption or out["caption"], "heldout": False})
+            out[f"{name}_ids"], out[f"{name}_mask"] = enc["text_ids"], enc["text_mask"]
+            out[f"has_{name}"] = np.bool_(caption is not None)
+        return out
+
+
+def scorer_batches(cfg: Config, split: str, *, color_swap: bool = False, **options: Any) -> grain.DataLoaderIterator:
+    """`make_batches` plus the hard negatives of `HardNegatives` (and color swaps with `color_swap`)."""
+    source = open_split(cfg.data, split)
+    tokenizer_path = text_tokenizer_path(cfg)
+    if not tokenizer_path.is_file():
+        raise FileNotFoundError(f"no text tokenizer at {tokenizer_path}: run `vim data text-tokenizer` first")
+    op = HardNegatives(
+        TokenizeCaptions(str(tokenizer_path), cfg.text.max_length),
+        tuple(cfg.data.world.heldout_pairs),
+        cfg.data.world.max_objects,
+        color_swap,
+    )
+    return batch_iterator(source, [op], cfg, **options)
+
+
+def _beats(own_b: jax.Array, other_b: jax.Array, has_b: jax.Array) -> jax.Array:
+    """Share of examples with a negative whose own caption scores strictly above it (0 when none has one)."""
+    return jnp.sum((own_b > other_b) & has_b) / jnp.maximum(jnp.sum(has_b), 1)
+
+
 class ScorerTask:
     grid_name = "retrieval"
 
@@ -69,19 +172,26 @@ class ScorerTask:
 
     def train_step(self, state: dict, batch: dict) -> tuple[dict, dict]:
         images = to_unit(batch["image"])
+        b = images.shape[0]
+        ids_nt = jnp.concatenate([batch["text_ids"], batch["negative_ids"]])  # own captions, then negatives
+        mask_nt = jnp.concatenate([batch["text_mask"], batch["negative_mask"]])
 
         def loss_fn(params):
             model = self.model(params)
-            sims = model.similarities(images, batch["text_ids"], batch["text_mask"])
-            return info_nce(sims, model.logit_scale()), (sims, model.logit_scale())
+            sims_bn = model.similarities(images, ids_nt, mask_nt)
+            loss = info_nce_with_negatives(sims_bn, batch["has_negative"], model.logit_scale())
+            return loss, (sims_bn, model.logit_scale())
 
-        (loss, (sims, scale)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"])
+        (loss, (sims_bn, scale)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"])
+        sims = sims_bn[:, :b]
+        own_b, negative_b = jnp.diagonal(sims), jnp.diagonal(sims_bn[:, b:])
         params, opt_state, ok = guarded_update(self.tx, state["params"], state["opt_state"], grads, loss)
         new = advance(state, params, opt_state, ok, self.cfg.train.ema_decay)
         metrics = {
             "loss": loss,
             "logit_scale": scale,
             "batch_retrieval": jnp.mean(retrieval_correct(sims, batch["text_ids"])),
+            "batch_hard_negative": _beats(own_b, negative_b, batch["has_negative"]),
             "learning_rate": schedule(self.cfg.train)(state["step"]),
             "update_ok": ok,
             "skipped": new["skipped"],
@@ -91,21 +201,44 @@ class ScorerTask:
 
     def eval_step(self, state: dict, batch: dict) -> dict:
         model = self.model(state["ema"])
-        sims = model.similarities(to_unit(batch["image"]), batch["text_ids"], batch["text_mask"])
+        b = batch["image"].shape[0]
+        image_be = model.embed_images(to_unit(batch["image"]))
+        # Own captions, hard negatives and color swaps through the text tower at once: [3B, E].
+        text_ne = model.embed_text(
+            jnp.concatenate([batch["text_ids"], batch["negative_ids"], batch["swap_ids"]]),
+            jnp.concatenate([batch["text_mask"], batch["negative_mask"], batch["swap_mask"]]),
+        )
+        sims_bn = image_be @ text_ne[: 2 * b].T  # [B, 2B]: own captions, then hard negatives
+        sims = sims_bn[:, :b]
+        own_b = jnp.diagonal(sims)
         return {
             "correct_batch": retrieval_correct(sims, batch["text_ids"]),
             "correct_8": grouped_correct(sims, batch["text_ids"]),
-            "loss": info_nce(sims, model.logit_scale()),
-            "batch": jnp.asarray(sims.shape[0]),
+            # The training objective, so eval and train losses compare.
+            "loss": info_nce_with_negatives(sims_bn, batch["has_negative"], model.logit_scale()),
+            "batch": jnp.asarray(b),
+            "hard_negative_correct": own_b > jnp.diagonal(sims_bn[:, b:]),
+            "has_negative": batch["has_negative"],
+            "color_swap_correct": own_b > jnp.sum(image_be * text_ne[2 * b :], axis=-1),
+            "has_swap": batch["has_swap"],
         }
 
     def summarize_eval(self, outputs: list[dict]) -> dict[str, float]:
-        return {
+        summary = {
             "retrieval_acc_batch": float(np.mean(np.concatenate([o["correct_batch"] for o in outputs]))),
             "retrieval_acc_1of8": float(np.mean(np.concatenate([o["correct_8"] for o in outputs]))),
             "chance_batch": float(np.mean([1.0 / o["batch"] for o in outputs])),
             "loss": float(np.mean([o["loss"] for o in outputs])),
         }
+        # Over the examples that have such a negative; absent when none has (a dataset without scenes).
+        for name, correct, has in (
+            ("hard_negative_acc", "hard_negative_correct", "has_negative"),
+            ("color_swap_acc", "color_swap_correct", "has_swap"),
+        ):
+            has_n = np.concatenate([o[has] for o in outputs]).astype(bool)
+            if has_n.any():
+                summary[name] = float(np.mean(np.concatenate([o[correct] for o in outputs])[has_n]))
+        return summary
 
     def image_grid(self, state: dict, batch: dict) -> np.ndarray | None:
         return None  # retrieval has no natural picture; the accuracies say it
@@ -132,7 +265,49 @@ def train_and_evaluate(
         cfg,
         workdir,
         ScorerTask(cfg, scfg),
-        train_batches=lambda: make_batches(cfg, "train"),
-        eval_batches=lambda: make_batches(cfg, "validation", shuffle=False, num_epochs=1),
+        train_batches=lambda: scorer_batches(cfg, "train"),
+        eval_batches=lambda: scorer_batches(cfg, "validation", color_swap=True, shuffle=False, num_epochs=1),
         stop_at=stop_at,
     )
+
+
+def record_rng(seed: int, index: int) -> np.random.Generator:
+    """The generator grain's samplers hand a RandomMap for record `index` (grain 0.2: Philox keyed seed + index)."""
+    return np.random.Generator(np.random.Philox(key=seed + index))
+
+
+def evaluate_negatives(
+    path: str | os.PathLike, data_cfg: DataConfig, split: str = "validation", limit: int | None = None
+) -> dict:
+    """`hard_negative_acc` and `color_swap_acc` of a scorer on a dataset split, with the number of images each
+    is over; an accuracy is absent when no image has that negative (a dataset without scenes).
+
+    The negatives are those the in-loop evaluation makes (same per-record generator, split in order).
+    """
+    from vim.rerank.score import Reranker
+
+    reranker = Reranker(path)
+    source = open_split(data_cfg, split)
+    n = len(source) if limit is None else min(limit, len(source))
+    world = data_cfg.world
+    examples, negatives, swaps = [], [], []
+    for i in range(n):
+        ex = source[i]
+        negative, swapped = negative_captions(
+            ex, record_rng(data_cfg.shuffle_seed, i), tuple(world.heldout_pairs), world.max_objects, True
+        )
+        examples.append(ex)
+        negatives.append(negative)
+        swaps.append(swapped)
+    result: dict[str, Any] = {}
+    if n == 0:
+        return result
+    image_ne = reranker.embed_images(np.stack([np.asarray(e["image"]) for e in examples]))
+    own_n = np.sum(image_ne * reranker.embed_text([_text(e["caption"]) for e in examples]), axis=-1)
+    for name, captions in (("hard_negative", negatives), ("color_swap", swaps)):
+        rows = [i for i, c in enumerate(captions) if c is not None]
+        result[f"{name}_images"] = len(rows)
+        if rows:
+            other_r = np.sum(image_ne[rows] * reranker.embed_text([captions[i] for i in rows]), axis=-1)
+            result[f"{name}_acc"] = float(np.mean(own_n[rows] > other_r))
+    return result

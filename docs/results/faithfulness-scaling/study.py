@@ -1,0 +1,181 @@
+"""Faithfulness and validation loss of Parti runs against training compute, from their checkpoints.
+
+    # evaluate checkpoints (appends to results.jsonl; points already there are skipped)
+    python docs/results/faithfulness-scaling/study.py eval --tokenizer runs/tok-bundled \
+        --run small=runs/p-small --run tiny=runs/p-tiny --steps 250,500,1000,2000,4000,8000,10000 -n 500
+    # a sampling sweep (CFG scale, temperature, top-k) at one step of one run
+    python docs/results/faithfulness-scaling/study.py eval --tokenizer runs/tok-bundled --run tiny=runs/p-tiny \
+        --steps 10000 -n 500 --scales 1,1.5,2,3,4 --temperatures 1,0.7 --top-ks 0,16
+    # the table (README.md's) and the plot (scaling.png) from results.jsonl; needs matplotlib
+    python docs/results/faithfulness-scaling/study.py report
+
+Each point is one checkpoint's EMA weights: validation nats per image token over the first 512
+validation examples, and `vim.metrics.faithfulness` rates (the parser on pixels) over the first n test
+captions, one sample per caption. Training compute per point is 6·N·T·images (N parameters, T = text +
+image tokens per example), the usual forward+backward estimate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from vim.bundle import Bundle
+from vim.config import SampleConfig, from_dict
+from vim.data.pipeline import make_batches
+from vim.data.text import TextTokenizer
+from vim.generate import Generator
+from vim.metrics.faithfulness import faithfulness_table
+from vim.parti.train import PartiTask
+from vim.sharding import global_batch, make_mesh
+from vim.tokenizer.train import load_tokenizer
+from vim.training.checkpoint import Checkpointer
+
+HERE = Path(__file__).parent
+RESULTS = HERE / "results.jsonl"
+VALIDATION_EXAMPLES = 512
+
+
+def done_keys() -> set[tuple]:
+    if not RESULTS.is_file():
+        return set()
+    rows = [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
+    return {(r["run"], r["step"], r["cfg_scale"], r["temperature"], r["top_k"], r["n"]) for r in rows}
+
+
+def evaluate(args: argparse.Namespace) -> None:
+    tokenizer, tok_cfg = load_tokenizer(args.tokenizer)
+    done = done_keys()
+    settings = list(
+        itertools.product(
+            [float(s) for s in args.scales.split(",")],
+            [float(t) for t in args.temperatures.split(",")],
+            [int(k) for k in args.top_ks.split(",")],
+        )
+    )
+    for name, workdir in (r.split("=", 1) for r in args.run):
+        cfg = from_dict(json.loads((Path(workdir) / "config.json").read_text()))
+        task = PartiTask(cfg, tokenizer=tokenizer)
+        abstract = jax.eval_shape(task.init_state, jax.random.key_data(jax.random.key(0)))
+        params = sum(x.size for x in jax.tree.leaves(abstract["params"]))
+        tokens = cfg.parti.text_length + cfg.parti.image_grid**2
+        ckpt = Checkpointer(Path(workdir) / "checkpoints", use_async=False)
+        evaluate_step = jax.jit(task.eval_step)
+        for step in (int(s) for s in args.steps.split(",")):
+            todo = [s for s in settings if (name, step, *s, args.n) not in done]
+            if not todo:
+                continue
+            if step not in ckpt.all_steps():
+                print(f"{name}: no checkpoint at step {step}; skipped")
+                continue
+            start = time.perf_counter()
+            state, _, _ = ckpt.restore(abstract, step)
+            nll = validation_nll(cfg, evaluate_step, state)
+            bundle = Bundle(
+                Path(workdir), tokenizer, tok_cfg, task.model(state["ema"]), cfg, TextTokenizer(cfg.text.model_path), {}
+            )
+            generator = Generator(bundle, batch_size=64)
+            for scale, temperature, top_k in todo:
+                sample = SampleConfig(cfg_scale=scale, temperature=temperature, top_k=top_k)
+                table = faithfulness_table(generator, cfg.data.world, [scale], args.n, sample)
+                row = {
+                    "run": name,
+                    "parameters": int(params),
+                    "step": step,
+                    "images_seen": step * cfg.data.batch_size,
+                    "train_flops": 6.0 * params * tokens * step * cfg.data.batch_size,
+                    "val_nats_per_token": nll,
+                    "n": args.n,
+                    "cfg_scale": scale,
+                    "temperature": temperature,
+                    "top_k": top_k,
+                    **{k: v for k, v in table["rows"][0].items() if k != "cfg_scale"},
+                }
+                with RESULTS.open("a") as f:
+                    f.write(json.dumps(row) + "\n")
+                print(
+                    f"{name} step {step} cfg {scale:g} T {temperature:g} top-k {top_k}: nll {nll:.4f} "
+                    f"exact {row['exact']:.3f} seen {row['exact_seen_pairs']:.3f} "
+                    f"held-out {row['exact_heldout_pairs']:.3f} ({time.perf_counter() - start:.0f} s)",
+                    flush=True,
+                )
+        ckpt.close()
+
+
+def validation_nll(cfg, evaluate_step, state) -> float:
+    mesh = make_mesh(cfg.mesh)
+    losses = []
+    with jax.set_mesh(mesh):
+        batches = make_batches(cfg, "validation", shuffle=False, num_epochs=1)
+        for _, local in zip(range(VALIDATION_EXAMPLES // cfg.data.batch_size), batches, strict=False):
+            losses.append(float(evaluate_step(state, global_batch(local, mesh))["nll"]))
+    return float(np.mean(losses))
+
+
+def report(_: argparse.Namespace) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
+    default = [r for r in rows if r["cfg_scale"] == 1.0 and r["temperature"] == 1.0 and r["top_k"] == 0]
+    runs = sorted({r["run"] for r in default}, key=lambda n: min(r["parameters"] for r in default if r["run"] == n))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    for name in runs:
+        pts = sorted((r for r in default if r["run"] == name), key=lambda r: r["step"])
+        label = f"{name} ({pts[0]['parameters'] / 1e6:.1f} M)"
+        x = [r["train_flops"] for r in pts]
+        axes[0].plot(x, [r["val_nats_per_token"] for r in pts], "o-", label=label)
+        axes[1].plot(x, [100 * r["exact_seen_pairs"] for r in pts], "o-", label=label + ", seen pairs")
+        axes[1].plot(x, [100 * r["exact_heldout_pairs"] for r in pts], "s--", label=label + ", held-out pairs")
+    sweep = [r for r in rows if r["temperature"] == 1.0 and r["top_k"] == 0]
+    for name in runs:
+        final = max(r["step"] for r in sweep if r["run"] == name)
+        pts = sorted((r for r in sweep if r["run"] == name and r["step"] == final), key=lambda r: r["cfg_scale"])
+        scales, exact = [r["cfg_scale"] for r in pts], [100 * r["exact"] for r in pts]
+        axes[2].plot(scales, exact, "o-", label=f"{name}, step {final}")
+    axes[0].set(xscale="log", xlabel="training FLOPs (6·N·T·images)", ylabel="validation nats / image token")
+    axes[1].set(xscale="log", xlabel="training FLOPs (6·N·T·images)", ylabel="exact scene match, % (1 sample, CFG 1)")
+    axes[2].set(xlabel="CFG scale", ylabel="exact scene match, % (1 sample)")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(HERE / "scaling.png", dpi=110)
+    cols = ["exact", "count", "shape", "color", "size", "relation", "exact_seen_pairs", "exact_heldout_pairs"]
+    print("| run | params | step | images seen | PFLOP | CFG | T | top-k | val nats/token | " + " | ".join(cols) + " |")
+    print("|---" * (9 + len(cols)) + "|")
+    for r in sorted(rows, key=lambda r: (r["parameters"], r["step"], r["cfg_scale"], -r["temperature"], r["top_k"])):
+        print(
+            f"| {r['run']} | {r['parameters'] / 1e6:.1f} M | {r['step']:,} | {r['images_seen']:,} | "
+            f"{r['train_flops'] / 1e15:.2f} | {r['cfg_scale']:g} | {r['temperature']:g} | {r['top_k']} | "
+            f"{r['val_nats_per_token']:.3f} | " + " | ".join(f"{100 * r[c]:.1f}" for c in cols) + " |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    e = sub.add_parser("eval")
+    e.add_argument("--tokenizer", required=True, help="the tokenizer the runs trained on (workdir or bundle part)")
+    e.add_argument("--run", action="append", required=True, help="NAME=WORKDIR, repeatable")
+    e.add_argument("--steps", required=True, help="comma-separated checkpoint steps")
+    e.add_argument("-n", type=int, default=500, help="test captions per point")
+    e.add_argument("--scales", default="1")
+    e.add_argument("--temperatures", default="1")
+    e.add_argument("--top-ks", default="0")
+    e.set_defaults(fn=evaluate)
+    sub.add_parser("report").set_defaults(fn=report)
+    args = parser.parse_args()
+    args.fn(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+"""Hard negative captions: a scene's spec changed in exactly one way a caption can say and an image shows.
+
+A contrastive scorer trained only on in-batch captions almost never meets a near miss such as the same
+caption with the two groups' colors swapped, so it never has to learn which attribute belongs to which
+object. `perturb` makes such near misses (one per training example); `swap_colors` is the binding test
+the scorer's evaluation reports.
+
+    neg = perturb(scene.spec, rng, world.heldout_pairs, max_objects=world.max_objects)
+    caption = make_caption(neg, rng)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from vim.world.captions import CaptionParseError, parse_caption
+from vim.world.scene import COLORS, POSITIONS, SHAPES, SIZES, CaptionSpec, Group, spec_pairs, validate_heldout
+
+INVERSE_RELATION = {"left_of": "right_of", "right_of": "left_of", "above": "below", "below": "above"}
+MAX_COUNT = 3  # the caption grammar's largest count word ("three")
+# Kinds that only change which attribute is bound to which group (the objects in the picture stay the
+# same multiset of colors and shapes); they get half the probability mass whenever one applies.
+BINDING_KINDS = ("swap_color", "swap_shape")
+BINDING_SHARE = 0.5
+
+
+class NoPerturbationError(ValueError):
+    """No change of a spec qualifies (only a spec made of held-out pairs has none)."""
+
+
+def semantic_key(spec: CaptionSpec) -> tuple:
+    """Equal for two specs exactly when they assert the same picture.
+
+    "A left of B" and "B right of A" are one picture, so a two-group spec is keyed by the smaller of
+    its two readings; a one-group spec by its group and position.
+    """
+    groups = [(g.count, g.size, g.color, g.shape) for g in spec.groups]
+    if len(groups) == 2 and spec.relation is not None:
+        a, b = groups
+        return min((a, b, spec.relation), (b, a, INVERSE_RELATION[spec.relation]))
+    return (*groups, spec.position)
+
+
+def _with_groups(spec: CaptionSpec, *groups: Group) -> CaptionSpec:
+    return dataclasses.replace(spec, groups=tuple(groups))
+
+
+def _replace_group(spec: CaptionSpec, i: int, **changes) -> CaptionSpec:
+    groups = list(spec.groups)
+    groups[i] = dataclasses.replace(groups[i], **changes)
+    return _with_groups(spec, *groups)
+
+
+def _swap(spec: CaptionSpec, field: str) -> list[CaptionSpec]:
+    if len(spec.groups) != 2:
+        return []
+    a, b = spec.groups
+    if getattr(a, field) == getattr(b, field):
+        return []  # swapping equal attributes changes nothing
+    return [
+        _with_groups(
+            spec,
+            dataclasses.replace(a, **{field: getattr(b, field)}),
+            dataclasses.replace(b, **{field: getattr(a, field)}),
+        )
+    ]
+
+
+def _reverse_relation(spec: CaptionSpec) -> list[CaptionSpec]:
+    if spec.relation is None:
+        return []
+    return [dataclasses.replace(spec, relation=INVERSE_RELATION[spec.relation])]
+
+
+def _change(field: str, values: Sequence[str]) -> Callable[[CaptionSpec], list[CaptionSpec]]:
+    def candidates(spec: CaptionSpec) -> list[CaptionSpec]:
+        return [
+            _replace_group(spec, i, **{field: v})
+            for i, g in enumerate(spec.groups)
+            for v in values
+            if v != getattr(g, field)
+        ]
+
+    return candidates
+
+
+def _change_count(spec: CaptionSpec, max_objects: int) -> list[CaptionSpec]:
+    out = []
+    total = sum(g.count for g in spec.groups)
+    for i, g in enumerate(spec.groups):
+        for count in range(1, MAX_COUNT + 1):
+            if count == g.count or total - g.count + count > max_objects:
+                continue
+            changed = _replace_group(spec, i, count=count)
+            if len(spec.groups) == 1:
+                # The grammar gives a position only to a lone object: a lone object that becomes a group
+                # loses it, and a group that becomes one object gets one (as every sampled lone object
+                # has), so the negative does not stand out by its missing position.
+                positions = POSITIONS if count == 1 else (None,)
+                out.extend(dataclasses.replace(changed, position=p) for p in positions)
+            else:
+                out.append(changed)
+    return out
+
+
+def _change_position(spec: CaptionSpec) -> list[CaptionSpec]:
+    if spec.position is None:
+        return []
+    return [dataclasses.replace(spec, position=p) for p in POSITIONS if p != spec.position]
+
+
+def _kinds(max_objects: int) -> dict[str, Callable[[CaptionSpec], list[CaptionSpec]]]:
+    return {
+        "swap_color": lambda s: _swap(s, "color"),
+        "swap_shape": lambda s: _swap(s, "shape"),
+        "swap_size": lambda s: _swap(s, "size"),
+        "reverse_relation": _reverse_relation,
+        "change_color": _change("color", tuple(COLORS)),
+        "change_shape": _change("shape", SHAPES),
+        "change_size": _change("size", tuple(SIZES)),
+        "change_count": lambda s: _change_count(s, max_objects),
+        "change_position": _change_position,
+    }
+
+
+KINDS = tuple(_kinds(3))
+
+
+def _allowed(candidate: CaptionSpec, spec: CaptionSpec, heldout: set[str]) -> bool:
+    if spec_pairs(candidate) & heldout:
+        return False
+    # Two groups with one description ("a red circle left of a red circle") never occur in the world.
+    if len(candidate.groups) == 2 and candidate.groups[0].description == candidate.groups[1].description:
+        return False
+    return semantic_key(candidate) != semantic_key(spec)
+
+
+def applicable_kinds(
+    spec: CaptionSpec, heldout_pairs: Sequence[str] = (), *, max_objects: int = 3
+) -> dict[str, list[CaptionSpec]]:
+    """Every kind of change that applies to `spec`, with all its allowed results (none is empty)."""
+    validate_heldout(tuple(heldout_pairs))
+    heldout = set(heldout_pairs)
+    out = {}
+    for kind, candidates in _kinds(max_objects).items():
+        allowed = [c for c in candidates(spec) if _allowed(c, spec, heldout)]
+        if allowed:
+            out[kind] = allowed
+    return out
+
+
+def perturb_with_kind(
+    spec: CaptionSpec, rng: np.random.Generator, heldout_pairs: Sequence[str], *, max_objects: int = 3
+) -> tuple[str, CaptionSpec]:
+    """(kind, perturbed spec); see `perturb`."""
+    options = applicable_kinds(spec, heldout_pairs, max_objects=max_objects)
+    if not options:
+        # Only a spec made of held-out pairs can get here (changing a size always applies otherwise).
+        raise NoPerturbationError(f"no perturbation of {spec} avoids the held-out pairs {list(heldout_pairs)}")
+    binding = [k for k in options if k in BINDING_KINDS]
+    other = [k for k in options if k not in BINDING_KINDS]
+    pool = binding if binding and (not other or rng.random() < BINDING_SHARE) else other
+    kind = pool[int(rng.integers(len(pool)))]
+    candidates = options[kind]
+    return kind, candidates[int(rng.integers(len(candidates)))]
+
+
+def perturb(
+    spec: CaptionSpec, rng: np.random.Generator, heldout_pairs: Sequence[str], *, max_objects: int = 3
+) -> CaptionSpec:
+    """A spec that differs from `spec` in one way a caption can express and the image would show.
+
+    The kind of change is uniform over those that apply, except that the binding swaps (colors or
+    shapes of the two groups exchanged) together take half the probability mass when one applies. The
+    result never mentions a held-out color–shape pair, never has more than `max_objects` objects, and
+    never asserts the same picture as `spec` (`semantic_key`). Raises NoPerturbationError when no
+    change qualifies, which only a spec mentioning held-out pairs can cause.
+    """
+    return perturb_with_kind(spec, rng, heldout_pairs, max_objects=max_objects)[1]
+
+
+def swap_colors(spec: CaptionSpec, heldout_pairs: Sequence[str] = ()) -> CaptionSpec | None:
+    """The spec with its two groups' colors exchanged; None without two groups of different colors, or
+    when the swap would mention a held-out pair (an evaluation should not hinge on an unseen pair)."""
+    swapped = _swap(spec, "color")
+    if not swapped or spec_pairs(swapped[0]) & set(heldout_pairs):
+        return None
+    return swapped[0]
+
+
+def swap_caption_colors(caption: str, spec: CaptionSpec, heldout_pairs: Sequence[str] = ()) -> str | None:
+    """`caption` (which asserts `spec`) with the two groups' color words exchanged, wording otherwise
+    kept, so the two captions differ only in which color goes with which object; None where
+    `swap_colors` is None or the caption does not parse back to `spec`.
+    """
+    swapped = swap_colors(spec, heldout_pairs)
+    if swapped is None:
+        return None
+    a, b = spec.groups[0].color, spec.groups[1].color
+    # Color names have no synonyms and appear nowhere else in the grammar, so a word swap is exact.
+    text = re.sub(rf"\b({a}|{b})\b", lambda m: b if m[1] == a else a, caption)
+    try:
+        return text if parse_caption(text) == swapped else None
+    except CaptionParseError:
+        return None
