@@ -2,7 +2,8 @@
 
     python bench/demo_latency.py [--checkpoint checkpoints/shapes-tiny] [--repeats 5] [--clients 20]
 
-Starts the Gradio app in-process on 127.0.0.1, then (1) asks for 4 images at the default settings
+Starts the Gradio app in-process on 127.0.0.1, then (1) asks for 4 images at the demo's default settings
+(the bundle's recommended sampling, best 4 of 16 by the scorer when the bundle has one)
 `repeats` times through gradio_client, as the browser's Generate button does, and (2) lets `clients`
 clients send 3 requests each at once against a queue of 16: every request must be answered or
 refused with "queue is full", and the server must answer afterwards. Prints one JSON object last;
@@ -12,6 +13,7 @@ refused with "queue is full", and the server must answer afterwards. Prints one 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import resource
 import socket
@@ -21,16 +23,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 from gradio_client import Client
 
-from apps.demo import Demo, build_app
+from apps.demo import MAX_CANDIDATES, Demo, build_app
 from vim.bundle import load_bundle
 from vim.config import SampleConfig
 
 PROMPT = "a big red circle left of a small blue square"
 
 
-def request(client: Client, n: int = 4, seed: int = 0):
-    d = SampleConfig()
-    return client.predict(PROMPT, n, d.cfg_scale, d.temperature, d.top_k, d.top_p, seed, 0, False, api_name="/generate")
+def request(client: Client, defaults: SampleConfig, candidates: int, n: int = 4, seed: int = 0):
+    """One request at the demo's default settings: the bundle's recommended sampling and its reranking."""
+    d = defaults
+    args = (PROMPT, n, d.cfg_scale, d.temperature, d.top_k, d.top_p, seed, candidates, False)
+    return client.predict(*args, api_name="/generate")
 
 
 def main() -> None:
@@ -41,6 +45,8 @@ def main() -> None:
     args = parser.parse_args()
     start = time.perf_counter()
     demo = Demo(load_bundle(args.checkpoint))
+    defaults = demo.bundle.parti_cfg.sample
+    candidates = MAX_CANDIDATES if demo.reranker is not None else 0  # the demo's default, as in build_app
     compile_s = demo.warm_up()
     app = build_app(demo, queue_size=16)
     with socket.socket() as s:
@@ -52,7 +58,7 @@ def main() -> None:
     latencies = []
     for i in range(args.repeats):
         t = time.perf_counter()
-        gallery, _, _ = request(client, seed=i)
+        gallery, _, _ = request(client, defaults, candidates, seed=i)
         latencies.append(time.perf_counter() - t)
         assert len(gallery) == 4
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -62,7 +68,7 @@ def main() -> None:
         outcomes = []
         for r in range(3):
             try:
-                outcomes.append("ok" if len(request(own, seed=100 * c + r)[0]) == 4 else "wrong")
+                outcomes.append("ok" if len(request(own, defaults, candidates, seed=100 * c + r)[0]) == 4 else "wrong")
             except Exception as e:
                 outcomes.append("refused" if "queue" in str(e).lower() else f"error: {e}")
         own.close()
@@ -72,13 +78,14 @@ def main() -> None:
     with ThreadPoolExecutor(args.clients) as pool:
         outcomes = [o for os_ in pool.map(one_client, range(args.clients)) for o in os_]
     load_s = time.perf_counter() - t
-    after = request(client, n=1)
+    after = request(client, defaults, candidates, n=1)
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     client.close()
     app.close()
     result = {
         "bench": "demo_latency",
         "checkpoint": str(demo.bundle.path),
+        "settings": {**dataclasses.asdict(defaults), "candidates": candidates},
         "startup_s": round(startup_s, 2),
         "compile_s": round(compile_s, 2),
         "latency_4_images_s": [round(x, 3) for x in latencies],

@@ -126,8 +126,8 @@ class PartiConfig:
 class SampleConfig:
     """How images are drawn from Parti (vim/parti/sample.py); none of it changes training."""
 
-    # Classifier-free guidance scale; 1 = conditional logits only. The bundled tiny model is best at 1
-    # (guidance amplifies its errors; see checkpoints/shapes-tiny/README.md); Parti used higher scales.
+    # Classifier-free guidance scale; 1 = conditional logits only. A bundle's parti/config.json holds the
+    # values its card recommends (`vim export --cfg …`), which generate, eval and the demo start from.
     cfg_scale: float = _resume_safe(1.0)
     temperature: float = _resume_safe(1.0)  # softmax temperature; 0 = greedy
     top_k: int = _resume_safe(0)  # keep the k most likely codes; 0 = all
