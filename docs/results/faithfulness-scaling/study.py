@@ -6,6 +6,9 @@
     # a sampling sweep (CFG scale, temperature, top-k) at one step of one run
     python docs/results/faithfulness-scaling/study.py eval --tokenizer runs/tok-bundled --run tiny=runs/p-tiny \
         --steps 10000 -n 500 --scales 1,1.5,2,3,4 --temperatures 1,0.7 --top-ks 0,16
+    # what a run draws for held-out color–shape pairs (the shape in another color, the color as another shape?)
+    python docs/results/faithfulness-scaling/study.py heldout --tokenizer runs/tok-bundled --run tiny=runs/p-tiny \
+        --steps 10000 -n 200
     # the table (README.md's) and the plot (scaling.png) from results.jsonl; needs matplotlib
     python docs/results/faithfulness-scaling/study.py report
 
@@ -108,6 +111,56 @@ def evaluate(args: argparse.Namespace) -> None:
         ckpt.close()
 
 
+def load_generator(tokenizer, tok_cfg, workdir: Path, step: int):
+    """(Generator of a run's EMA weights at `step`, the run's config, its train state)."""
+    cfg = from_dict(json.loads((workdir / "config.json").read_text()))
+    task = PartiTask(cfg, tokenizer=tokenizer)
+    abstract = jax.eval_shape(task.init_state, jax.random.key_data(jax.random.key(0)))
+    ckpt = Checkpointer(workdir / "checkpoints", use_async=False)
+    state, _, _ = ckpt.restore(abstract, step)
+    ckpt.close()
+    text = TextTokenizer(cfg.text.model_path)
+    return Generator(Bundle(workdir, tokenizer, tok_cfg, task.model(state["ema"]), cfg, text, {}), batch_size=64), cfg
+
+
+def heldout(args: argparse.Namespace) -> None:
+    """For each group of a test caption that names a held-out pair: is its color there, its shape, both?"""
+    from vim.world.captions import parse_caption
+    from vim.world.dataset import make_example
+    from vim.world.parser import parse_image
+
+    tokenizer, tok_cfg = load_tokenizer(args.tokenizer)
+    out = {}
+    for name, workdir in (r.split("=", 1) for r in args.run):
+        for step in (int(s) for s in args.steps.split(",")):
+            generator, cfg = load_generator(tokenizer, tok_cfg, Path(workdir), step)
+            pairs = set(cfg.data.world.heldout_pairs)
+            examples = [
+                ex for ex in (make_example(cfg.data.world, "test", i) for i in range(4 * args.n)) if ex["heldout"]
+            ]
+            examples = examples[: args.n]
+            images = generator([ex["caption"] for ex in examples], list(range(len(examples))), SampleConfig())["images"]
+            counts = {"groups": 0, "color_drawn": 0, "shape_drawn": 0, "both_on_one_object": 0}
+            instead: dict[str, int] = {}
+            for ex, image in zip(examples, images, strict=True):
+                objects = parse_image(image)
+                for g in parse_caption(ex["caption"]).groups:
+                    if f"{g.color} {g.shape}" not in pairs:
+                        continue
+                    counts["groups"] += 1
+                    counts["color_drawn"] += any(o.color == g.color for o in objects)
+                    counts["shape_drawn"] += any(o.shape == g.shape for o in objects)
+                    counts["both_on_one_object"] += any(o.color == g.color and o.shape == g.shape for o in objects)
+                    for o in objects:
+                        if (o.color == g.color) != (o.shape == g.shape):
+                            key = f"{g.color} {g.shape} -> {o.color} {o.shape}"
+                            instead[key] = instead.get(key, 0) + 1
+            top = dict(sorted(instead.items(), key=lambda kv: -kv[1])[:12])
+            out[f"{name}@{step}"] = {**counts, "drawn_instead_top": top}
+            print(name, step, json.dumps(out[f"{name}@{step}"]), flush=True)
+    (HERE / "heldout.json").write_text(json.dumps(out, indent=2) + "\n")
+
+
 def validation_nll(cfg, evaluate_step, state) -> float:
     mesh = make_mesh(cfg.mesh)
     losses = []
@@ -131,18 +184,23 @@ def report(_: argparse.Namespace) -> None:
     for name in runs:
         pts = sorted((r for r in default if r["run"] == name), key=lambda r: r["step"])
         label = f"{name} ({pts[0]['parameters'] / 1e6:.1f} M)"
-        x = [r["train_flops"] for r in pts]
+        x = [r["images_seen"] for r in pts]
         axes[0].plot(x, [r["val_nats_per_token"] for r in pts], "o-", label=label)
         axes[1].plot(x, [100 * r["exact_seen_pairs"] for r in pts], "o-", label=label + ", seen pairs")
         axes[1].plot(x, [100 * r["exact_heldout_pairs"] for r in pts], "s--", label=label + ", held-out pairs")
-    sweep = [r for r in rows if r["temperature"] == 1.0 and r["top_k"] == 0]
     for name in runs:
-        final = max(r["step"] for r in sweep if r["run"] == name)
-        pts = sorted((r for r in sweep if r["run"] == name and r["step"] == final), key=lambda r: r["cfg_scale"])
-        scales, exact = [r["cfg_scale"] for r in pts], [100 * r["exact"] for r in pts]
-        axes[2].plot(scales, exact, "o-", label=f"{name}, step {final}")
-    axes[0].set(xscale="log", xlabel="training FLOPs (6·N·T·images)", ylabel="validation nats / image token")
-    axes[1].set(xscale="log", xlabel="training FLOPs (6·N·T·images)", ylabel="exact scene match, % (1 sample, CFG 1)")
+        final = max(r["step"] for r in rows if r["run"] == name)
+        for temperature, style in ((1.0, "o-"), (0.7, "s--")):
+            pts = [
+                r for r in rows if (r["run"], r["step"], r["temperature"], r["top_k"]) == (name, final, temperature, 0)
+            ]
+            pts = sorted(pts, key=lambda r: r["cfg_scale"])
+            scales, exact = [r["cfg_scale"] for r in pts], [100 * r["exact"] for r in pts]
+            axes[2].plot(scales, exact, style, label=f"{name}, step {final}, temperature {temperature:g}")
+    axes[0].set(xscale="log", xlabel="training images seen (never repeated)", ylabel="validation nats / image token")
+    axes[1].set(
+        xscale="log", xlabel="training images seen (never repeated)", ylabel="exact scene match, % (1 sample, CFG 1)"
+    )
     axes[2].set(xlabel="CFG scale", ylabel="exact scene match, % (1 sample)")
     for ax in axes:
         ax.grid(alpha=0.3)
@@ -172,6 +230,12 @@ def main() -> None:
     e.add_argument("--temperatures", default="1")
     e.add_argument("--top-ks", default="0")
     e.set_defaults(fn=evaluate)
+    h = sub.add_parser("heldout")
+    h.add_argument("--tokenizer", required=True)
+    h.add_argument("--run", action="append", required=True, help="NAME=WORKDIR, repeatable")
+    h.add_argument("--steps", required=True)
+    h.add_argument("-n", type=int, default=200, help="held-out test captions")
+    h.set_defaults(fn=heldout)
     sub.add_parser("report").set_defaults(fn=report)
     args = parser.parse_args()
     args.fn(args)
