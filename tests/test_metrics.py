@@ -9,6 +9,7 @@ converted .npz, so they need neither torch nor downloaded weights.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -538,4 +539,6 @@ def test_world_fid_is_zero_against_the_rendered_test_images_and_cached(extractor
     (cached,) = tmp_path.glob("world-test-*-8-*.npz")
     others = np.stack([make_example(world, "validation", i)["image"] for i in range(8)])
     assert world_fid(others, world, extractor) > 1.0  # other scenes: a real distance, from the cached side
+    bigger = dataclasses.replace(world, num_train=10**8)  # same test images: the same cached reference
+    assert abs(world_fid(rendered, bigger, extractor)) < 1e-3
     assert list(tmp_path.glob("world-test-*.npz")) == [cached]

@@ -30,7 +30,7 @@ import jax
 import numpy as np
 
 from vim.bundle import Bundle
-from vim.config import SampleConfig, from_dict
+from vim.config import Config, SampleConfig, from_dict
 from vim.data.pipeline import make_batches
 from vim.data.text import TextTokenizer
 from vim.generate import Generator
@@ -63,27 +63,21 @@ def evaluate(args: argparse.Namespace) -> None:
         )
     )
     for name, workdir in (r.split("=", 1) for r in args.run):
-        cfg = from_dict(json.loads((Path(workdir) / "config.json").read_text()))
-        task = PartiTask(cfg, tokenizer=tokenizer)
-        abstract = jax.eval_shape(task.init_state, jax.random.key_data(jax.random.key(0)))
-        params = sum(x.size for x in jax.tree.leaves(abstract["params"]))
-        tokens = cfg.parti.text_length + cfg.parti.image_grid**2
         ckpt = Checkpointer(Path(workdir) / "checkpoints", use_async=False)
-        evaluate_step = jax.jit(task.eval_step)
+        available = set(ckpt.all_steps())
+        ckpt.close()
         for step in (int(s) for s in args.steps.split(",")):
             todo = [s for s in settings if (name, step, *s, args.n) not in done]
             if not todo:
                 continue
-            if step not in ckpt.all_steps():
+            if step not in available:
                 print(f"{name}: no checkpoint at step {step}; skipped")
                 continue
             start = time.perf_counter()
-            state, _, _ = ckpt.restore(abstract, step)
-            nll = validation_nll(cfg, evaluate_step, state)
-            bundle = Bundle(
-                Path(workdir), tokenizer, tok_cfg, task.model(state["ema"]), cfg, TextTokenizer(cfg.text.model_path), {}
-            )
-            generator = Generator(bundle, batch_size=64)
+            generator, cfg, task, state = restore_run(tokenizer, tok_cfg, Path(workdir), step)
+            nll = validation_nll(cfg, jax.jit(task.eval_step), state)
+            params = sum(x.size for x in jax.tree.leaves(state["params"]))
+            tokens = cfg.parti.text_length + cfg.parti.image_grid**2
             for scale, temperature, top_k in todo:
                 sample = SampleConfig(cfg_scale=scale, temperature=temperature, top_k=top_k)
                 table = faithfulness_table(generator, cfg.data.world, [scale], args.n, sample)
@@ -108,11 +102,10 @@ def evaluate(args: argparse.Namespace) -> None:
                     f"held-out {row['exact_heldout_pairs']:.3f} ({time.perf_counter() - start:.0f} s)",
                     flush=True,
                 )
-        ckpt.close()
 
 
-def load_generator(tokenizer, tok_cfg, workdir: Path, step: int):
-    """(Generator of a run's EMA weights at `step`, the run's config, its train state)."""
+def restore_run(tokenizer, tok_cfg, workdir: Path, step: int) -> tuple[Generator, Config, PartiTask, dict]:
+    """A run's checkpoint at `step`: a Generator of its EMA weights, its config, its task, its train state."""
     cfg = from_dict(json.loads((workdir / "config.json").read_text()))
     task = PartiTask(cfg, tokenizer=tokenizer)
     abstract = jax.eval_shape(task.init_state, jax.random.key_data(jax.random.key(0)))
@@ -120,7 +113,8 @@ def load_generator(tokenizer, tok_cfg, workdir: Path, step: int):
     state, _, _ = ckpt.restore(abstract, step)
     ckpt.close()
     text = TextTokenizer(cfg.text.model_path)
-    return Generator(Bundle(workdir, tokenizer, tok_cfg, task.model(state["ema"]), cfg, text, {}), batch_size=64), cfg
+    bundle = Bundle(workdir, tokenizer, tok_cfg, task.model(state["ema"]), cfg, text, {})
+    return Generator(bundle, batch_size=64), cfg, task, state
 
 
 def heldout(args: argparse.Namespace) -> None:
@@ -133,7 +127,7 @@ def heldout(args: argparse.Namespace) -> None:
     out = {}
     for name, workdir in (r.split("=", 1) for r in args.run):
         for step in (int(s) for s in args.steps.split(",")):
-            generator, cfg = load_generator(tokenizer, tok_cfg, Path(workdir), step)
+            generator, cfg, _, _ = restore_run(tokenizer, tok_cfg, Path(workdir), step)
             pairs = set(cfg.data.world.heldout_pairs)
             examples = [
                 ex for ex in (make_example(cfg.data.world, "test", i) for i in range(4 * args.n)) if ex["heldout"]
