@@ -191,7 +191,8 @@ def _sample_config(args: argparse.Namespace, recommended: config_lib.SampleConfi
     return dataclasses.replace(recommended, **{k: v for k, v in given.items() if v is not None})
 
 
-def _add_sample_args(p: argparse.ArgumentParser, what: str = "default: the bundle's recommended setting") -> None:
+def _add_sample_args(p: argparse.ArgumentParser) -> None:
+    what = "default: the bundle's recommended setting"
     p.add_argument("--checkpoint", help="bundle folder (default: $VIM_CHECKPOINT or checkpoints/shapes-tiny)")
     p.add_argument("--cfg", type=float, help=f"classifier-free guidance scale ({what})")
     p.add_argument("--temperature", type=float, help=f"0 = greedy ({what})")
@@ -271,7 +272,7 @@ def cmd_eval_faithfulness(args: argparse.Namespace) -> None:
         bundle.parti_cfg.data.world,
         scales,
         args.n,
-        _sample_config(args, generator.bundle.parti_cfg.sample),
+        _sample_config(args, recommended),
         seed=args.seed,
         candidates=args.candidates,
         reranker=reranker,
