@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx
 
+from vim import config as config_lib
 from vim.nn import attention, layer_norm, matmul, row_major_dot_general
 
 
@@ -88,3 +93,17 @@ def test_layer_norm_value_and_gradients_equal_autodiff_of_the_formula(dtype):
     for got, want in zip(vjp(g), ref_vjp(g), strict=True):
         assert got.dtype == want.dtype
         np.testing.assert_allclose(np.float32(got), np.float32(want), atol=tol * 10, rtol=tol)
+
+
+@pytest.mark.parametrize(
+    ("module", "section", "field"),
+    [("vim.parti.model:Parti", "parti", "parti.compute_dtype"),
+     ("vim.tokenizer.model:ViTVQGAN", "tokenizer", "tokenizer.compute_dtype")],
+)  # fmt: skip
+def test_an_unknown_compute_dtype_fails_instead_of_training_in_float32(module, section, field):
+    path, name = module.split(":")
+    cls = getattr(importlib.import_module(path), name)
+    cfg = getattr(config_lib.preset("tiny"), section)
+    with pytest.raises(ValueError, match=re.escape(f"{field}='bf16' is not a compute dtype")):
+        nnx.eval_shape(lambda: cls(dataclasses.replace(cfg, compute_dtype="bf16"), rngs=nnx.Rngs(0)))
+    nnx.eval_shape(lambda: cls(dataclasses.replace(cfg, compute_dtype="bfloat16"), rngs=nnx.Rngs(0)))  # known: fine

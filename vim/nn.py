@@ -10,6 +10,15 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 
+COMPUTE_DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+
+
+def compute_dtype(name: str, field: str = "compute_dtype") -> jnp.dtype:
+    """The matmul dtype a config names; anything else (e.g. "bf16") fails instead of training in float32."""
+    if name not in COMPUTE_DTYPES:
+        raise ValueError(f"{field}={name!r} is not a compute dtype; choose one of {sorted(COMPUTE_DTYPES)}")
+    return COMPUTE_DTYPES[name]
+
 
 @jax.custom_vjp
 def matmul(x_sd: jax.Array, w_do: jax.Array) -> jax.Array:

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from vim.config import PartiConfig
-from vim.nn import attention_bhtk, layer_norm, matmul
+from vim.nn import attention_bhtk, compute_dtype, layer_norm, matmul
 from vim.sharding import constrain
 
 _init = jax.nn.initializers.variance_scaling(1.0, "fan_in", "truncated_normal")
@@ -141,7 +141,7 @@ class DecoderBlock(nnx.Module):
 
 class Parti(nnx.Module):
     def __init__(self, cfg: PartiConfig, *, rngs: nnx.Rngs):
-        dtype = jnp.bfloat16 if cfg.compute_dtype == "bfloat16" else jnp.float32
+        dtype = compute_dtype(cfg.compute_dtype, "parti.compute_dtype")
         self.cfg, self.dtype = cfg, dtype
         emb = jax.nn.initializers.normal(0.02)
         self.text_embed = nnx.Param(

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from vim.config import TokenizerConfig
-from vim.nn import attention, row_major_dot_general
+from vim.nn import attention, compute_dtype, row_major_dot_general
 
 
 class Block(nnx.Module):
@@ -73,7 +73,7 @@ def quantize(z_bnc: jax.Array, codebook_kc: jax.Array, beta: float) -> dict[str,
 
 class ViTVQGAN(nnx.Module):
     def __init__(self, cfg: TokenizerConfig, *, rngs: nnx.Rngs):
-        dtype = jnp.bfloat16 if cfg.compute_dtype == "bfloat16" else jnp.float32
+        dtype = compute_dtype(cfg.compute_dtype, "tokenizer.compute_dtype")
         self.cfg = cfg
         grid = cfg.image_size // cfg.patch_size
         patch_dim = cfg.patch_size * cfg.patch_size * 3
