@@ -57,19 +57,6 @@ def match_rates(images: np.ndarray, examples: Sequence[dict]) -> Iterator[tuple[
     yield "exact_seen_pairs", float(exact[~heldout].mean()) if (~heldout).any() else float("nan")
 
 
-def evaluate_scale(
-    generator: Generator,
-    examples: Sequence[dict],
-    sample: SampleConfig,
-    seed: int = 0,
-    candidates: int = 1,
-    reranker: Any | None = None,
-) -> Iterator[tuple[str, float]]:
-    """(name, value) pairs for one sampling setting: exact and per-attribute match rates."""
-    images = draw_images(generator, [ex["caption"] for ex in examples], sample, seed, candidates, reranker)
-    yield from match_rates(images, examples)
-
-
 def world_fid(images: np.ndarray, world: WorldConfig, extractor: Any | None = None) -> float:
     """vim's FID between `images` (drawn for test captions 0..n−1) and the rendered test images 0..n−1.
 
