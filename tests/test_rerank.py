@@ -13,9 +13,16 @@ from flax import nnx
 
 from vim import config as config_lib
 from vim.rerank.model import DualEncoder, ScorerConfig, info_nce, read_scorer_config
-from vim.rerank.score import Reranker, evaluate_split, rerank, retrieval_accuracy, score, top_indices
-from vim.rerank.train import (
+from vim.rerank.score import (
+    Reranker,
     evaluate_negatives,
+    evaluate_split,
+    rerank,
+    retrieval_accuracy,
+    score,
+    top_indices,
+)
+from vim.rerank.train import (
     grouped_correct,
     info_nce_with_negatives,
     retrieval_correct,

@@ -22,7 +22,7 @@ from vim.config import Config, from_dict, to_dict
 from vim.data.text import TextTokenizer
 from vim.parti.model import Parti
 from vim.tokenizer.model import ViTVQGAN
-from vim.training.weights import load_params, save_params
+from vim.training.weights import is_exported, load_params, save_params
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_BUNDLE = REPO_ROOT / "checkpoints" / "shapes-tiny"
@@ -119,7 +119,7 @@ def export_bundle(
         if name == "parti" and sample:
             cfg.sample = dataclasses.replace(cfg.sample, **sample)
         (out / name).mkdir(parents=True, exist_ok=True)
-        if _is_part(workdir):
+        if is_exported(workdir):
             if workdir.resolve() != (out / name).resolve():
                 shutil.copyfile(workdir / "params.npz", out / name / "params.npz")
             card.setdefault(name, {"part": str(workdir)})
@@ -147,8 +147,3 @@ def export_bundle(
         card["upsampler"] = json.loads((out / "upsampler" / "card.json").read_text())
     dump_json(out / CARD, card)
     return out
-
-
-def _is_part(folder: Path) -> bool:
-    """An exported part (config.json + params.npz), not a training workdir with checkpoints."""
-    return (folder / "params.npz").is_file() and not (folder / "checkpoints").is_dir()

@@ -37,11 +37,8 @@ def cmd_export_scorer(args: argparse.Namespace) -> None:
 def cmd_eval_scorer(args: argparse.Namespace) -> None:
     from vim.cli import _config
     from vim.rerank.score import evaluate_split
-    from vim.rerank.train import evaluate_negatives
 
-    data = _config(args).data
-    result = evaluate_split(args.checkpoint, data, args.split, args.limit)
-    result.update(evaluate_negatives(args.checkpoint, data, args.split, args.limit))
+    result = evaluate_split(args.checkpoint, _config(args).data, args.split, args.limit, negatives=True)
     print(json.dumps(result, indent=2))
 
 

@@ -26,6 +26,7 @@ from flax import nnx
 
 from vim.data.text import MODEL_FILE, TextTokenizer
 from vim.rerank.model import DualEncoder, ScorerConfig, read_scorer_config, save_scorer_config
+from vim.world.negatives import negative_captions
 
 PARAMS_FILE = "params.npz"
 
@@ -214,15 +215,68 @@ def retrieval_accuracy(reranker: Reranker, images_uint8: np.ndarray, captions: S
 
 
 def evaluate_split(
-    path: str | os.PathLike, data_cfg, split: str = "validation", limit: int | None = None, groups=(8, 32)
+    path: str | os.PathLike,
+    data_cfg,
+    split: str = "validation",
+    limit: int | None = None,
+    groups=(8, 32),
+    negatives: bool = False,
 ) -> dict:
-    """Retrieval accuracy of a scorer on rendered ground truth: a dataset split's images and captions."""
+    """Retrieval accuracy of a scorer on rendered ground truth: a dataset split's images and captions; with
+    `negatives`, also `evaluate_negatives`'s accuracies over the same examples (read once)."""
+    reranker = Reranker(path)
+    examples = _split_examples(data_cfg, split, limit)
+    images = np.stack([np.asarray(e["image"]) for e in examples])
+    captions = [_text(e["caption"]) for e in examples]
+    result = {f"1of{g}": retrieval_accuracy(reranker, images, captions, g) for g in groups}
+    if negatives:
+        result.update(_negative_accuracies(reranker, examples, data_cfg))
+    return result
+
+
+def _split_examples(data_cfg, split: str, limit: int | None) -> list[dict]:
     from vim.data.pipeline import open_split
 
-    reranker = Reranker(path)
     source = open_split(data_cfg, split)
     n = len(source) if limit is None else min(limit, len(source))
-    examples = [source[i] for i in range(n)]
-    images = np.stack([np.asarray(e["image"]) for e in examples])
-    captions = [e["caption"].decode() if isinstance(e["caption"], bytes) else str(e["caption"]) for e in examples]
-    return {f"1of{g}": retrieval_accuracy(reranker, images, captions, g) for g in groups}
+    return [source[i] for i in range(n)]
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def record_rng(seed: int, index: int) -> np.random.Generator:
+    """The generator grain's samplers hand a RandomMap for record `index` (grain 0.2: Philox keyed seed + index)."""
+    return np.random.Generator(np.random.Philox(key=seed + index))
+
+
+def evaluate_negatives(path: str | os.PathLike, data_cfg, split: str = "validation", limit: int | None = None) -> dict:
+    """`hard_negative_acc` and `color_swap_acc` of a scorer on a dataset split, with the number of images each
+    is over; an accuracy is absent when no image has that negative (a dataset without scenes).
+
+    The negatives are those the in-loop evaluation makes (same per-record generator, split in order).
+    """
+    return _negative_accuracies(Reranker(path), _split_examples(data_cfg, split, limit), data_cfg)
+
+
+def _negative_accuracies(reranker: Reranker, examples: list[dict], data_cfg) -> dict:
+    world = data_cfg.world
+    negatives, swaps = [], []
+    for i, ex in enumerate(examples):
+        rng = record_rng(data_cfg.shuffle_seed, i)
+        negative, swapped = negative_captions(ex, rng, tuple(world.heldout_pairs), world.max_objects, True)
+        negatives.append(negative)
+        swaps.append(swapped)
+    result: dict = {}
+    if not examples:
+        return result
+    image_ne = reranker.embed_images(np.stack([np.asarray(e["image"]) for e in examples]))
+    own_n = np.sum(image_ne * reranker.embed_text([_text(e["caption"]) for e in examples]), axis=-1)
+    for name, captions in (("hard_negative", negatives), ("color_swap", swaps)):
+        rows = [i for i, c in enumerate(captions) if c is not None]
+        result[f"{name}_images"] = len(rows)
+        if rows:
+            other_r = np.sum(image_ne[rows] * reranker.embed_text([captions[i] for i in rows]), axis=-1)
+            result[f"{name}_acc"] = float(np.mean(own_n[rows] > other_r))
+    return result

@@ -28,15 +28,13 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from vim.config import Config, DataConfig
+from vim.config import Config
 from vim.data.pipeline import TokenizeCaptions, batch_iterator, open_split, text_tokenizer_path
 from vim.rerank.model import DualEncoder, ScorerConfig, save_scorer_config
 from vim.training.loop import fit
 from vim.training.optim import guarded_update, make_optimizer, schedule
 from vim.training.state import advance, new_state
-from vim.world.captions import make_caption
-from vim.world.negatives import NoPerturbationError, perturb, swap_caption_colors
-from vim.world.scene import Scene
+from vim.world.negatives import negative_captions
 
 GROUP = 8  # the "1 of 8" retrieval: an image against its own caption and 7 others
 
@@ -81,30 +79,6 @@ def info_nce_with_negatives(sims_bn: jax.Array, has_negative_b: jax.Array, logit
     log_p_i2t = jax.nn.log_softmax(logits_bn, axis=1)[labels, labels]
     log_p_t2i = jax.nn.log_softmax(logits_bn[:, :b], axis=0)[labels, labels]
     return -0.5 * (jnp.mean(log_p_i2t) + jnp.mean(log_p_t2i))
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def negative_captions(
-    example: dict, rng: np.random.Generator, heldout_pairs: tuple[str, ...], max_objects: int, color_swap: bool
-) -> tuple[str | None, str | None]:
-    """(hard negative caption, color-swapped caption if `color_swap`) of an example; None where there is none.
-
-    The scene is JSON (bytes from a built dataset, str from shapes-stream); examples without one
-    (imported, tfds: b"" or "") get neither. The color swap keeps the own caption's wording.
-    """
-    scene = example.get("scene", b"")
-    if not len(scene):
-        return None, None
-    spec = Scene.from_json(scene).spec
-    try:
-        negative = make_caption(perturb(spec, rng, heldout_pairs, max_objects=max_objects), rng)
-    except NoPerturbationError:  # a scene made of held-out pairs (test split) has no allowed change
-        negative = None
-    swapped = swap_caption_colors(_text(example["caption"]), spec, heldout_pairs) if color_swap else None
-    return negative, swapped
 
 
 @dataclasses.dataclass
@@ -269,45 +243,3 @@ def train_and_evaluate(
         eval_batches=lambda: scorer_batches(cfg, "validation", color_swap=True, shuffle=False, num_epochs=1),
         stop_at=stop_at,
     )
-
-
-def record_rng(seed: int, index: int) -> np.random.Generator:
-    """The generator grain's samplers hand a RandomMap for record `index` (grain 0.2: Philox keyed seed + index)."""
-    return np.random.Generator(np.random.Philox(key=seed + index))
-
-
-def evaluate_negatives(
-    path: str | os.PathLike, data_cfg: DataConfig, split: str = "validation", limit: int | None = None
-) -> dict:
-    """`hard_negative_acc` and `color_swap_acc` of a scorer on a dataset split, with the number of images each
-    is over; an accuracy is absent when no image has that negative (a dataset without scenes).
-
-    The negatives are those the in-loop evaluation makes (same per-record generator, split in order).
-    """
-    from vim.rerank.score import Reranker
-
-    reranker = Reranker(path)
-    source = open_split(data_cfg, split)
-    n = len(source) if limit is None else min(limit, len(source))
-    world = data_cfg.world
-    examples, negatives, swaps = [], [], []
-    for i in range(n):
-        ex = source[i]
-        negative, swapped = negative_captions(
-            ex, record_rng(data_cfg.shuffle_seed, i), tuple(world.heldout_pairs), world.max_objects, True
-        )
-        examples.append(ex)
-        negatives.append(negative)
-        swaps.append(swapped)
-    result: dict[str, Any] = {}
-    if n == 0:
-        return result
-    image_ne = reranker.embed_images(np.stack([np.asarray(e["image"]) for e in examples]))
-    own_n = np.sum(image_ne * reranker.embed_text([_text(e["caption"]) for e in examples]), axis=-1)
-    for name, captions in (("hard_negative", negatives), ("color_swap", swaps)):
-        rows = [i for i, c in enumerate(captions) if c is not None]
-        result[f"{name}_images"] = len(rows)
-        if rows:
-            other_r = np.sum(image_ne[rows] * reranker.embed_text([captions[i] for i in rows]), axis=-1)
-            result[f"{name}_acc"] = float(np.mean(own_n[rows] > other_r))
-    return result

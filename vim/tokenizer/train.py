@@ -206,15 +206,15 @@ def load_tokenizer(workdir: str | os.PathLike, use_ema: bool = True) -> tuple[Vi
 
     from vim.config import from_dict
     from vim.training.checkpoint import restore_latest
-    from vim.training.weights import load_params
+    from vim.training.weights import PARAMS_FILE, is_exported, load_params
 
     workdir = Path(workdir)
     if not (workdir / "config.json").is_file():
         raise FileNotFoundError(f"{workdir} is not a tokenizer workdir or bundle part (no config.json)")
     cfg = from_dict(json.loads((workdir / "config.json").read_text()))
-    if (workdir / "params.npz").is_file() and not (workdir / "checkpoints").is_dir():
+    if is_exported(workdir):
         abstract = nnx.eval_shape(lambda: ViTVQGAN(cfg.tokenizer, rngs=nnx.Rngs(0)))
-        return load_params(abstract, workdir / "params.npz"), cfg
+        return load_params(abstract, workdir / PARAMS_FILE), cfg
     task = TokenizerTask(cfg)
     state, _ = restore_latest(workdir, task)
     return task.model(state["ema" if use_ema else "params"]), cfg

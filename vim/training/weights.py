@@ -12,6 +12,13 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+PARAMS_FILE = "params.npz"
+
+
+def is_exported(folder: Path) -> bool:
+    """An exported part (config + params.npz, EMA weights only), not a training workdir with checkpoints."""
+    return (folder / PARAMS_FILE).is_file() and not (folder / "checkpoints").is_dir()
+
 
 def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
     """Nested dicts → {"a/b/c": leaf}."""

@@ -17,8 +17,18 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from vim.world.captions import CaptionParseError, parse_caption
-from vim.world.scene import COLORS, POSITIONS, SHAPES, SIZES, CaptionSpec, Group, spec_pairs, validate_heldout
+from vim.world.captions import CaptionParseError, make_caption, parse_caption
+from vim.world.scene import (
+    COLORS,
+    POSITIONS,
+    SHAPES,
+    SIZES,
+    CaptionSpec,
+    Group,
+    Scene,
+    spec_pairs,
+    validate_heldout,
+)
 
 INVERSE_RELATION = {"left_of": "right_of", "right_of": "left_of", "above": "below", "below": "above"}
 MAX_COUNT = 3  # the caption grammar's largest count word ("three")
@@ -207,3 +217,27 @@ def swap_caption_colors(caption: str, spec: CaptionSpec, heldout_pairs: Sequence
         return text if parse_caption(text) == swapped else None
     except CaptionParseError:
         return None
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def negative_captions(
+    example: dict, rng: np.random.Generator, heldout_pairs: tuple[str, ...], max_objects: int, color_swap: bool
+) -> tuple[str | None, str | None]:
+    """(hard negative caption, color-swapped caption if `color_swap`) of an example; None where there is none.
+
+    The scene is JSON (bytes from a built dataset, str from shapes-stream); examples without one
+    (imported, tfds: b"" or "") get neither. The color swap keeps the own caption's wording.
+    """
+    scene = example.get("scene", b"")
+    if not len(scene):
+        return None, None
+    spec = Scene.from_json(scene).spec
+    try:
+        negative = make_caption(perturb(spec, rng, heldout_pairs, max_objects=max_objects), rng)
+    except NoPerturbationError:  # a scene made of held-out pairs (test split) has no allowed change
+        negative = None
+    swapped = swap_caption_colors(_text(example["caption"]), spec, heldout_pairs) if color_swap else None
+    return negative, swapped
