@@ -221,6 +221,23 @@ def test_streamed_parti_trains_on_the_tokenizers_codes_of_rendered_examples(stre
     np.testing.assert_array_equal(codes, expected)
 
 
+def test_streamed_run_resumes_and_trains_longer(stream_run, small_bundle, tmp_path):
+    """grain checks a restored iterator against repr(data_source): an object address there broke resume."""
+    import shutil
+
+    from vim.parti.train import train_and_evaluate
+
+    cfg, workdir, _ = stream_run
+    resumed = tmp_path / "run"
+    shutil.copytree(workdir, resumed)
+    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, num_steps=4))  # num_steps is resume-safe
+    logged = len((resumed / "metrics.jsonl").read_text().splitlines())
+    summary = train_and_evaluate(cfg, resumed, small_bundle / "tokenizer")
+    assert summary["step"] == 4
+    steps = [json.loads(line)["step"] for line in (resumed / "metrics.jsonl").read_text().splitlines()]
+    assert steps[logged:] and set(steps[logged:]) == {4}  # continued from step 3, did not start over
+
+
 def test_stream_without_a_text_model_path_says_what_to_set(small_cfg):
     from vim.data.pipeline import text_tokenizer_path
 

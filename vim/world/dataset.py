@@ -58,3 +58,8 @@ class WorldSource:
         if not 0 <= index < len(self):
             raise IndexError(f"example {index} of the {self.split} split (size {len(self)})")
         return make_example(self.world, self.split, int(index))
+
+    def __repr__(self) -> str:
+        # grain checks a restored iterator against repr(data_source): it must name the settings, not an
+        # object address, or no streamed run could resume.
+        return f"WorldSource(split={self.split!r}, world={self.world!r})"
