@@ -10,8 +10,8 @@ import pytest
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from vim.data.builders import imported_dir
 from vim.data.importer import BadImageError, ImportFolderError, import_folder, load_image
+from vim.data.locations import imported_dir
 
 RNG = np.random.default_rng(0)
 

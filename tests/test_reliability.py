@@ -320,7 +320,7 @@ def test_bad_files_are_reported_by_import_and_fid_and_the_rest_processed(bad_fol
         assert reason in report[name], (name, report[name])
     import tensorflow_datasets as tfds
 
-    from vim.data.builders import imported_dir
+    from vim.data.locations import imported_dir
 
     train = tfds.builder_from_directory(str(imported_dir("bad", root / "data"))).as_data_source("train")
     assert sorted(train[i]["caption"].decode() for i in range(len(train))) == sorted(good)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import hashlib
 import json
 import multiprocessing
 import os
@@ -23,9 +22,9 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from vim.config import WorldConfig
+from vim.data.locations import VERSION, world_config_name
 from vim.world.dataset import SPLITS, make_examples, split_size
 
-VERSION = "1.2.0"  # bump when the world's pixels or captions change for the same config
 CHUNK = 256  # examples rendered per worker task
 
 
@@ -40,12 +39,6 @@ def features(resolution: int) -> tfds.features.FeaturesDict:
             "heldout": tfds.features.Tensor(shape=(), dtype=np.bool_),
         }
     )
-
-
-def world_config_name(world: WorldConfig) -> str:
-    """Dataset folder name: resolution plus a digest of every world setting."""
-    digest = hashlib.sha256(json.dumps(dataclasses.asdict(world), sort_keys=True).encode()).hexdigest()
-    return f"r{world.resolution}_{digest[:10]}"
 
 
 class ShapesWorld(tfds.core.GeneratorBasedBuilder):
@@ -126,11 +119,3 @@ def build_world(world: WorldConfig, data_dir: str | os.PathLike, workers: int | 
     builder = ShapesWorld(world=world, workers=workers, data_dir=str(data_dir))
     builder.download_and_prepare()
     return Path(builder.data_path)
-
-
-def world_dir(world: WorldConfig, data_dir: str | os.PathLike) -> Path:
-    return Path(data_dir) / "shapes_world" / world_config_name(world) / VERSION
-
-
-def imported_dir(name: str, data_dir: str | os.PathLike) -> Path:
-    return Path(data_dir) / "imported_captions" / name / VERSION

@@ -362,7 +362,8 @@ def import_folder(
     Raises ImportFolderError when the folder cannot be imported at all (no captions file, invalid or
     already used name, no usable image), in which case nothing is written.
     """
-    from vim.data.builders import ImportedCaptions, imported_dir
+    from vim.data.builders import ImportedCaptions
+    from vim.data.locations import imported_dir
 
     if not NAME_PATTERN.fullmatch(name or ""):
         raise ImportFolderError(f"invalid dataset name {name!r}: use letters, digits, '_' and '-' only")

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from vim.config import Config, DataConfig
-from vim.data.builders import imported_dir, world_dir
+from vim.data.locations import imported_dir, world_dir
 from vim.data.text import MODEL_FILE, TextTokenizer
 
 

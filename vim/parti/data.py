@@ -17,55 +17,20 @@ import grain
 import jax
 import jax.numpy as jnp
 import numpy as np
-import tensorflow_datasets as tfds
 from flax import nnx
 
 from vim.config import Config
+from vim.data.locations import encoded_dir
 from vim.data.pipeline import batch_iterator, open_split, text_tokenizer_path
 from vim.data.text import TextTokenizer
 
 log = logging.getLogger(__name__)
-VERSION = "1.0.0"
 SPLITS = ("train", "validation", "test")
-
-
-class EncodedCaptions(tfds.core.GeneratorBasedBuilder):
-    """A caption dataset with its images replaced by tokenizer codes."""
-
-    VERSION = tfds.core.Version(VERSION)
-
-    def __init__(self, *, grid: int, text_length: int, splits: dict | None = None, **kwargs):
-        self.grid, self.text_length, self.splits = grid, text_length, splits or {}
-        super().__init__(file_format="array_record", **kwargs)
-
-    def _info(self) -> tfds.core.DatasetInfo:
-        return tfds.core.DatasetInfo(
-            builder=self,
-            description="Image codes + caption token ids written by `vim encode-dataset`.",
-            features=tfds.features.FeaturesDict(
-                {
-                    "codes": tfds.features.Tensor(shape=(self.grid, self.grid), dtype=np.int16),
-                    "text_ids": tfds.features.Tensor(shape=(self.text_length,), dtype=np.int32),
-                    "caption": tfds.features.Text(),
-                    "scene": tfds.features.Text(),
-                    "heldout": tfds.features.Tensor(shape=(), dtype=np.bool_),
-                }
-            ),
-        )
-
-    def _split_generators(self, dl_manager):
-        return {split: make() for split, make in self.splits.items()}
-
-    def _generate_examples(self):  # splits come from the callables given to __init__
-        raise NotImplementedError
-
-
-def encoded_dir(tokenizer_workdir: str | os.PathLike) -> Path:
-    return Path(tokenizer_workdir) / "encoded" / "encoded_captions" / VERSION
 
 
 def encode_dataset(tokenizer_workdir: str | os.PathLike, batch_size: int = 128) -> Path:
     """Encode every split of the tokenizer's dataset; returns the encoded dataset's folder."""
+    from vim.parti.codes_builder import EncodedCaptions  # tfds: only the writer and readers import it
     from vim.tokenizer.train import load_tokenizer
 
     model, cfg = load_tokenizer(tokenizer_workdir)
@@ -141,5 +106,7 @@ def code_batches(cfg: Config, tokenizer_workdir: str | os.PathLike, split: str, 
     path = encoded_dir(tokenizer_workdir)
     if not (path / "dataset_info.json").is_file():
         raise FileNotFoundError(f"no cached codes at {path}: run `vim encode-dataset --tokenizer {tokenizer_workdir}`")
+    import tensorflow_datasets as tfds  # heavy; only readers need it
+
     source = tfds.builder_from_directory(str(path)).as_data_source(split)
     return batch_iterator(source, [ToModelInputs()], cfg, **kwargs)
