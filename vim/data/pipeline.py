@@ -17,7 +17,6 @@ from vim.config import Config, DataConfig
 from vim.data.locations import imported_dir, world_dir
 from vim.data.text import MODEL_FILE, TextTokenizer
 
-
 # The shapes world rendered on demand instead of read from a built dataset (any size, never repeats).
 STREAM = "shapes-stream"
 
@@ -44,11 +43,14 @@ def dataset_dir(data: DataConfig) -> Path:
 class _CatalogSource:
     """A prepared tfds catalog dataset (e.g. coco_captions) seen through vim's schema."""
 
-    def __init__(self, source: Any, resolution: int):
-        self.source, self.resolution = source, resolution
+    def __init__(self, source: Any, resolution: int, name: str):
+        self.source, self.resolution, self.name = source, resolution, name
 
     def __len__(self) -> int:
         return len(self.source)
+
+    def __repr__(self) -> str:  # grain checks a restored iterator against repr(data_source): no object address
+        return f"_CatalogSource({self.name!r}, {len(self)} examples, resolution={self.resolution})"
 
     def __getitem__(self, index: int) -> dict:
         ex = self.source[index]
@@ -77,16 +79,30 @@ def open_split(data: DataConfig, split: str) -> Any:
         if split not in builder.info.splits:
             raise ValueError(f"dataset {data.dataset!r} has no split {split!r}; it has {sorted(builder.info.splits)}")
         return builder.as_data_source(split)
-    try:
-        builder = tfds.builder(data.dataset, data_dir=data.data_dir)
-    except Exception as e:  # tfds raises several types for unknown names and missing TensorFlow
-        raise DatasetNotReadyError(f"cannot open tfds dataset {data.dataset!r}: {e}") from e
-    if not builder.is_prepared():
+    from tensorflow_datasets.core import read_only_builder
+
+    try:  # from the prepared files, not the catalog's code: constructing e.g. coco_captions imports TensorFlow
+        builder = read_only_builder.builder_from_files(data.dataset, data_dir=data.data_dir)
+    except ValueError as e:  # tfds's DatasetNotFoundError, for unknown names and unprepared datasets alike
         raise DatasetNotReadyError(
-            f"tfds dataset {data.dataset!r} is not prepared under {data.data_dir}; vim never downloads at "
-            "train time: prepare it with `tfds build` where its source is reachable, then copy it there"
-        )
-    return _CatalogSource(builder.as_data_source(split), data.world.resolution)
+            f"cannot open tfds dataset {data.dataset!r}: it is not prepared under {data.data_dir}. vim never "
+            f"downloads at train time: prepare it with `tfds build {data.dataset} --file_format=array_record` "
+            "where its source is reachable (and TensorFlow, if its builder code needs it), then copy it there"
+        ) from e
+    splits = builder.info.splits
+    if split == "validation" and split not in splits and "val" in splits:  # coco_captions names it "val"
+        split = "val"
+    if split not in splits:
+        raise ValueError(f"dataset {data.dataset!r} has no split {split!r}; it has {sorted(splits)}")
+    try:
+        source = builder.as_data_source(split)
+    except NotImplementedError as e:  # tfrecord files: no random access
+        raise DatasetNotReadyError(
+            f"tfds dataset {data.dataset!r} under {data.data_dir} is stored as {builder.info.file_format.value}, "
+            "which has no random access; vim reads array_record: prepare it again with "
+            f"`tfds build {data.dataset} --file_format=array_record`"
+        ) from e
+    return _CatalogSource(source, data.world.resolution, f"{builder.info.full_name}:{split}")
 
 
 def text_tokenizer_path(cfg: Config) -> Path:
