@@ -118,7 +118,10 @@ class PartiConfig:
     image_vocab_size: int = 1024  # tokenizer codebook size
     image_grid: int = 8  # image tokens per side (tokens = grid²)
     caption_dropout: float = 0.1  # probability a caption is replaced by the empty text (for CFG)
-    remat: bool = False  # recompute block activations in the backward pass
+    remat: bool = False  # keep only block inputs; recompute each block's activations in the backward pass
+    # Image tokens per cross-entropy chunk in training: the f32 logits exist [B, chunk, V] at a time
+    # (recomputed in the backward pass) instead of [B, N, V]. 0 = all N at once. Must divide N.
+    logits_chunk: int = 0
     compute_dtype: str = "float32"  # "bfloat16": bf16 matmuls over f32 master weights
 
 
@@ -142,9 +145,16 @@ class TrainConfig:
     learning_rate: float = 1e-4  # peak learning rate after warm-up
     warmup_steps: int = 1_000  # linear warm-up from 0
     min_lr_ratio: float = 0.1  # cosine decays to peak * this
-    weight_decay: float = 1e-4  # AdamW decoupled weight decay
-    b1: float = 0.9  # Adam β1
-    b2: float = 0.99  # Adam β2
+    # "adamw" (two f32 moments per parameter) or "adafactor" (factored second moment: a row and a column
+    # vector per matrix; first moment in bf16, as Parti trained).
+    optimizer: str = "adamw"
+    weight_decay: float = 1e-4  # decoupled weight decay, scaled by the learning rate
+    b1: float = 0.9  # first-moment decay (Adam β1; Adafactor's momentum, 0 = none)
+    b2: float = 0.99  # second-moment decay (Adam β2; Adafactor's, constant over steps)
+    # Split each global batch into this many equal microbatches inside the step (a scan); their
+    # gradients are summed in f32 and one update is applied: activation memory of a microbatch,
+    # the update of the whole batch. Must divide data.batch_size (and each device's share of it).
+    microbatches: int = 1
     grad_clip: float = 1.0  # global-norm clipping
     ema_decay: float = 0.999  # EMA of weights used for eval and export; 0 = off
     seed: int = 0  # parameter init and training randomness
@@ -230,7 +240,9 @@ def _paper_tokenizer(name: str, layers: int, width: int, heads: int, mlp: int) -
     return make
 
 
-def _paper_parti(name: str, enc: int, dec: int, width: int, mlp: int, heads: int) -> Callable[..., Config]:
+def _paper_parti(
+    name: str, enc: int, dec: int, width: int, mlp: int, heads: int, microbatches: int
+) -> Callable[..., Config]:
     def make(stage: str = "parti") -> Config:
         cfg = _paper_tokenizer("vitvq-large", 32, 1280, 16, 5120)()
         cfg.name = name
@@ -249,10 +261,22 @@ def _paper_parti(name: str, enc: int, dec: int, width: int, mlp: int, heads: int
             image_vocab_size=8192,
             image_grid=32,
             remat=True,
+            logits_chunk=256,
             compute_dtype="bfloat16",
         )
-        # Schedule length as in the paper; vim uses AdamW where the paper used Adafactor.
-        cfg.train = TrainConfig(num_steps=450_000, learning_rate=1e-4, warmup_steps=5_000)
+        # Schedule length and optimizer as in the paper: Adafactor, β1 0.9 (bf16 moment), β2 0.96,
+        # decoupled weight decay 4.5e-2. Microbatches and logit chunks keep activations within a
+        # 32 GiB chip at 64-way data sharding (`vim plan`, docs/scaling.md).
+        cfg.train = TrainConfig(
+            num_steps=450_000,
+            learning_rate=1e-4,
+            warmup_steps=5_000,
+            optimizer="adafactor",
+            b1=0.9,
+            b2=0.96,
+            weight_decay=4.5e-2,
+            microbatches=microbatches,
+        )
         return cfg
 
     make.__doc__ = f"Parti {name.split('-')[-1]} (paper sizes: 128 text tokens, 32×32 image tokens, 8,192 codes)."
@@ -267,10 +291,10 @@ PRESETS: dict[str, Callable[..., Config]] = {
     "vitvq-base": _paper_tokenizer("vitvq-base", 12, 768, 12, 3072),
     "vitvq-large": _paper_tokenizer("vitvq-large", 32, 1280, 16, 5120),
     # The paper's generator sizes (Parti Table 1): encoder/decoder layers, width, MLP, heads.
-    "parti-350m": _paper_parti("parti-350m", 12, 12, 1024, 4096, 16),
-    "parti-750m": _paper_parti("parti-750m", 12, 36, 1024, 4096, 16),
-    "parti-3b": _paper_parti("parti-3b", 12, 36, 2048, 8192, 32),
-    "parti-20b": _paper_parti("parti-20b", 16, 64, 4096, 16384, 64),
+    "parti-350m": _paper_parti("parti-350m", 12, 12, 1024, 4096, 16, 16),
+    "parti-750m": _paper_parti("parti-750m", 12, 36, 1024, 4096, 16, 16),
+    "parti-3b": _paper_parti("parti-3b", 12, 36, 2048, 8192, 32, 32),
+    "parti-20b": _paper_parti("parti-20b", 16, 64, 4096, 16384, 64, 64),
 }
 
 
@@ -375,8 +399,9 @@ def _flatten(d: dict[str, typing.Any], prefix: str = "") -> dict[str, typing.Any
 
 
 def differences(saved: dict[str, typing.Any], requested: dict[str, typing.Any]) -> list[str]:
-    """Fields (dotted paths) that differ and are not resume-safe."""
-    a, b = _flatten(saved), _flatten(requested)
+    """Fields (dotted paths) that differ and are not resume-safe. A field the saved config lacks (added
+    after that run started) counts as its default, which is how that run trained."""
+    a, b = {**_flatten(to_dict(Config())), **_flatten(saved)}, _flatten(requested)
     safe = _resume_safe_paths()
     return sorted(k for k in a.keys() | b.keys() if k not in safe and a.get(k) != b.get(k))
 

@@ -12,6 +12,7 @@ import math
 import os
 import subprocess
 import sys
+import time
 
 import jax
 import jax.numpy as jnp
@@ -63,11 +64,26 @@ def plan(cfg: Config, mesh_cfg: MeshConfig, batch_size: int | None = None) -> di
         step = jax.jit(
             task.train_step, in_shardings=(shardings, bsh), out_shardings=(shardings, None), donate_argnums=0
         )
+        start = time.perf_counter()
         compiled = step.lower(abstract_like(abstract, shardings), batch_in).compile()
+        compile_seconds = time.perf_counter() - start
     memory = compiled.memory_analysis()
     cost = compiled.cost_analysis() or {}
+    flops = float(cost.get("flops", float("nan")))
     params = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(abstract["params"]))
     gib = 2**30
+    per_device = {
+        "params": _per_device_bytes(abstract["params"], shardings["params"]) / gib,
+        "ema": _per_device_bytes(abstract["ema"], shardings["ema"]) / gib,
+        "optimizer_state": _per_device_bytes(abstract["opt_state"], shardings["opt_state"]) / gib,
+        "xla_arguments": memory.argument_size_in_bytes / gib,
+        "xla_temporaries_activations": memory.temp_size_in_bytes / gib,
+        "xla_outputs": memory.output_size_in_bytes / gib,
+    }
+    # What one device holds during the step: the state (donated, so updated in place) and the
+    # step's temporaries (activations, their recomputation, gradients and their microbatch sum).
+    state_and_temps = ("params", "ema", "optimizer_state", "xla_temporaries_activations")
+    per_device["total"] = sum(per_device[k] for k in state_and_temps)
     return {
         "preset": cfg.name,
         "mesh": {"data": mesh_cfg.data, "fsdp": mesh_cfg.fsdp, "model": mesh_cfg.model},
@@ -75,17 +91,18 @@ def plan(cfg: Config, mesh_cfg: MeshConfig, batch_size: int | None = None) -> di
         "parameters": params,
         "global_batch": batch,
         "tokens_per_step": batch * tokens,
-        "per_device_gib": {
-            "params": _per_device_bytes(abstract["params"], shardings["params"]) / gib,
-            "ema": _per_device_bytes(abstract["ema"], shardings["ema"]) / gib,
-            "optimizer_state": _per_device_bytes(abstract["opt_state"], shardings["opt_state"]) / gib,
-            "xla_arguments": memory.argument_size_in_bytes / gib,
-            "xla_temporaries_activations": memory.temp_size_in_bytes / gib,
-            "xla_outputs": memory.output_size_in_bytes / gib,
-        },
-        "flops_per_step_per_device": float(cost.get("flops", float("nan"))),
-        "flops_per_step": float(cost.get("flops", float("nan"))) * n,
+        "optimizer": cfg.train.optimizer,
+        "microbatches": cfg.train.microbatches,
+        "sequences_per_device_per_microbatch": batch / cfg.train.microbatches / (mesh_cfg.data * mesh_cfg.fsdp),
+        "remat": cfg.parti.remat,
+        "logits_chunk": cfg.parti.logits_chunk,
+        "per_device_gib": per_device,
+        # XLA counts a loop's body once: the microbatch scan's body (nearly all of the step) is scaled by
+        # its trip count here; the logits' chunk loop inside it stays counted once per microbatch.
+        "flops_per_step_per_device": flops * cfg.train.microbatches,
+        "flops_per_step": flops * cfg.train.microbatches * n,
         "model_flops_per_step_6nd": 6.0 * params * batch * tokens,
+        "compile_wall_seconds": round(compile_seconds),
     }
 
 

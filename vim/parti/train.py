@@ -24,12 +24,13 @@ from vim.parti.model import Parti
 from vim.parti.sample import empty_text, sample_codes, settings_arrays
 from vim.sharding import param_specs, replicated
 from vim.training.loop import fit
-from vim.training.optim import guarded_update, make_optimizer, schedule
+from vim.training.optim import accumulate_gradients, guarded_update, make_optimizer, schedule
 from vim.training.state import advance, new_state, step_key
 
 
 class PartiTask:
     grid_name = "truth_vs_sample"  # eval grids: decoded true codes | a sample for the same caption
+    splits_microbatches = True  # train_step honours train.microbatches (vim.training.loop checks)
 
     def __init__(self, cfg: Config, tokenizer: Any | None = None):
         self.cfg, self.pc = cfg, cfg.parti
@@ -46,16 +47,18 @@ class PartiTask:
         return new_state(params, self.tx, rng)
 
     def shardings(self, abstract_state: dict, mesh: jax.sharding.Mesh) -> dict:
-        """Params, EMA and Adam moments follow the logical-axis rules; scalars are replicated."""
+        """Params, EMA and optimizer slots shaped like a param follow the logical-axis rules; Adafactor's
+        factored row/column statistics (vectors) and scalars are replicated."""
         specs = param_specs(self.abstract_params)
         params = jax.tree.map(
             lambda s: NamedSharding(mesh, s), specs, is_leaf=lambda x: isinstance(x, jax.sharding.PartitionSpec)
         )
         opt = optax.tree_map_params(
             self.tx,
-            lambda _, s: s,
+            lambda slot, sharding, param: sharding if slot.shape == param.shape else replicated(mesh),
             abstract_state["opt_state"],
             params,
+            abstract_state["params"],
             transform_non_params=lambda _: replicated(mesh),
         )
         out = jax.tree.map(lambda _: replicated(mesh), abstract_state)
@@ -79,16 +82,28 @@ class PartiTask:
         text_ids, codes = batch["text_ids"], self.codes(batch)
         if key is not None:
             text_ids = self.drop_captions(text_ids, key)
-        logits = self.model(params)(text_ids, text_ids != PAD_ID, codes)
-        nll = optax.softmax_cross_entropy_with_integer_labels(logits, codes)
-        # "The true code's logit is the largest": argmax's variadic reduce costs XLA:CPU ~1.2 ms a step.
-        true_logit = jnp.take_along_axis(logits, codes[..., None], axis=-1)[..., 0]
-        accuracy = jnp.mean(true_logit >= jnp.max(logits, axis=-1))
+        model = self.model(params)
+        if self.pc.logits_chunk:
+            nll, correct = chunked_token_losses(model, model.features(text_ids, text_ids != PAD_ID, codes), codes)
+            return jnp.mean(nll), {"accuracy": jnp.mean(correct)}
+        nll, correct = token_losses(model(text_ids, text_ids != PAD_ID, codes), codes)
+        accuracy = jnp.mean(correct)
         return jnp.mean(nll), {"accuracy": accuracy}
 
     def train_step(self, state: dict, batch: dict) -> tuple[dict, dict]:
         step, key = state["step"], step_key(state)
-        (loss, aux), grads = jax.value_and_grad(self.loss, has_aux=True)(state["params"], batch, key)
+        microbatches = self.cfg.train.microbatches
+        if microbatches == 1:
+            (loss, aux), grads = jax.value_and_grad(self.loss, has_aux=True)(state["params"], batch, key)
+        else:  # captions drop over the whole batch, so the update equals the one-batch update
+            batch = {**batch, "text_ids": self.drop_captions(batch["text_ids"], key)}
+            (loss, aux), grads = accumulate_gradients(
+                lambda params, micro: self.loss(params, micro, None),
+                state["params"],
+                batch,
+                microbatches,
+                param_specs(self.abstract_params),
+            )
         params, opt_state, ok = guarded_update(self.tx, state["params"], state["opt_state"], grads, loss)
         new = advance(state, params, opt_state, ok, self.cfg.train.ema_decay)
         metrics = {
@@ -131,6 +146,33 @@ class PartiTask:
         drawn = self.tokenizer.decode(samples.reshape(n, g, g))
         pair = jnp.concatenate([truth, drawn], axis=2)
         return np.asarray(jnp.concatenate(list(pair), axis=0) * 255).round().astype(np.uint8)
+
+
+def token_losses(logits_bnv: jax.Array, codes_bn: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Per token: cross-entropy of the true code, and whether its logit is the largest."""
+    nll_bn = optax.softmax_cross_entropy_with_integer_labels(logits_bnv, codes_bn)
+    # "The true code's logit is the largest": argmax's variadic reduce costs XLA:CPU ~1.2 ms a step.
+    true_logit_bn = jnp.take_along_axis(logits_bnv, codes_bn[..., None], axis=-1)[..., 0]
+    return nll_bn, true_logit_bn >= jnp.max(logits_bnv, axis=-1)
+
+
+def chunked_token_losses(model: Parti, features_bnd: jax.Array, codes_bn: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """`token_losses` of the model's logits, parti.logits_chunk image tokens at a time: a scan whose
+    step is rematerialized, so only one chunk's f32 logits [B, chunk, V] exist, forward and backward."""
+    b, n, d = features_bnd.shape
+    chunk = model.cfg.logits_chunk
+    if chunk < 0 or n % chunk:
+        raise ConfigError(f"parti.logits_chunk={chunk} must divide the {n} image tokens (or be 0 = off)")
+
+    @jax.checkpoint
+    def one_chunk(_, chunk_inputs):
+        features_bcd, codes_bc = chunk_inputs
+        return None, token_losses(model.logits(features_bcd).astype(jnp.float32), codes_bc)
+
+    features_kbcd = features_bnd.reshape(b, n // chunk, chunk, d).swapaxes(0, 1)
+    codes_kbc = codes_bn.reshape(b, n // chunk, chunk).swapaxes(0, 1)
+    _, (nll_kbc, correct_kbc) = jax.lax.scan(one_chunk, None, (features_kbcd, codes_kbc))
+    return nll_kbc.swapaxes(0, 1).reshape(b, n), correct_kbc.swapaxes(0, 1).reshape(b, n)
 
 
 def check_against_tokenizer(cfg: Config, tok_cfg: Config) -> None:

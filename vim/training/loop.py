@@ -18,7 +18,7 @@ import jax
 import numpy as np
 from tqdm import tqdm
 
-from vim.config import Config, save_or_check
+from vim.config import Config, ConfigError, save_or_check
 from vim.sharding import batch_sharding, global_batch, make_mesh, replicated
 from vim.training.checkpoint import Checkpointer, NonFiniteStateError, abstract_like, dump_json
 from vim.training.writer import MetricWriter
@@ -68,8 +68,10 @@ def fit(
     depends on num_steps; running again continues from there.
     """
     workdir = Path(workdir)
-    save_or_check(cfg, workdir)
     tc = cfg.train
+    if tc.microbatches != 1 and not getattr(task, "splits_microbatches", False):
+        raise ConfigError(f"train.microbatches={tc.microbatches}: {type(task).__name__} trains on whole batches; use 1")
+    save_or_check(cfg, workdir)
     mesh = make_mesh(cfg.mesh)
     rng = jax.random.key_data(jax.random.key(tc.seed))
     with jax.set_mesh(mesh):
