@@ -105,6 +105,21 @@ def test_top_p_keeps_the_smallest_prefix_reaching_p():
     assert set(np.flatnonzero(np.isfinite(np.asarray(filter_logits(logits, 2, 1.0))[0]))) == {1, 3}
 
 
+def test_top_k_threshold_equals_the_sorted_rows_kth_value():
+    rng = np.random.default_rng(0)
+    for trial in range(40):
+        v = int(rng.integers(2, 200))
+        logits = (rng.normal(size=(3, v)) * 4).astype(np.float32)
+        if trial % 2:
+            logits = np.round(logits)  # ties at the threshold are kept
+        logits[:, : v // 4] = -np.inf if trial % 3 == 0 else logits[:, : v // 4]
+        k = int(rng.integers(1, v + 2))
+        threshold = -np.sort(-logits, axis=-1)[:, min(k, v) - 1 : min(k, v)]
+        expected = np.where(logits >= threshold, logits, -np.inf)
+        np.testing.assert_array_equal(np.asarray(filter_logits(jnp.asarray(logits), k, 1.0)), expected)
+    assert np.array_equal(np.asarray(filter_logits(jnp.asarray(logits), 0, 1.0)), logits)  # no filter: as given
+
+
 def test_seeds_make_images_reproducible():
     model = Parti(TINY, rngs=nnx.Rngs(3))  # init-scale logits: draws are far from deterministic
     s = settings(temperature=1.0, cfg_scale=3.0, top_k=0, top_p=0.95)
