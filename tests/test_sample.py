@@ -120,6 +120,18 @@ def test_top_k_threshold_equals_the_sorted_rows_kth_value():
     assert np.array_equal(np.asarray(filter_logits(jnp.asarray(logits), 0, 1.0)), logits)  # no filter: as given
 
 
+def test_bf16_sampling_reads_bf16_weights_and_f32_is_untouched(model):
+    from vim.parti.sample import weights_in_compute_dtype
+
+    assert weights_in_compute_dtype(model) is model  # float32: the same model, the same codes
+    bf16 = Parti(dataclasses.replace(TINY, compute_dtype="bfloat16"), rngs=nnx.Rngs(3))
+    cast = weights_in_compute_dtype(bf16)
+    assert cast.logits.kernel[...].dtype == jnp.bfloat16 and cast.decoder[0].ln1.scale[...].dtype == jnp.float32
+    assert bf16.logits.kernel[...].dtype == jnp.float32  # the caller's model is not changed
+    codes = sample_codes(bf16, texts(), jnp.array([1, 2, 3], jnp.uint32), settings(temperature=0.0, cfg_scale=3.0))
+    assert codes.shape == (3, 16) and int(codes.min()) >= 0 and int(codes.max()) < TINY.image_vocab_size
+
+
 def test_seeds_make_images_reproducible():
     model = Parti(TINY, rngs=nnx.Rngs(3))  # init-scale logits: draws are far from deterministic
     s = settings(temperature=1.0, cfg_scale=3.0, top_k=0, top_p=0.95)
