@@ -1,0 +1,375 @@
+"""Where users train: Parti training MFU, guided sampling, tokenizer training and FID features on a GPU.
+
+    python bench/gpu.py                                  # on a CUDA GPU: the paper sizes below
+    python bench/gpu.py --peer-python PY                 # + parti-pytorch at the same sizes (needs it in PY)
+    python bench/gpu.py --small                          # anywhere, e.g. the CPU in CI: small sizes, same code
+
+Prints one JSON line per measure, each with the device, and a summary JSON object last:
+- `parti_train` / `parti_train_no_remat`: the `parti-350m` preset (386 M parameters, 128 text + 1,024
+  image tokens, 8,192 codes, bf16 compute, remat as the preset says / off) at batch 32: s/step, image
+  tokens/s and MFU (see `parti_step_flops`).
+- `sample_guided_b1`: one guided (CFG 3) 1,024-token image from the same model: s/image, ms/token.
+- `sample_b64`: 64 guided images at once: image tokens/s.
+- `tokenizer_train`: the `vitvq-base` preset's train step (256², GAN + logit-Laplace) at batch 32: img/s.
+- `fid_features`: vim's Inception pool features at batch 256 (weights found as `vim fid` finds them):
+  img/s, and torchvision's `inception_v3` on the same device where torch with CUDA is installed.
+- `peer_parti_pytorch_*`: `../shared/bench/peer_parti_pytorch_gpu.py` under --peer-python.
+
+`--small` shrinks every size so the whole script runs on a 2-core CPU in under a minute; its numbers
+say only that the code runs. Results go in bench/results/ with the machine named.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PEER_SCRIPT = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "peer_parti_pytorch_gpu.py"
+
+
+@dataclasses.dataclass(frozen=True)
+class Sizes:
+    parti_preset: str = "parti-350m"
+    parti_overrides: tuple = ()  # PartiConfig fields replaced for --small
+    parti_batch: int = 32
+    sample_batch: int = 64
+    tokenizer_preset: str = "vitvq-base"
+    tokenizer_overrides: tuple = ()
+    tokenizer_batch: int = 32
+    fid_batch: int = 256
+    steps: int = 10  # timed steps per round (median of 3 rounds)
+
+
+FULL = Sizes()
+SMALL = Sizes(
+    parti_overrides=(
+        ("width", 64), ("encoder_layers", 1), ("decoder_layers", 2), ("heads", 2), ("mlp_dim", 128),
+        ("text_vocab_size", 256), ("text_length", 16), ("image_vocab_size", 256), ("image_grid", 4),
+        ("logits_chunk", 8),
+    ),
+    parti_batch=4,
+    sample_batch=4,
+    tokenizer_overrides=(
+        ("image_size", 32), ("width", 32), ("encoder_layers", 1), ("decoder_layers", 1), ("heads", 2),
+        ("mlp_dim", 64), ("codebook_size", 64), ("disc_width", 8),
+    ),
+    tokenizer_batch=2,
+    fid_batch=2,
+    steps=2,
+)  # fmt: skip
+
+
+def parti_step_flops(pc, batch: int) -> float:
+    """Model FLOPs of one Parti training step, counted by hand (remat's recomputation is not counted).
+
+    Per sequence, with T = pc.text_length text tokens, N = pc.image_grid² image tokens, D = pc.width,
+    A = heads × head_dim, F = pc.mlp_dim, Le / Ld encoder / decoder blocks, V = image codes:
+      forward matmuls = 2 × (weights each token multiplies) per token:
+        encoder  T · Le · (4·D·A + 2·D·F)                    self-attention projections + MLP
+        decoder  N · Ld · (4·D·A + 2·D·A + 2·D·F)            self-attn q/k/v/out, cross-attn q/out, MLP
+               + T · Ld · 2·D·A                               cross-attention keys/values of the text
+        logits   N · D · V
+      forward attention = 2 × 2 × A × (T²·Le + N²·Ld + N·T·Ld)   scores and weighted sums, full squares
+      training = 3 × forward (the backward pass costs two forwards).
+    MFU = this / step time / the device's measured matmul rate (bf16 8192³ on a GPU, f32 2048³ on a CPU).
+    """
+    t, n, d, f = pc.text_length, pc.image_grid**2, pc.width, pc.mlp_dim
+    a = pc.heads * pc.head_dim
+    le, ld, v = pc.encoder_layers, pc.decoder_layers, pc.image_vocab_size
+    weights = t * le * (4 * d * a + 2 * d * f) + n * ld * (6 * d * a + 2 * d * f) + t * ld * 2 * d * a + n * d * v
+    attention = 2 * a * (t * t * le + n * n * ld + n * t * ld)
+    return 3 * batch * (2 * weights + 2 * attention)
+
+
+def emit(record: dict) -> dict:
+    print(json.dumps(record), flush=True)
+    return record
+
+
+def timed(fn, steps: int) -> tuple[float, list[float]]:
+    """Median seconds per call over 3 rounds of `steps` calls (fn returns something to wait for)."""
+    import jax
+
+    rounds = []
+    for _ in range(3):
+        start = time.perf_counter()
+        for _ in range(steps):
+            out = fn()
+        jax.block_until_ready(out)
+        rounds.append((time.perf_counter() - start) / steps)
+    return statistics.median(rounds), [round(r, 5) for r in rounds]
+
+
+def parti_config(sizes: Sizes):
+    from vim import config as config_lib
+
+    cfg = config_lib.preset(sizes.parti_preset, "parti")
+    cfg.parti = dataclasses.replace(cfg.parti, **dict(sizes.parti_overrides))
+    cfg.train = dataclasses.replace(cfg.train, microbatches=1)  # the preset splits the paper's 8,192; 32 fit
+    return cfg
+
+
+def bench_parti_train(sizes: Sizes, peak: float, remat: bool | None, device: str) -> dict:
+    import jax
+    import numpy as np
+
+    from vim.parti.train import PartiTask
+
+    cfg = parti_config(sizes)
+    if remat is not None:
+        cfg.parti = dataclasses.replace(cfg.parti, remat=remat)
+    pc, b = cfg.parti, sizes.parti_batch
+    task = PartiTask(cfg)
+    state = jax.jit(task.init_state)(jax.random.key_data(jax.random.key(0)))
+    rng = np.random.default_rng(0)
+    batch = {
+        "codes": jax.numpy.asarray(rng.integers(0, pc.image_vocab_size, (b, pc.image_grid**2)), np.int32),
+        "text_ids": jax.numpy.asarray(rng.integers(4, pc.text_vocab_size, (b, pc.text_length)), np.int32),
+    }
+    step = jax.jit(task.train_step, donate_argnums=0)
+    for _ in range(3):
+        state, _ = step(state, batch)
+    holder = {"state": state}
+
+    def one():
+        holder["state"], metrics = step(holder["state"], batch)
+        return metrics["loss"]
+
+    seconds, rounds = timed(one, sizes.steps)
+    flops = parti_step_flops(pc, b)
+    params = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(holder["state"]["params"]))
+    return {
+        "measure": "parti_train" if remat is None else "parti_train_no_remat",
+        "device": device,
+        "preset": sizes.parti_preset + (" (small)" if sizes.parti_overrides else ""),
+        "params": params,
+        "batch": b,
+        "remat": pc.remat,
+        "compute_dtype": pc.compute_dtype,
+        "optimizer": cfg.train.optimizer,
+        "step_s": round(seconds, 5),
+        "step_s_rounds": rounds,
+        "image_tokens_per_s": round(b * pc.image_grid**2 / seconds, 1),
+        "model_tflop_per_step": round(flops / 1e12, 4),
+        "mfu": round(flops / seconds / peak, 4),
+    }
+
+
+def bench_sampling(sizes: Sizes, device: str) -> list[dict]:
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    from flax import nnx
+
+    from vim.config import SampleConfig
+    from vim.parti.model import Parti
+    from vim.parti.sample import sample_codes, settings_arrays, weights_in_compute_dtype
+
+    pc = parti_config(sizes).parti
+    graphdef, state = nnx.split(Parti(pc, rngs=nnx.Rngs(0)))
+
+    @jax.jit
+    def draw(state, text_ids_bt, seeds_b, settings):
+        return sample_codes(nnx.merge(graphdef, state), text_ids_bt, seeds_b, settings, guided=True)
+
+    settings = settings_arrays(SampleConfig(cfg_scale=3.0, temperature=1.0))
+    n = pc.image_grid**2
+    out = []
+    for b, name in ((1, "sample_guided_b1"), (sizes.sample_batch, f"sample_b{sizes.sample_batch}")):
+        ids = jnp.asarray(np.random.default_rng(0).integers(4, pc.text_vocab_size, (b, pc.text_length)), jnp.int32)
+        draw(state, ids, jnp.arange(b), settings).block_until_ready()  # compile
+        seconds, rounds = timed(
+            lambda b=b, ids=ids: draw(state, ids, jnp.arange(b), settings), max(1, sizes.steps // 5)
+        )
+        out.append(
+            {
+                "measure": name,
+                "device": device,
+                "batch": b,
+                "tokens_per_image": n,
+                "s_per_batch": round(seconds, 5),
+                "s_rounds": rounds,
+                "ms_per_token": round(1e3 * seconds / n, 4),
+                "image_tokens_per_s": round(b * n / seconds, 1),
+                "weights_dtype": str(weights_in_compute_dtype(nnx.merge(graphdef, state)).logits.kernel[...].dtype),
+                "compute_dtype": pc.compute_dtype,
+            }
+        )
+    return out
+
+
+def bench_tokenizer(sizes: Sizes, device: str) -> dict:
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from vim import config as config_lib
+    from vim.tokenizer.train import TokenizerTask
+
+    cfg = config_lib.preset(sizes.tokenizer_preset, "tokenizer")
+    cfg.tokenizer = dataclasses.replace(cfg.tokenizer, **dict(sizes.tokenizer_overrides))
+    tc, b = cfg.tokenizer, sizes.tokenizer_batch
+    task = TokenizerTask(cfg)
+    state = jax.jit(task.init_state)(jax.random.key_data(jax.random.key(0)))
+    images = jnp.asarray(np.random.default_rng(0).integers(0, 256, (b, tc.image_size, tc.image_size, 3), np.uint8))
+    step = jax.jit(task.train_step, donate_argnums=0)
+    for _ in range(3):
+        state, _ = step(state, {"image": images})
+    holder = {"state": state}
+
+    def one():
+        holder["state"], metrics = step(holder["state"], {"image": images})
+        return metrics["loss"]
+
+    seconds, rounds = timed(one, sizes.steps)
+    return {
+        "measure": "tokenizer_train",
+        "device": device,
+        "preset": sizes.tokenizer_preset + (" (small)" if sizes.tokenizer_overrides else ""),
+        "batch": b,
+        "compute_dtype": tc.compute_dtype,
+        "gan": tc.adversarial_weight > 0,
+        "step_s": round(seconds, 5),
+        "step_s_rounds": rounds,
+        "img_per_s": round(b / seconds, 2),
+    }
+
+
+def bench_fid(sizes: Sizes, device: str, peer_python: str | None) -> list[dict]:
+    import numpy as np
+
+    from vim.metrics.fid import Extractor
+
+    try:
+        extractor = Extractor(batch_size=sizes.fid_batch)
+    except FileNotFoundError as e:
+        return [{"measure": "fid_features", "device": device, "skipped": str(e).splitlines()[0]}]
+    images = np.random.default_rng(0).uniform(0, 255, (sizes.fid_batch, 299, 299, 3)).astype(np.float32)
+    extractor.fetch(extractor.submit(images))  # compile
+    seconds, rounds = timed(lambda: extractor.submit(images)[0][0], max(1, sizes.steps // 2))
+    out = [
+        {
+            "measure": "fid_features",
+            "device": device,
+            "batch": sizes.fid_batch,
+            "weights": str(extractor.info),
+            "s_per_batch": round(seconds, 5),
+            "s_rounds": rounds,
+            "img_per_s": round(sizes.fid_batch / seconds, 1),
+        }
+    ]
+    python = peer_python or sys.executable
+    cmd = [python, __file__, "--torchvision-inception", str(sizes.fid_batch), "--steps", str(sizes.steps)]
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    lines = run.stdout.strip().splitlines()
+    out.append(json.loads(lines[-1]) if run.returncode == 0 and lines else {
+        "measure": "fid_features_torchvision", "skipped": (run.stderr.strip().splitlines() or ["no output"])[-1][:300]
+    })  # fmt: skip
+    return out
+
+
+def torchvision_inception(batch: int, steps: int) -> None:
+    """The FID yardstick users know: torchvision's inception_v3 forward on the same device (random weights)."""
+    import torch
+    import torchvision
+
+    if not torch.cuda.is_available():
+        raise SystemExit("torch has no CUDA device here: the torchvision comparison runs on GPUs only")
+    model = torchvision.models.inception_v3(weights=None, aux_logits=True, init_weights=False).cuda().eval()
+    model.fc = torch.nn.Identity()  # pool features, as FID uses
+    x = torch.rand(batch, 3, 299, 299, device="cuda")
+    with torch.no_grad():
+        for _ in range(3):
+            model(x)
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(steps):
+            model(x)
+        torch.cuda.synchronize()
+    seconds = (time.perf_counter() - start) / steps
+    print(json.dumps({
+        "measure": "fid_features_torchvision", "device": torch.cuda.get_device_name(), "batch": batch,
+        "torch": torch.__version__, "s_per_batch": round(seconds, 5), "img_per_s": round(batch / seconds, 1),
+    }))  # fmt: skip
+
+
+def peer_parti(python: str) -> list[dict]:
+    run = subprocess.run([python, str(PEER_SCRIPT)], capture_output=True, text=True)
+    if run.returncode != 0:
+        return [{"measure": "peer_parti_pytorch", "skipped": (run.stderr.strip().splitlines() or ["?"])[-1][:300]}]
+    return [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", action="store_true", help="small sizes (any machine; CI runs this on the CPU)")
+    parser.add_argument("--peer-python", help="a Python with parti-pytorch (and torch with CUDA) for the peers")
+    parser.add_argument("--skip", default="", help="comma-separated measures to leave out, e.g. fid,tokenizer")
+    parser.add_argument("--steps", type=int, help="timed steps per round")
+    parser.add_argument("--torchvision-inception", type=int, metavar="BATCH", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sizes = SMALL if args.small else FULL
+    if args.steps:
+        sizes = dataclasses.replace(sizes, steps=args.steps)
+    if args.torchvision_inception:
+        return torchvision_inception(args.torchvision_inception, sizes.steps)
+
+    import jax
+    import jax.numpy as jnp
+
+    from vim.perf import cpu_model, matmul_peak_flops
+
+    backend = jax.default_backend()
+    device = jax.devices()[0].device_kind if backend != "cpu" else f"cpu: {cpu_model()}"
+    if backend == "cpu" and not args.small:
+        print("note: no GPU backend; the paper sizes on a CPU take very long (use --small)", file=sys.stderr)
+    if backend == "cpu":
+        peak, peak_what = matmul_peak_flops(), "f32 2048³ matmul"
+    else:
+        peak, peak_what = matmul_peak_flops(8192, 20, jnp.bfloat16), "bf16 8192³ matmul"
+    emit({"measure": "matmul_peak", "device": device, "jax": jax.__version__, "what": peak_what,
+          "tflop_per_s": round(peak / 1e12, 2)})  # fmt: skip
+    skip = set(filter(None, args.skip.split(",")))
+    results = []
+    if "parti" not in skip:
+        results.append(emit(bench_parti_train(sizes, peak, None, device)))
+        results.append(emit(bench_parti_train(sizes, peak, False, device)))
+    if "sample" not in skip:
+        results += [emit(r) for r in bench_sampling(sizes, device)]
+    if "tokenizer" not in skip:
+        results.append(emit(bench_tokenizer(sizes, device)))
+    if "fid" not in skip:
+        results += [emit(r) for r in bench_fid(sizes, device, args.peer_python)]
+    if args.peer_python and "peer" not in skip:
+        results += [emit(r) for r in peer_parti(args.peer_python)]
+    by = {r.get("measure") or r.get("section"): r for r in results}
+    train, sample1 = by.get("parti_train", {}), by.get("sample_guided_b1", {})
+    peer = by.get("peer_parti_pytorch_350m", {})
+    emit(
+        {
+            "bench": "gpu",
+            "device": device,
+            "small": args.small,
+            "parti_mfu": train.get("mfu"),
+            "parti_image_tokens_per_s": train.get("image_tokens_per_s"),
+            "sample_s_per_image": sample1.get("s_per_batch"),
+            "tokenizer_img_per_s": by.get("tokenizer_train", {}).get("img_per_s"),
+            "fid_img_per_s": by.get("fid_features", {}).get("img_per_s"),
+            "ratio": (
+                round(train["image_tokens_per_s"] / peer["image_tokens_per_s"], 3)
+                if train.get("image_tokens_per_s") and peer.get("image_tokens_per_s")
+                else None
+            ),
+            "mfu": train.get("mfu"),
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()
