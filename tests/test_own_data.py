@@ -6,9 +6,11 @@ import io
 import json
 import sys
 
+import jax
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
+from jax.experimental.compilation_cache import compilation_cache
 from PIL import Image
 
 from vim.cli import main
@@ -38,6 +40,21 @@ SMALL = {
     "train.eval_batches": 1,
     "train.progress": "false",
 }
+
+
+@pytest.fixture(scope="module", autouse=True)
+def shared_compilation_cache(tmp_path_factory):
+    """XLA programs kept on disk for this test session: the tokenizer, Parti and Inception programs are the same
+    for every dataset of these shapes, so only the first test that runs them pays for compiling them."""
+    names = ("jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs")
+    before = {name: getattr(jax.config, name) for name in names}
+    jax.config.update("jax_compilation_cache_dir", str(tmp_path_factory.getbasetemp() / "jax-compilation-cache"))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    compilation_cache.reset_cache()  # JAX decides once whether a cache is used; decide again now and after
+    yield
+    for name, value in before.items():
+        jax.config.update(name, value)
+    compilation_cache.reset_cache()
 
 
 def small_args(**extra: object) -> list[str]:
@@ -141,3 +158,95 @@ def test_unreadable_catalog_datasets_say_why(tmp_path):
         open_split(DataConfig(dataset="coco_captions", data_dir=str(tmp_path)), "restval")
     with pytest.raises(DatasetNotReadyError, match=r"not prepared under .*--file_format=array_record"):
         open_split(DataConfig(dataset="coco_captions", data_dir=str(tmp_path / "elsewhere")), "train")
+
+
+PHOTOS = {  # scikit-image's bundled photos (no download) and what they show
+    "astronaut": "an astronaut in a white suit",
+    "chelsea": "a ginger cat",
+    "coffee": "a cup of coffee",
+    "rocket": "a rocket on its launch pad",
+    "hubble_deep_field": "galaxies in deep space",
+    "retina": "the back of an eye",
+    "immunohistochemistry": "stained tissue under a microscope",
+    "motorcycle": "a motorcycle in a workshop",
+}
+CROPS = {  # (top, left, bottom, right) as fractions of the photo
+    "top left": (0.0, 0.0, 0.5, 0.5),
+    "top right": (0.0, 0.5, 0.5, 1.0),
+    "bottom left": (0.5, 0.0, 1.0, 0.5),
+    "bottom right": (0.5, 0.5, 1.0, 1.0),
+    "center": (0.25, 0.25, 0.75, 0.75),
+    "top half": (0.0, 0.0, 0.5, 1.0),
+    "whole": (0.0, 0.0, 1.0, 1.0),  # validation
+    "bottom half": (0.5, 0.0, 1.0, 1.0),  # test
+}
+
+
+def photo_folder(root):
+    """64 captioned crops of 8 photos (48 train, 8 validation, 8 test) with captions.jsonl, as a user has them."""
+    skimage_data = pytest.importorskip("skimage.data")
+    root.mkdir()
+    lines = []
+    for name, subject in PHOTOS.items():
+        photo = skimage_data.stereo_motorcycle()[0] if name == "motorcycle" else getattr(skimage_data, name)()
+        h, w = photo.shape[:2]
+        for k, (where, (top, left, bottom, right)) in enumerate(CROPS.items()):
+            crop = photo[int(top * h) : int(bottom * h), int(left * w) : int(right * w)]
+            file = f"{name}_{k}.{'jpg' if k % 2 else 'png'}"
+            Image.fromarray(crop).save(root / file)
+            split = {6: "validation", 7: "test"}.get(k, "train")
+            lines.append(json.dumps({"file": file, "caption": f"{subject}, {where}", "split": split}))
+    (root / "captions.jsonl").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def test_own_images_through_every_command(tmp_path, capsys):
+    """import → text tokenizer → train-tokenizer → encode-dataset → train-parti → export → generate, demo, fid."""
+    from apps.demo import Demo, build_app
+    from vim.bundle import load_bundle
+
+    photos = photo_folder(tmp_path / "photos")
+    data = ["--data-dir", tmp_path / "data", "--set", "data.dataset=imported/photos"]
+    tok, parti, bundle, out = (tmp_path / name for name in ("tok", "parti", "bundle", "out"))
+
+    report = vim(
+        capsys, "data", "import", photos, "--name", "photos", "--resolution", 32, "--data-dir", tmp_path / "data"
+    )
+    assert "imported 64 images (train 48, validation 8, test 8)" in report and "skipped nothing" in report
+    vim(capsys, "data", "text-tokenizer", "--preset", "tiny", *data)
+    result = json.loads(vim(capsys, "train-tokenizer", "--preset", "tiny", *data, *small_args(), "--workdir", tok))
+    assert result["step"] == 1 and np.isfinite(result["psnr"])
+    assert "codes cached at" in vim(capsys, "encode-dataset", "--tokenizer", tok)
+    result = json.loads(
+        vim(capsys, "train-parti", "--preset", "tiny", *data, *small_args(), "--tokenizer", tok, "--workdir", parti)
+    )
+    assert result["step"] == 1 and np.isfinite(result["nll_per_token"])
+    assert "bundle written to" in vim(capsys, "export", "--tokenizer", tok, "--parti", parti, "-o", bundle)
+
+    prompt = "a ginger cat, center"
+    vim(capsys, "generate", prompt, "-n", 4, "--batch-size", 4, "--checkpoint", bundle, "-o", out, "--seed", 3)
+    drawn = sorted(out.glob("*.png"))
+    assert len(drawn) == 4
+    for path in drawn:
+        with Image.open(path) as im:
+            assert im.size == (32, 32)
+        assert json.loads(path.with_suffix(".json").read_text())["prompt"] == prompt
+
+    demo = Demo(load_bundle(bundle), batch_size=4)  # what `vim demo --checkpoint` loads, short of serving it
+    assert demo.image_size == 32 and not demo.checks_faithfulness  # the shapes parser does not judge photos
+    build_app(demo).close()
+
+    fid = json.loads(vim(capsys, "fid", out, photos, "-n", 12, "--batch-size", 8))  # 12 photos keep it quick
+    assert [item["n"] for item in fid["inputs"]] == [4, 12]
+    assert np.isfinite(fid["value"]) and fid["value"] > 0
+
+
+def test_a_split_smaller_than_one_batch_is_refused():
+    from vim.config import tiny
+    from vim.data.pipeline import batch_iterator
+
+    cfg = tiny()
+    cfg.data.batch_size = 16
+    with pytest.raises(ValueError, match=r"8 examples holds no full batch of data\.batch_size=16"):
+        batch_iterator(list(range(8)), [], cfg, process_index=0, process_count=1)
+    assert len(next(batch_iterator(list(range(8)), [], cfg, drop_remainder=False, process_index=0, process_count=1)))

@@ -178,6 +178,12 @@ def batch_iterator(
         process_index, process_count = jax.process_index(), jax.process_count()
     if cfg.data.batch_size % process_count:
         raise ValueError(f"data.batch_size={cfg.data.batch_size} does not divide over {process_count} processes")
+    if drop_remainder and len(source) // process_count < cfg.data.batch_size // process_count:
+        # otherwise an evaluation averages nothing and an endless training stream never yields
+        raise ValueError(
+            f"a split of {len(source)} examples holds no full batch of data.batch_size={cfg.data.batch_size}: "
+            "lower data.batch_size or give the split more examples"
+        )
     sampler = grain.samplers.IndexSampler(
         num_records=len(source),
         shard_options=grain.sharding.ShardOptions(process_index, process_count, drop_remainder=True),
