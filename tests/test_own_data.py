@@ -250,3 +250,18 @@ def test_a_split_smaller_than_one_batch_is_refused():
     with pytest.raises(ValueError, match=r"8 examples holds no full batch of data\.batch_size=16"):
         batch_iterator(list(range(8)), [], cfg, process_index=0, process_count=1)
     assert len(next(batch_iterator(list(range(8)), [], cfg, drop_remainder=False, process_index=0, process_count=1)))
+
+
+def test_jax_narration_stays_off_the_terminal_unless_verbose():
+    """`Unable to initialize backend 'tpu'` and JAX's other INFO lines appear under -v only."""
+    import subprocess
+
+    code = "import sys; from vim.cli import setup_logging; setup_logging(sys.argv[1] == 'v'); import jax; jax.devices()"
+    runs = {
+        flag: subprocess.run([sys.executable, "-c", code, flag], capture_output=True, text=True, timeout=120)
+        for flag in ("quiet", "v")
+    }
+    for run in runs.values():
+        assert run.returncode == 0, run.stderr
+    assert " jax." in runs["v"].stderr  # JAX does narrate its backend search: -v shows it
+    assert " jax." not in runs["quiet"].stderr and "Unable to initialize backend" not in runs["quiet"].stderr

@@ -529,17 +529,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+NARRATORS = ("absl", "jax")  # orbax/tfds narrate every step through absl; JAX its backend search ("tpu")
+
+
+def _not_narration(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING or record.name.split(".")[0] not in NARRATORS
+
+
+def setup_logging(verbose: bool) -> None:
+    """vim's INFO lines on stderr; absl's and JAX's only from WARNING up unless verbose (-v: everything)."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if not verbose:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_not_narration)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # the `vim` command itself (not a call from Python): run it under tcmalloc if installed
         reexec_with_tcmalloc()
     args = build_parser().parse_args(argv)
     args.argv = list(argv) if argv is not None else sys.argv[1:]
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    if not args.verbose:  # orbax/tfds narrate every step at INFO through absl
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(lambda r: r.name != "absl" or r.levelno >= logging.WARNING)
+    setup_logging(args.verbose)
     try:
         args.fn(args)
     except (config_lib.ConfigError, OSError, ValueError) as e:  # OSError: unwritable or full disks, missing files
