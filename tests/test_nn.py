@@ -13,7 +13,7 @@ import pytest
 from flax import nnx
 
 from vim import config as config_lib
-from vim.nn import attention, layer_norm, matmul, row_major_dot_general
+from vim.nn import attention, attention_bhtk, layer_norm, matmul, row_major_dot_general
 
 
 @pytest.mark.parametrize("x_shape", [(6, 5), (2, 3, 5)])
@@ -71,6 +71,23 @@ def test_attention_gradients_equal_those_of_jax_dot_product_attention():
     _, reference = jax.vjp(lambda q, k, v: jax.nn.dot_product_attention(q, k, v, mask=mask), q, k, v)
     for got, want in zip(ours(g), reference(g), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_the_library_path_parti_takes_on_gpus_equals_the_written_path():
+    kq, kk, kv, kg = jax.random.split(jax.random.key(4), 4)
+    q = jax.random.normal(kq, (2, 3, 5, 4))  # heads-major [B, H, T, K]
+    k, v = jax.random.normal(kk, (2, 3, 7, 4)), jax.random.normal(kv, (2, 3, 7, 4))
+    causal = jnp.tril(jnp.ones((5, 7), bool), k=2)[None, None]
+    mask = causal & (jnp.arange(7) < jnp.array([7, 4])[:, None])[:, None, None]  # 2nd example: 4 keys
+    g = jax.random.normal(kg, q.shape)
+    outs = {}
+    for impl in ("written", "library"):
+        out, vjp = jax.vjp(lambda q, k, v, impl=impl: attention_bhtk(q, k, v, mask, implementation=impl), q, k, v)
+        outs[impl] = (out, *vjp(g))
+    for got, want in zip(outs["library"], outs["written"], strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="choose one of"):
+        attention_bhtk(q, k, v, mask, implementation="flash")
 
 
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])

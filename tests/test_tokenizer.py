@@ -228,3 +228,23 @@ def test_eval_tokenizer_over_a_whole_split(trained_run, capsys):
     assert result["images"] == 64 and result["split"] == "validation"
     assert 0 < result["codebook_usage"] <= 1 and 1 <= result["codebook_perplexity"] <= 32
     assert 5 < result["psnr"] < 60
+
+
+@pytest.mark.parametrize("name", ["vitvq-small", "vitvq-base", "vitvq-large"])
+def test_paper_presets_compute_in_bf16(name):
+    assert config_lib.preset(name).tokenizer.compute_dtype == "bfloat16"
+
+
+def test_bf16_compute_equals_f32_within_bf16_tolerance():
+    import dataclasses
+
+    cfg = config_lib.TokenizerConfig(image_size=32, width=64, encoder_layers=2, decoder_layers=2, heads=2, mlp_dim=128)
+    images = jax.random.uniform(jax.random.key(1), (2, 32, 32, 3))
+    f32 = ViTVQGAN(cfg, rngs=nnx.Rngs(0))
+    bf16 = ViTVQGAN(dataclasses.replace(cfg, compute_dtype="bfloat16"), rngs=nnx.Rngs(0))  # the same weights
+    z32, z16 = f32.encode_latents(images), bf16.encode_latents(images)
+    assert z16.dtype == jnp.float32 and not np.array_equal(z32, z16)  # it does compute in bf16 ...
+    np.testing.assert_allclose(z16, z32, rtol=0.05, atol=0.05 * float(jnp.abs(z32).max()))  # ... to bf16 accuracy
+    out32, _ = f32(images, use_codes=False)
+    out16, _ = bf16(images, use_codes=False)
+    np.testing.assert_allclose(out16, out32, atol=0.05 * float(jnp.abs(out32).max()))

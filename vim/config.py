@@ -232,6 +232,7 @@ def _paper_tokenizer(name: str, layers: int, width: int, heads: int, mlp: int) -
             heads=heads,
             mlp_dim=mlp,
             codebook_size=8192,
+            compute_dtype="bfloat16",  # bf16 matmuls over f32 weights: where these sizes train (GPUs, TPUs)
         )
         cfg.train = TrainConfig(num_steps=500_000, learning_rate=1e-4, warmup_steps=5_000, ema_decay=0.999)
         return cfg

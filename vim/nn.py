@@ -93,20 +93,41 @@ def attention(q_bthk: jax.Array, k_bshk: jax.Array, v_bshk: jax.Array, mask_b1ts
     return jnp.swapaxes(attention_bhtk(q, k, v, mask_b1ts), 1, 2)
 
 
+ATTENTION_IMPLEMENTATIONS = ("auto", "written", "library")
+
+
 def attention_bhtk(
-    q_bhtk: jax.Array, k_bhsk: jax.Array, v_bhsk: jax.Array, mask_b1ts: jax.Array | None = None
+    q_bhtk: jax.Array,
+    k_bhsk: jax.Array,
+    v_bhsk: jax.Array,
+    mask_b1ts: jax.Array | None = None,
+    implementation: str = "auto",
 ) -> jax.Array:
     """Softmax attention (softmax in float32) over the key positions the mask allows, heads-major:
     [B, H, T, K] → [B, H, T, K].
 
+    `implementation`: "written" is the einsum form below; "library" is `jax.nn.dot_product_attention`
+    (on a GPU, cuDNN's fused flash attention where it applies, else XLA's); "auto" takes the library
+    on GPUs and the written form elsewhere. Both are tested equal.
+
     Heads-major so every einsum has its batch dims (b, h) leading; callers that project q, k and v
-    with one fused kernel transpose once for all three (the Parti step
-    ran ~1-2 ms faster than with per-tensor layout changes, A/B). Written out rather than
-    `jax.nn.dot_product_attention`, whose layout changes cost XLA:CPU ~5 % of a Parti train step, and
-    with a hand-derived backward (dS = P ⊙ (dP − rowsum(dO ⊙ O))) that saves autodiff's softmax chain
-    ~8 ms of an ~80 ms Parti bench step (A/B).
+    with one fused kernel transpose once for all three. Written out on the CPU because the library's
+    layout changes cost XLA:CPU a few percent of a Parti train step, and with a hand-derived backward
+    (dS = P ⊙ (dP − rowsum(dO ⊙ O))) that is cheaper there than autodiff's softmax chain (A/B measured
+    when it was written; see bench/results/).
     """
+    if implementation not in ATTENTION_IMPLEMENTATIONS:
+        raise ValueError(f"attention implementation {implementation!r}; choose one of {ATTENTION_IMPLEMENTATIONS}")
+    if implementation == "library" or (implementation == "auto" and jax.default_backend() == "gpu"):
+        return _library_attention(q_bhtk, k_bhsk, v_bhsk, mask_b1ts)
     return _attention(q_bhtk, k_bhsk, v_bhsk, jnp.ones((1, 1, 1, 1), bool) if mask_b1ts is None else mask_b1ts)
+
+
+def _library_attention(q_bhtk, k_bhsk, v_bhsk, mask_b1ts):
+    dtype = q_bhtk.dtype
+    q_bthk, k_bshk, v_bshk = (jnp.swapaxes(x.astype(dtype), 1, 2) for x in (q_bhtk, k_bhsk, v_bhsk))
+    o_bthk = jax.nn.dot_product_attention(q_bthk, k_bshk, v_bshk, mask=mask_b1ts)
+    return jnp.swapaxes(o_bthk, 1, 2)
 
 
 @jax.custom_vjp
