@@ -12,22 +12,24 @@ for path in sorted(Path(__file__).parent.glob("plans/*.json")):
     d = json.loads(path.read_text())
     m, g = d["mesh"], d["per_device_gib"]
     state = g["params"] + g["ema"] + g["optimizer_state"]
+    total = state + g["xla_temporaries_activations"]
     rows.append(
         (
             (d["parameters"], d["devices"]),
             f"| {d['preset']} | {d['parameters'] / 1e9:.2f} B | {d['devices']} "
-            f"({m['data']}×{m['fsdp']}×{m['model']}) | {d['global_batch']} | {d['tokens_per_step']:,} | "
+            f"({m['data']}×{m['fsdp']}×{m['model']}) | {d['global_batch']} | "
+            f"{d['microbatches']} ({d['sequences_per_device_per_microbatch']:g}) | {d['optimizer']} | "
             f"{g['params']:.2f} | {g['optimizer_state']:.2f} | {state:.2f} | {g['xla_temporaries_activations']:.1f} | "
-            f"{d['flops_per_step'] / 1e15:.1f} | {d['model_flops_per_step_6nd'] / 1e15:.1f} | "
+            f"**{total:.1f}** | {d['flops_per_step'] / 1e15:.1f} | {d['model_flops_per_step_6nd'] / 1e15:.1f} | "
             f"{d.get('compile_wall_seconds', float('nan')):.0f} |",
         )
     )
 print(
-    "| preset | params | devices (data×fsdp×model) | global batch | tokens/step | params GiB/dev | "
-    "Adam GiB/dev | params+EMA+Adam GiB/dev | XLA temps (activations) GiB/dev | XLA PFLOP/step | 6ND PFLOP/step | "
-    "compile s |"
+    "| preset | params | devices (data×fsdp×model) | global batch | microbatches (sequences/device each) | optimizer | "
+    "params GiB/dev | optimizer GiB/dev | params+EMA+optimizer GiB/dev | XLA temps (activations) GiB/dev | "
+    "total GiB/dev | XLA PFLOP/step | 6ND PFLOP/step | compile s |"
 )
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for _, row in sorted(rows, key=lambda r: r[0]):
     print(row)
 sys.exit(0)
