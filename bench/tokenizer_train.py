@@ -61,7 +61,7 @@ def bench_vim(steps: int, batch: int = 16) -> dict:
 
 
 def main() -> None:
-    allocator.reexec_with_tcmalloc()  # as the `vim` command runs (vim/allocator.py)
+    allocator.tune_for_cpu()  # as the `vim` command runs (vim/allocator.py)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peer-python", help="a Python where `import parti_pytorch` works")
     parser.add_argument("--steps", type=int, default=20)

@@ -7,10 +7,13 @@ import os
 
 import pytest
 
+from vim import allocator
 from vim import config as config_lib
 from vim.data.builders import build_world
 from vim.data.pipeline import open_split, text_tokenizer_path
 from vim.data.text import train_text_tokenizer
+
+allocator.keep_freed_memory()  # the test runner owns its process: XLA:CPU's scratch reused (vim/allocator.py)
 
 
 @pytest.fixture(scope="session")

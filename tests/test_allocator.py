@@ -1,4 +1,5 @@
-"""vim.allocator: tcmalloc preloaded by vim's entry points; otherwise glibc reuses XLA:CPU's scratch."""
+"""vim.allocator: entry points on a CPU backend run under tcmalloc, or glibc reuses XLA:CPU's scratch;
+`import vim` itself changes nothing in the process."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from vim import allocator
 
 _PROBE = """
 import ctypes, json, os, sys
-import vim  # noqa: F401  (first: the malloc settings must precede JAX's threads; the test's env may opt out)
-from vim.allocator import reexec_with_tcmalloc, tcmalloc_loaded
-if os.environ.get("PROBE_REEXEC"):
-    reexec_with_tcmalloc()
+import vim  # noqa: F401  (a library import: changes nothing)
+from vim.allocator import tcmalloc_loaded, tune_for_cpu
+if os.environ.get("PROBE_ENTRY_POINT"):
+    tune_for_cpu()  # what the `vim` command and the benches do first (the test's env may opt out)
 import jax
 from parti_train import matched_setup  # bench/parti_train.py: XLA:CPU's scratch for its step is 95 MB
 
@@ -52,21 +53,23 @@ def _max_mmap_bytes(malloc_stats: str) -> int:
 
 
 @linux_only
-def test_import_vim_keeps_xla_scratch_out_of_mmap():
+def test_entry_point_keeps_xla_scratch_out_of_mmap_and_import_vim_changes_nothing():
     # Without the settings glibc maps XLA:CPU's 95 MB per-step scratch afresh every step (~25,000 page
     # faults and ~40 ms of kernel time per step, bench/results/parti_train_2026-11-29c.txt); with them it
     # comes from the heap and is reused. Fault counts on this VM also move with load for reasons outside
     # glibc, so the test checks the mechanism: glibc's own record of the largest mmap use.
-    _, with_vim = _probe(VIM_MALLOC="glibc")
-    _, opted_out = _probe(VIM_MALLOC="system")
+    _, entry_point = _probe(VIM_MALLOC="glibc", PROBE_ENTRY_POINT="1")
+    _, opted_out = _probe(VIM_MALLOC="system", PROBE_ENTRY_POINT="1")
+    _, library_user = _probe(VIM_MALLOC="glibc")  # imports vim, never asks for tuning
+    assert _max_mmap_bytes(entry_point) < 16_000_000, entry_point
     assert _max_mmap_bytes(opted_out) > 90_000_000, opted_out
-    assert _max_mmap_bytes(with_vim) < 16_000_000, with_vim
+    assert _max_mmap_bytes(library_user) > 90_000_000, library_user
 
 
 @linux_only
 @needs_tcmalloc
 def test_entry_point_reexecutes_under_tcmalloc_that_keeps_freed_pages():
-    out, _ = _probe(PROBE_REEXEC="1")
+    out, _ = _probe(PROBE_ENTRY_POINT="1")
     assert out == {"tcmalloc": True, "release_rate": "0"}
 
 
@@ -110,11 +113,28 @@ def test_opt_out_and_unknown_choice():
     assert "VIM_MALLOC='tc' is not one of tcmalloc, glibc, system; using tcmalloc" in out.stderr
 
 
-def test_vim_command_reexecutes_but_python_callers_do_not(monkeypatch):
+def test_no_tuning_where_jax_uses_a_gpu_or_tpu():
+    code = "from vim import allocator\nprint(allocator.cpu_backend_expected(), allocator.tune_for_cpu())"
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", allocator.PRELOADED_BY_VIM, "VIM_MALLOC")}
+    for platforms, expected in (("cuda", "False system (not a CPU backend)"), ("tpu,cpu", "False system")):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             env={**env, "JAX_PLATFORMS": platforms})  # fmt: skip
+        assert out.stdout.strip().startswith(expected), out.stdout
+    cpu = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**env, "JAX_PLATFORMS": "cpu", "VIM_MALLOC": "glibc"})  # fmt: skip
+    assert cpu.stdout.strip() == "True glibc settings"
+
+
+def test_import_vim_loads_no_allocator_code():
+    code = "import sys, vim\nprint('vim.allocator' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_vim_command_tunes_but_python_callers_do_not(monkeypatch):
     import vim.cli
 
     calls = []
-    monkeypatch.setattr(vim.cli, "reexec_with_tcmalloc", lambda: calls.append(1))
+    monkeypatch.setattr(vim.cli, "tune_for_cpu", lambda: calls.append(1))
     monkeypatch.setattr(sys, "argv", ["vim", "world", "parse", "/nonexistent.png"])
     assert vim.cli.main() == 2  # the `vim` command: re-exec first, then the (failing) command
     assert calls == [1]

@@ -5,13 +5,16 @@ Two problems with glibc's defaults, both measured on the Parti bench step (bench
 - XLA:CPU allocates one scratch buffer per executable run (95 MB there) from a worker thread. glibc
   serves a request that large from a fresh mmap and unmaps it on free, so every step the kernel
   zero-fills ~23,000 pages: ~40 ms of system time per 90 ms step on two cores. `keep_freed_memory`
-  (applied on `import vim`) sets one arena, no mmap and a high trim threshold, so the buffer is reused.
+  sets one arena, no mmap and a high trim threshold, so the buffer is reused.
 - That single arena makes the runtime's many small allocations contend on one lock (~270 context
   switches and ~7 % of CPU time in malloc per step). tcmalloc (Debian `libtcmalloc-minimal4`, which
   `make` installs where it can) has per-thread caches and keeps freed pages: the step ran 69-71 →
-  61-66 ms. A library cannot swap the allocator of a running process, so vim's entry points (the
-  `vim` command, the benches) call `reexec_with_tcmalloc` first: it re-runs the same command with the
-  library in LD_PRELOAD.
+  61-66 ms. A library cannot swap the allocator of a running process, so `reexec_with_tcmalloc`
+  re-runs the same command with the library in LD_PRELOAD.
+
+Both are process-wide, so nothing happens on `import vim`: only entry points that own their process
+(the `vim` command, the benches, the test runner) call `tune_for_cpu` first, and it does nothing where
+JAX will run on a GPU or TPU (the problems above are XLA:CPU's).
 
 VIM_MALLOC picks: `tcmalloc` (default: preload it when installed, else the glibc settings), `glibc`
 (the glibc settings only) or `system` (leave malloc alone). The glibc settings only take effect when
@@ -21,7 +24,9 @@ vim is imported before JAX's worker threads first allocate.
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
+import pkgutil
 import sys
 import warnings
 from pathlib import Path
@@ -32,6 +37,7 @@ TCMALLOC_FILES = ("libtcmalloc_minimal.so.4", "libtcmalloc.so.4")
 LIBRARY_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib")
 CHOICES = ("tcmalloc", "glibc", "system")
 PRELOADED_BY_VIM = "VIM_MALLOC_PRELOADED"  # set on the re-executed process: the library vim added to LD_PRELOAD
+ACCELERATOR_MODULES = ("jax_cuda13_plugin", "jax_cuda12_plugin", "jax_rocm7_plugin", "jax_rocm_plugin", "libtpu")
 
 
 def choice() -> str:
@@ -122,3 +128,29 @@ def environ_without_vim_preload() -> dict[str, str]:
         else:
             env.pop("LD_PRELOAD", None)
     return env
+
+
+def cpu_backend_expected() -> bool:
+    """Whether JAX will compute on its CPU backend here, decided without starting JAX (whose threads must
+    not have allocated before the malloc settings): JAX_PLATFORMS when set, else whether a GPU/TPU
+    plugin is installed (JAX prefers one when present)."""
+    platforms = os.environ.get("JAX_PLATFORMS") or os.environ.get("JAX_PLATFORM_NAME") or ""
+    if platforms.strip():
+        return platforms.split(",")[0].strip().lower() == "cpu"
+    if any(importlib.util.find_spec(name) is not None for name in ACCELERATOR_MODULES):
+        return False
+    namespace = importlib.util.find_spec("jax_plugins")  # PJRT plugins (xla_cuda12, …) register here
+    if namespace is not None and namespace.submodule_search_locations:
+        return not any(m.name != "cpu" for m in pkgutil.iter_modules(namespace.submodule_search_locations))
+    return True
+
+
+def tune_for_cpu() -> str:
+    """For entry points that own their process, before any work: on a CPU backend run under tcmalloc
+    (re-executing the command, when installed and wanted) or else apply the glibc settings; on a
+    GPU/TPU backend do nothing. Returns what the process allocates with afterwards."""
+    if not cpu_backend_expected():
+        return "system (not a CPU backend)"
+    reexec_with_tcmalloc()  # returns when tcmalloc is unwanted, missing or already loaded
+    keep_freed_memory()
+    return in_use()

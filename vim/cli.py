@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from vim import config as config_lib
-from vim.allocator import reexec_with_tcmalloc
+from vim.allocator import tune_for_cpu
 
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
@@ -547,8 +547,8 @@ def setup_logging(verbose: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    if argv is None:  # the `vim` command itself (not a call from Python): run it under tcmalloc if installed
-        reexec_with_tcmalloc()
+    if argv is None:  # the `vim` command itself (not a call from Python): CPU malloc tuning (vim/allocator.py)
+        tune_for_cpu()
     args = build_parser().parse_args(argv)
     args.argv = list(argv) if argv is not None else sys.argv[1:]
     setup_logging(args.verbose)
