@@ -18,11 +18,11 @@ from typing import Any
 
 from flax import nnx
 
-from vim.config import Config, from_dict, to_dict
+from vim.config import Config, to_dict
 from vim.data.text import TextTokenizer
 from vim.parti.model import Parti
 from vim.tokenizer.model import ViTVQGAN
-from vim.training.weights import is_exported, load_params, save_params
+from vim.training.weights import is_exported, latest_ema, load_params, read_config, save_params
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_BUNDLE = REPO_ROOT / "checkpoints" / "shapes-tiny"
@@ -57,12 +57,6 @@ class Bundle:
         return Upsampler(self.path / "upsampler") if (self.path / "upsampler").is_dir() else None
 
 
-def _read_config(folder: Path) -> Config:
-    file = folder / "config.json"
-    if not file.is_file():
-        raise FileNotFoundError(f"{folder} has no config.json")
-    return from_dict(json.loads(file.read_text()))
-
 
 def load_bundle(path: str | os.PathLike | None = None) -> Bundle:
     """Load a bundle folder (default: `default_bundle()`)."""
@@ -70,13 +64,13 @@ def load_bundle(path: str | os.PathLike | None = None) -> Bundle:
     if not (path / "tokenizer").is_dir():
         hint = " (train and `vim export` one; see checkpoints/README.md)" if path == DEFAULT_BUNDLE else ""
         raise FileNotFoundError(f"{path} is not a vim bundle: no tokenizer/ folder{hint}")
-    tok_cfg = _read_config(path / "tokenizer")
+    tok_cfg = read_config(path / "tokenizer")
     tokenizer = load_params(
         nnx.eval_shape(lambda: ViTVQGAN(tok_cfg.tokenizer, rngs=nnx.Rngs(0))), path / "tokenizer" / "params.npz"
     )
     parti = parti_cfg = text = None
     if (path / "parti").is_dir():
-        parti_cfg = _read_config(path / "parti")
+        parti_cfg = read_config(path / "parti")
         parti = load_params(
             nnx.eval_shape(lambda: Parti(parti_cfg.parti, rngs=nnx.Rngs(0))), path / "parti" / "params.npz"
         )
@@ -84,12 +78,6 @@ def load_bundle(path: str | os.PathLike | None = None) -> Bundle:
     card = json.loads((path / CARD).read_text()) if (path / CARD).is_file() else {}
     return Bundle(path, tokenizer, tok_cfg, parti, parti_cfg, text, card)
 
-
-def _latest_ema(workdir: Path, task: Any) -> dict:
-    from vim.training.checkpoint import restore_latest
-
-    state, step = restore_latest(workdir, task)
-    return {"params": state["ema"], "step": int(step)}
 
 
 def export_bundle(
@@ -115,7 +103,7 @@ def export_bundle(
     if parti_dir is not None:
         parts.append(("parti", Path(parti_dir), PartiTask))
     for name, workdir, task_cls in parts:
-        cfg = _read_config(workdir)
+        cfg = read_config(workdir)
         if name == "parti" and sample:
             cfg.sample = dataclasses.replace(cfg.sample, **sample)
         (out / name).mkdir(parents=True, exist_ok=True)
@@ -124,7 +112,7 @@ def export_bundle(
                 shutil.copyfile(workdir / "params.npz", out / name / "params.npz")
             card.setdefault(name, {"part": str(workdir)})
         else:
-            exported = _latest_ema(workdir, task_cls(cfg))
+            exported = latest_ema(workdir, task_cls(cfg))
             save_params(exported["params"], out / name / "params.npz")
             summary = workdir / "summary.json"
             card[name] = {

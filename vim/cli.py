@@ -37,22 +37,14 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help="root folder of datasets (same as --set data.data_dir=...)")
 
 
-def _config(args: argparse.Namespace) -> config_lib.Config:
-    stage = getattr(args, "stage", None)
-    cfg = config_lib.apply_overrides(config_lib.preset(args.preset, stage), args.overrides)
-    if args.data_dir:
-        cfg.data.data_dir = args.data_dir
-    return cfg
-
-
 def cmd_config_show(args: argparse.Namespace) -> None:
-    print(json.dumps(config_lib.to_dict(_config(args)), indent=2))
+    print(json.dumps(config_lib.to_dict(config_lib.from_args(args)), indent=2))
 
 
 def cmd_data_build(args: argparse.Namespace) -> None:
     from vim.data.builders import build_world
 
-    cfg = _config(args)
+    cfg = config_lib.from_args(args)
     if args.dataset != "shapes":
         raise SystemExit(
             f"vim data build: only the embedded 'shapes' world is built here, not {args.dataset!r}; "
@@ -67,7 +59,7 @@ def cmd_data_text_tokenizer(args: argparse.Namespace) -> None:
     from vim.data.pipeline import open_split, text_tokenizer_path
     from vim.data.text import TextTokenizer, train_text_tokenizer
 
-    cfg = _config(args)
+    cfg = config_lib.from_args(args)
     source = open_split(cfg.data, "train")
     captions = (source[i]["caption"].decode() for i in range(len(source)))
     output = args.output or text_tokenizer_path(cfg)
@@ -80,7 +72,7 @@ def cmd_data_preview(args: argparse.Namespace) -> None:
     from vim.data.pipeline import DatasetNotReadyError, open_split
     from vim.data.preview import write_preview
 
-    cfg = _config(args)
+    cfg = config_lib.from_args(args)
     try:
         source = open_split(cfg.data, args.split)
         examples = [source[i] for i in range(min(args.n, len(source)))]
@@ -97,7 +89,7 @@ def cmd_data_preview(args: argparse.Namespace) -> None:
 def cmd_data_import(args: argparse.Namespace) -> None:
     from vim.data.importer import import_folder
 
-    cfg = _config(args)
+    cfg = config_lib.from_args(args)
     report = import_folder(
         args.directory,
         args.name,
@@ -113,7 +105,7 @@ def cmd_data_import(args: argparse.Namespace) -> None:
 def cmd_world_check(args: argparse.Namespace) -> None:
     from vim.world.check import parser_accuracy
 
-    cfg = _config(args)
+    cfg = config_lib.from_args(args)
     result = parser_accuracy(cfg.data.world, args.split, args.n)
     print(json.dumps(result, indent=2))
 
@@ -138,7 +130,7 @@ def cmd_world_parse(args: argparse.Namespace) -> None:
 def cmd_train_tokenizer(args: argparse.Namespace) -> None:
     from vim.tokenizer.train import train_and_evaluate
 
-    result = train_and_evaluate(_config(args), args.workdir)
+    result = train_and_evaluate(config_lib.from_args(args), args.workdir)
     print(json.dumps(result, indent=2))
 
 
@@ -165,7 +157,7 @@ def cmd_encode_dataset(args: argparse.Namespace) -> None:
 def cmd_train_parti(args: argparse.Namespace) -> None:
     from vim.parti.train import train_and_evaluate
 
-    result = train_and_evaluate(_config(args), args.workdir, args.tokenizer)
+    result = train_and_evaluate(config_lib.from_args(args), args.workdir, args.tokenizer)
     print(json.dumps(result, indent=2))
 
 
@@ -181,7 +173,7 @@ def cmd_plan(args: argparse.Namespace) -> None:
 
         if jax.device_count() < needed:
             raise SystemExit(run_with_fake_devices(args.argv, needed))
-    result = plan(_config(args), mesh, args.batch)
+    result = plan(config_lib.from_args(args), mesh, args.batch)
     print(json.dumps(result, indent=2))
 
 

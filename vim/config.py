@@ -310,6 +310,14 @@ def preset(name: str, stage: str | None = None) -> Config:
     return PRESETS[name]() if stage is None else PRESETS[name](stage)
 
 
+def from_args(args: typing.Any) -> Config:
+    """What a `vim` command line asks for: `--preset` (for the command's stage), `--set`, `--data-dir`."""
+    cfg = apply_overrides(preset(args.preset, getattr(args, "stage", None)), args.overrides)
+    if args.data_dir:
+        cfg.data.data_dir = args.data_dir
+    return cfg
+
+
 def _parse_value(text: str, hint: typing.Any, path: str) -> typing.Any:
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):

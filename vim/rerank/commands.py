@@ -21,10 +21,10 @@ def scorer_config(args: argparse.Namespace):
 
 
 def cmd_train_scorer(args: argparse.Namespace) -> None:
-    from vim.cli import _config
+    from vim.config import from_args
     from vim.rerank.train import train_and_evaluate
 
-    result = train_and_evaluate(_config(args), args.workdir, scorer_config(args), stop_at=args.stop_at)
+    result = train_and_evaluate(from_args(args), args.workdir, scorer_config(args), stop_at=args.stop_at)
     print(json.dumps(result, indent=2))
 
 
@@ -35,10 +35,10 @@ def cmd_export_scorer(args: argparse.Namespace) -> None:
 
 
 def cmd_eval_scorer(args: argparse.Namespace) -> None:
-    from vim.cli import _config
+    from vim.config import from_args
     from vim.rerank.score import evaluate_split
 
-    result = evaluate_split(args.checkpoint, _config(args).data, args.split, args.limit, negatives=True)
+    result = evaluate_split(args.checkpoint, from_args(args).data, args.split, args.limit, negatives=True)
     print(json.dumps(result, indent=2))
 
 

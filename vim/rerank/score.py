@@ -37,17 +37,17 @@ def _is_exported(path: Path) -> bool:
 
 def load_scorer(path: str | os.PathLike) -> DualEncoder:
     """The scorer in an exported folder, or the EMA weights of a training workdir's latest checkpoint."""
-    from vim.bundle import load_params
+    from vim.training.weights import load_params
 
     path = Path(path)
     scfg = read_scorer_config(path)
     if _is_exported(path):
         return load_params(nnx.eval_shape(lambda: DualEncoder(scfg, rngs=nnx.Rngs(0))), path / PARAMS_FILE)
-    from vim.bundle import _latest_ema, _read_config
     from vim.rerank.train import ScorerTask
+    from vim.training.weights import latest_ema, read_config
 
-    task = ScorerTask(_read_config(path), scfg)
-    return task.model(_latest_ema(path, task)["params"])
+    task = ScorerTask(read_config(path), scfg)
+    return task.model(latest_ema(path, task)["params"])
 
 
 def text_model_path(path: str | os.PathLike) -> Path:
@@ -55,10 +55,10 @@ def text_model_path(path: str | os.PathLike) -> Path:
     path = Path(path)
     if _is_exported(path):
         return path / MODEL_FILE
-    from vim.bundle import _read_config
     from vim.data.pipeline import text_tokenizer_path
+    from vim.training.weights import read_config
 
-    return text_tokenizer_path(_read_config(path))
+    return text_tokenizer_path(read_config(path))
 
 
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -179,8 +179,8 @@ class Reranker:
 
     def export_to(self, folder: str | os.PathLike) -> Path:
         """Write scorer.json + params.npz + text_tokenizer.model (+ provenance) into folder."""
-        from vim.bundle import save_params
         from vim.training.checkpoint import dump_json
+        from vim.training.weights import save_params
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)

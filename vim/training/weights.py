@@ -1,16 +1,20 @@
-"""Model weights as flat `.npz` files ("a/b/c" keys): what bundles and exported parts hold.
+"""Model weights as flat `.npz` files ("a/b/c" keys): what bundles and exported parts hold, and the
+other shared reads of a run or part folder (its config, its latest EMA weights).
 
 Plain arrays only, so a file loads with numpy alone and never unpickles objects.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+
+from vim.config import Config, from_dict
 
 PARAMS_FILE = "params.npz"
 
@@ -63,3 +67,20 @@ def load_params(module: nnx.Module, path: Path) -> nnx.Module:
 
         nnx.replace_by_pure_dict(abstract, fill(pure))
     return nnx.merge(graphdef, abstract)
+
+
+def read_config(folder: Path) -> Config:
+    """The config.json of a run or an exported part."""
+    file = Path(folder) / "config.json"
+    if not file.is_file():
+        raise FileNotFoundError(f"{folder} has no config.json")
+    return from_dict(json.loads(file.read_text()))
+
+
+def latest_ema(workdir: Path, task: Any) -> dict:
+    """{"params": EMA weights, "step": int} of a training run's newest intact checkpoint."""
+    from vim.training.checkpoint import restore_latest  # orbax: only when reading a run, not a part
+
+    state, step = restore_latest(workdir, task)
+    return {"params": state["ema"], "step": int(step)}
+

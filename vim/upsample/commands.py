@@ -20,10 +20,10 @@ def upsampler_config(args: argparse.Namespace):
 
 
 def cmd_train_upsampler(args: argparse.Namespace) -> None:
-    from vim.cli import _config
+    from vim.config import from_args
     from vim.upsample.train import train_and_evaluate
 
-    result = train_and_evaluate(_config(args), args.workdir, args.tokenizer, upsampler_config(args), args.stop_at)
+    result = train_and_evaluate(from_args(args), args.workdir, args.tokenizer, upsampler_config(args), args.stop_at)
     print(json.dumps(result, indent=2))
 
 

@@ -22,14 +22,14 @@ import numpy as np
 from flax import nnx
 
 from vim.tokenizer.model import pixels
-from vim.upsample.model import WDSR, UpsamplerConfig, read_upsampler_config, save_upsampler_config
+from vim.upsample.model import WDSR, UpsamplerConfig, bicubic, read_upsampler_config, save_upsampler_config
 
 PARAMS_FILE = "params.npz"
 
 
 def load_upsampler(path: str | os.PathLike) -> WDSR:
     """The upsampler in an exported folder, or the EMA weights of a training workdir's latest checkpoint."""
-    from vim.bundle import _latest_ema, _read_config, load_params
+    from vim.training.weights import latest_ema, load_params, read_config
 
     path = Path(path)
     ucfg = read_upsampler_config(path)
@@ -37,8 +37,8 @@ def load_upsampler(path: str | os.PathLike) -> WDSR:
         return load_params(nnx.eval_shape(lambda: WDSR(ucfg, rngs=nnx.Rngs(0))), path / PARAMS_FILE)
     from vim.upsample.train import UpsamplerTask
 
-    task = UpsamplerTask(_read_config(path), ucfg)
-    return task.model(_latest_ema(path, task)["params"])
+    task = UpsamplerTask(read_config(path), ucfg)
+    return task.model(latest_ema(path, task)["params"])
 
 
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -94,8 +94,8 @@ class Upsampler:
 
     def export_to(self, folder: str | os.PathLike) -> Path:
         """Write upsampler.json + params.npz (+ provenance) into folder, e.g. <bundle>/upsampler."""
-        from vim.bundle import save_params
         from vim.training.checkpoint import dump_json
+        from vim.training.weights import save_params
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -118,8 +118,6 @@ def evaluate_pairs(
     model: WDSR, low_uint8: np.ndarray, high_uint8: np.ndarray, bicubic_uint8: np.ndarray | None = None
 ) -> dict:
     """Mean PSNR (dB) against the high-res targets of the upsampler and of PIL bicubic, on the same inputs."""
-    from vim.upsample.train import bicubic
-
     if bicubic_uint8 is None:
         bicubic_uint8 = bicubic(low_uint8, model.cfg.scale)
 

@@ -23,7 +23,9 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import nnx
+from PIL import Image
 
 from vim.tokenizer.model import LOGIT_LAPLACE_EPS
 
@@ -135,6 +137,15 @@ def pixel_shuffle(x_bhwc: jax.Array, scale: int) -> jax.Array:
     c = cs // (scale * scale)
     x = x_bhwc.reshape(b, h, w, scale, scale, c).transpose(0, 1, 3, 2, 4, 5)
     return x.reshape(b, h * scale, w * scale, c)
+
+
+def bicubic(images_uint8: np.ndarray, scale: int) -> np.ndarray:
+    """The baseline: PIL bicubic upsampling, uint8 [B, H, W, 3] → [B, H·s, W·s, 3]."""
+    out = [
+        np.asarray(Image.fromarray(im).resize((im.shape[1] * scale, im.shape[0] * scale), Image.Resampling.BICUBIC))
+        for im in np.asarray(images_uint8, np.uint8)
+    ]
+    return np.stack(out) if out else np.zeros((0, 0, 0, 3), np.uint8)
 
 
 def to_logit_space(images: jax.Array) -> jax.Array:

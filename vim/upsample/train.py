@@ -21,7 +21,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
-from PIL import Image
 
 from vim.config import Config
 from vim.tokenizer.losses import (
@@ -36,20 +35,11 @@ from vim.tokenizer.train import psnr, to_unit
 from vim.training.loop import fit
 from vim.training.optim import guarded_update, make_optimizer, schedule
 from vim.training.state import advance, new_state
-from vim.upsample.model import WDSR, UpsamplerConfig, save_upsampler_config
+from vim.upsample.model import WDSR, UpsamplerConfig, bicubic, save_upsampler_config
 
 log = logging.getLogger(__name__)
 
 PAIRS_DIR = "pairs"
-
-
-def bicubic(images_uint8: np.ndarray, scale: int) -> np.ndarray:
-    """The baseline: PIL bicubic upsampling, uint8 [B, H, W, 3] → [B, H·s, W·s, 3]."""
-    out = [
-        np.asarray(Image.fromarray(im).resize((im.shape[1] * scale, im.shape[0] * scale), Image.Resampling.BICUBIC))
-        for im in np.asarray(images_uint8, np.uint8)
-    ]
-    return np.stack(out) if out else np.zeros((0, 0, 0, 3), np.uint8)
 
 
 def _reconstructor(tokenizer) -> callable:
