@@ -12,8 +12,9 @@ from flax import nnx
 
 from vim import config as config_lib
 from vim.tokenizer.model import pixels
+from vim.training.weights import latest_ema, read_config
 from vim.upsample.infer import Upsampler, evaluate_pairs, upsample
-from vim.upsample.model import WDSR, UpsamplerConfig, pixel_shuffle, upsampler_preset
+from vim.upsample.model import WDSR, UpsamplerConfig, pixel_shuffle, read_upsampler_config, upsampler_preset
 from vim.upsample.train import PairBatches, UpsamplerTask, bicubic
 from vim.world.dataset import make_example
 from vim.world.render import render
@@ -160,6 +161,10 @@ def test_train_upsampler_cli_exports_a_bundle_part(small_cfg, trained_run, tmp_p
     args = parser.parse_args(["export-upsampler", "--workdir", str(workdir), "-o", str(tmp_path / "bundle_up")])
     args.fn(args)
     images = np.load(workdir / "pairs" / "validation.npz")["low"][:3]
-    from_workdir, from_export = Upsampler(workdir), Upsampler(tmp_path / "bundle_up")
+    from_export = Upsampler(tmp_path / "bundle_up")
     assert from_export(images).shape == (3, 128, 128, 3) and from_export.output_size == 128
-    np.testing.assert_array_equal(from_workdir(images), from_export(images))
+    task = UpsamplerTask(read_config(workdir), read_upsampler_config(workdir))
+    ema = task.model(latest_ema(workdir, task)["params"])  # the run's EMA weights are what was exported
+    np.testing.assert_array_equal(upsample(ema, images), from_export(images))
+    with pytest.raises(FileNotFoundError, match="vim export-upsampler --workdir"):
+        Upsampler(workdir)  # inference reads exported parts only

@@ -57,7 +57,6 @@ class Bundle:
         return Upsampler(self.path / "upsampler") if (self.path / "upsampler").is_dir() else None
 
 
-
 def load_bundle(path: str | os.PathLike | None = None) -> Bundle:
     """Load a bundle folder (default: `default_bundle()`)."""
     path = Path(path) if path is not None else default_bundle()
@@ -77,7 +76,6 @@ def load_bundle(path: str | os.PathLike | None = None) -> Bundle:
         text = TextTokenizer(path / "text_tokenizer.model")
     card = json.loads((path / CARD).read_text()) if (path / CARD).is_file() else {}
     return Bundle(path, tokenizer, tok_cfg, parti, parti_cfg, text, card)
-
 
 
 def export_bundle(
@@ -129,7 +127,7 @@ def export_bundle(
         export_scorer(scorer_dir, out / "scorer")
         card["scorer"] = json.loads((out / "scorer" / "card.json").read_text())
     if upsampler_dir is not None:
-        from vim.upsample.infer import export_upsampler
+        from vim.upsample.train import export_upsampler
 
         export_upsampler(upsampler_dir, out / "upsampler")
         card["upsampler"] = json.loads((out / "upsampler" / "card.json").read_text())

@@ -28,7 +28,7 @@ def cmd_train_upsampler(args: argparse.Namespace) -> None:
 
 
 def cmd_export_upsampler(args: argparse.Namespace) -> None:
-    from vim.upsample.infer import export_upsampler
+    from vim.upsample.train import export_upsampler
 
     print(f"upsampler exported to {export_upsampler(args.workdir, args.output)}")
 

@@ -1,10 +1,10 @@
 """Using a trained upsampler: load it, upsample uint8 images, export it into a bundle, measure it.
 
-    up = Upsampler("checkpoints/shapes-tiny/upsampler")   # or a training workdir, e.g. runs/upsampler
+    up = Upsampler("checkpoints/shapes-tiny/upsampler")   # an exported part (vim export-upsampler)
     big = up(images_uint8)                                 # [B, 64, 64, 3] → [B, 128, 128, 3] uint8
 
-An upsampler lives either in its training workdir (config.json + upsampler.json + orbax checkpoints; the
-EMA weights are used) or in an exported folder (`export_to`): upsampler.json + params.npz.
+Inference reads exported folders (upsampler.json + params.npz); a training workdir is turned into one by
+`vim.upsample.train.export_upsampler` (`vim export-upsampler`), so this module never imports the trainer.
 """
 
 from __future__ import annotations
@@ -22,23 +22,37 @@ import numpy as np
 from flax import nnx
 
 from vim.tokenizer.model import pixels
+from vim.training.checkpoint import dump_json
+from vim.training.weights import load_params, save_params
 from vim.upsample.model import WDSR, UpsamplerConfig, bicubic, read_upsampler_config, save_upsampler_config
 
 PARAMS_FILE = "params.npz"
 
 
 def load_upsampler(path: str | os.PathLike) -> WDSR:
-    """The upsampler in an exported folder, or the EMA weights of a training workdir's latest checkpoint."""
-    from vim.training.weights import latest_ema, load_params, read_config
-
+    """The upsampler in an exported folder."""
     path = Path(path)
+    if not (path / PARAMS_FILE).is_file():
+        raise FileNotFoundError(
+            f"{path} holds no exported upsampler ({PARAMS_FILE}); if it is a training run, export it first: "
+            f"vim export-upsampler --workdir {path} -o <folder>"
+        )
     ucfg = read_upsampler_config(path)
-    if (path / PARAMS_FILE).is_file():
-        return load_params(nnx.eval_shape(lambda: WDSR(ucfg, rngs=nnx.Rngs(0))), path / PARAMS_FILE)
-    from vim.upsample.train import UpsamplerTask
+    return load_params(nnx.eval_shape(lambda: WDSR(ucfg, rngs=nnx.Rngs(0))), path / PARAMS_FILE)
 
-    task = UpsamplerTask(read_config(path), ucfg)
-    return task.model(latest_ema(path, task)["params"])
+
+def save_exported(model: WDSR, folder: str | os.PathLike, source: Path) -> Path:
+    """Write upsampler.json + params.npz + card.json (provenance: the run's summary and eval) into folder."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_upsampler_config(model.cfg, folder, check=False)
+    save_params(nnx.to_pure_dict(nnx.state(model)), folder / PARAMS_FILE)
+    card = {"source": str(source)}
+    for name in ("summary.json", "eval.json"):
+        if (source / name).is_file():
+            card[name.removesuffix(".json")] = json.loads((source / name).read_text())
+    dump_json(folder / "card.json", card)
+    return folder
 
 
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -93,25 +107,8 @@ class Upsampler:
         return upsample(self.model, images_uint8, self.batch_size)
 
     def export_to(self, folder: str | os.PathLike) -> Path:
-        """Write upsampler.json + params.npz (+ provenance) into folder, e.g. <bundle>/upsampler."""
-        from vim.training.checkpoint import dump_json
-        from vim.training.weights import save_params
-
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        save_upsampler_config(self.cfg, folder, check=False)
-        save_params(nnx.to_pure_dict(nnx.state(self.model)), folder / PARAMS_FILE)
-        card = {"source": str(self.path)}
-        for name in ("summary.json", "eval.json"):
-            if (self.path / name).is_file():
-                card[name.removesuffix(".json")] = json.loads((self.path / name).read_text())
-        dump_json(folder / "card.json", card)
-        return folder
-
-
-def export_upsampler(workdir: str | os.PathLike, folder: str | os.PathLike) -> Path:
-    """Export a trained upsampler (EMA weights) so it can live in a bundle as `upsampler/`."""
-    return Upsampler(workdir).export_to(folder)
+        """Write this upsampler into folder, e.g. <bundle>/upsampler."""
+        return save_exported(self.model, folder, self.path)
 
 
 def evaluate_pairs(

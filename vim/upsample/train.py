@@ -35,7 +35,8 @@ from vim.tokenizer.train import psnr, to_unit
 from vim.training.loop import fit
 from vim.training.optim import guarded_update, make_optimizer, schedule
 from vim.training.state import advance, new_state
-from vim.upsample.model import WDSR, UpsamplerConfig, bicubic, save_upsampler_config
+from vim.training.weights import latest_ema, read_config
+from vim.upsample.model import WDSR, UpsamplerConfig, bicubic, read_upsampler_config, save_upsampler_config
 
 log = logging.getLogger(__name__)
 
@@ -294,7 +295,7 @@ def train_and_evaluate(
     """Train the upsampler in workdir (resuming if it holds a checkpoint), then evaluate its EMA weights on
     every cached validation pair against bicubic; the result also goes to <workdir>/eval.json."""
     from vim.training.checkpoint import dump_json
-    from vim.upsample.infer import evaluate_pairs, load_upsampler
+    from vim.upsample.infer import evaluate_pairs
 
     ucfg = ucfg or UpsamplerConfig()
     if cfg.data.world.resolution != ucfg.input_size:
@@ -312,6 +313,17 @@ def train_and_evaluate(
         eval_batches=lambda: eval_batches(evaluation, bs),
         stop_at=stop_at,
     )
-    final = evaluate_pairs(load_upsampler(workdir), evaluation["low"], evaluation["high"], evaluation["bicubic"])
+    task = UpsamplerTask(cfg, ucfg)
+    ema = task.model(latest_ema(Path(workdir), task)["params"])
+    final = evaluate_pairs(ema, evaluation["low"], evaluation["high"], evaluation["bicubic"])
     dump_json(Path(workdir) / "eval.json", {"step": result["step"], **final})
     return {**result, "final_eval": final}
+
+
+def export_upsampler(workdir: str | os.PathLike, folder: str | os.PathLike) -> Path:
+    """Export a training run's EMA weights as an upsampler part (what bundles and `Upsampler` read)."""
+    from vim.upsample.infer import save_exported
+
+    workdir = Path(workdir)
+    task = UpsamplerTask(read_config(workdir), read_upsampler_config(workdir))
+    return save_exported(task.model(latest_ema(workdir, task)["params"]), folder, workdir)
