@@ -61,3 +61,8 @@ def test_resolved_config_is_written_and_mismatch_names_the_field(tmp_path):
     with pytest.raises(ConfigError, match=r"data\.world\.seed: run has 0, requested 3"):
         save_or_check(changed, tmp_path)
     assert json.loads(path.read_text())["data"]["world"]["seed"] == 0  # the saved config is untouched
+
+
+def test_guidance_runs_only_when_the_scale_is_not_one():
+    assert not config_lib.SampleConfig(cfg_scale=1.0).guided
+    assert config_lib.SampleConfig(cfg_scale=1.5).guided and config_lib.SampleConfig(cfg_scale=0.5).guided

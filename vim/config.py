@@ -136,6 +136,11 @@ class SampleConfig:
     top_k: int = _resume_safe(0)  # keep the k most likely codes; 0 = all
     top_p: float = _resume_safe(1.0)  # keep the smallest set of codes whose probability reaches p; 1 = all
 
+    @property
+    def guided(self) -> bool:
+        """The one rule for guidance: the empty-text rows (a doubled batch) run only when the scale is not 1."""
+        return self.cfg_scale != 1.0
+
 
 @dataclasses.dataclass(slots=True)
 class TrainConfig:

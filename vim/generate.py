@@ -120,7 +120,7 @@ class Generator:
                 pad = self.batch_size - len(chunk_ids)  # a fixed batch shape compiles once
                 chunk_ids = np.concatenate([chunk_ids, np.repeat(chunk_ids[-1:], pad, 0)])
                 chunk_seeds = np.concatenate([chunk_seeds, np.zeros(pad, np.uint32)])
-                c, px = self._runs[sample.cfg_scale != 1.0](self._states, chunk_ids, chunk_seeds, settings)
+                c, px = self._runs[sample.guided](self._states, chunk_ids, chunk_seeds, settings)
                 codes.append(np.asarray(c)[: self.batch_size - pad])
                 images.append(np.asarray(px)[: self.batch_size - pad])
         return {"images": np.concatenate(images), "codes": np.concatenate(codes), "truncated": truncated}

@@ -139,7 +139,7 @@ class PartiTask:
             batch["text_ids"][:n],
             seeds,
             settings_arrays(self.cfg.sample),
-            guided=self.cfg.sample.cfg_scale != 1.0,
+            guided=self.cfg.sample.guided,
         )
         g = self.pc.image_grid
         truth = self.tokenizer.decode(codes[:n].reshape(n, g, g))
