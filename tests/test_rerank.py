@@ -12,7 +12,8 @@ import pytest
 from flax import nnx
 
 from vim import config as config_lib
-from vim.rerank.model import DualEncoder, ScorerConfig, info_nce, read_scorer_config
+from vim.config import ScorerConfig
+from vim.rerank.model import DualEncoder, info_nce, read_scorer_config
 from vim.rerank.score import (
     Reranker,
     evaluate_negatives,
@@ -178,7 +179,8 @@ def scorer_run(small_cfg, tmp_path_factory):
     )
     cfg.log_every = 50
     workdir = tmp_path_factory.mktemp("scorer")
-    result = train_and_evaluate(cfg, workdir, SMALL_SCORER)
+    cfg.scorer = SMALL_SCORER
+    result = train_and_evaluate(cfg, workdir)
     return cfg, workdir, result
 
 
@@ -250,14 +252,14 @@ def test_scorer_cli_resumes_exports_and_evaluates(scorer_run, tmp_path, capsys):
     data = ["--preset", "tiny", "--data-dir", cfg.data.data_dir, *world]
     train = [f"--set=train.{k}={getattr(cfg.train, k)}" for k in ("num_steps", "learning_rate", "warmup_steps")]
     train += ["--set=train.ema_decay=0.9", "--set=data.batch_size=16", "--set=train.progress=false"]
-    arch = ["--scorer-set=image_widths=" + ",".join(map(str, SMALL_SCORER.image_widths))]
-    arch += [f"--scorer-set={k}={getattr(SMALL_SCORER, k)}" for k in ("text_width", "text_layers", "text_heads")]
-    arch += [f"--scorer-set={k}={getattr(SMALL_SCORER, k)}" for k in ("text_mlp_dim", "embed_dim")]
+    arch = ["--set=scorer.image_widths=" + ",".join(map(str, SMALL_SCORER.image_widths))]
+    arch += [f"--set=scorer.{k}={getattr(SMALL_SCORER, k)}" for k in ("text_width", "text_layers", "text_heads")]
+    arch += [f"--set=scorer.{k}={getattr(SMALL_SCORER, k)}" for k in ("text_mlp_dim", "embed_dim")]
     args = parser.parse_args(["train-scorer", *data, *train, *arch, "--workdir", str(workdir)])
     args.fn(args)
     assert json.loads(capsys.readouterr().out)["step"] == cfg.train.num_steps  # resumed, nothing left to train
     # A different architecture in the same workdir is refused, naming the field.
-    args = parser.parse_args(["train-scorer", *data, *train, "--scorer-set=embed_dim=8", "--workdir", str(workdir)])
+    args = parser.parse_args(["train-scorer", *data, *train, "--set=scorer.embed_dim=8", "--workdir", str(workdir)])
     with pytest.raises(ValueError, match="embed_dim"):
         args.fn(args)
     args = parser.parse_args(["export-scorer", "--workdir", str(workdir), "-o", str(tmp_path / "exp")])

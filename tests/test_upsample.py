@@ -11,10 +11,11 @@ import pytest
 from flax import nnx
 
 from vim import config as config_lib
+from vim.config import UpsamplerConfig
 from vim.tokenizer.model import pixels
 from vim.training.weights import latest_ema, read_config
 from vim.upsample.infer import Upsampler, evaluate_pairs, upsample
-from vim.upsample.model import WDSR, UpsamplerConfig, pixel_shuffle, read_upsampler_config, upsampler_preset
+from vim.upsample.model import WDSR, pixel_shuffle, read_upsampler_config
 from vim.upsample.train import PairBatches, UpsamplerTask, bicubic
 from vim.world.dataset import make_example
 from vim.world.render import render
@@ -46,7 +47,8 @@ def test_pixel_shuffle_places_sub_pixels_and_output_is_128px():
     images = np.random.default_rng(0).integers(0, 256, (3, 64, 64, 3), dtype=np.uint8)
     big = upsample(model, images, batch_size=2)  # a padded last chunk
     assert big.shape == (3, 128, 128, 3) and big.dtype == np.uint8
-    assert upsampler_preset("paper").input_size * upsampler_preset("paper").scale == 1024
+    paper = config_lib.preset("vitvq-base").upsampler  # the paper presets carry Parti's ×4 stage
+    assert (paper.input_size, paper.input_size * paper.scale) == (256, 1024)
 
 
 def test_untrained_upsampler_is_the_bicubic_baseline():
@@ -148,8 +150,8 @@ def test_train_upsampler_cli_exports_a_bundle_part(small_cfg, trained_run, tmp_p
         + [f"--set=data.world.{k}={getattr(world, k)}" for k in ("num_train", "num_validation", "num_test")]
         + ["--set=data.batch_size=8", "--set=train.num_steps=2", "--set=train.eval_batches=1"]
         + ["--set=train.progress=false"]
-        + [f"--upsampler-set={k}={getattr(SMALL_UP, k)}" for k in ("width", "blocks", "expansion", "crop")]
-        + ["--upsampler-set=train_pairs=16", "--upsampler-set=eval_pairs=8"]
+        + [f"--set=upsampler.{k}={getattr(SMALL_UP, k)}" for k in ("width", "blocks", "expansion", "crop")]
+        + ["--set=upsampler.train_pairs=16", "--set=upsampler.eval_pairs=8"]
     )
     args.fn(args)
     out = json.loads(capsys.readouterr().out)

@@ -126,6 +126,48 @@ class PartiConfig:
 
 
 @dataclasses.dataclass(slots=True)
+class ScorerConfig:
+    """The contrastive image–text scorer used to rerank samples (vim/rerank). Its image side and text
+    sizes are taken from `data.world.resolution`, `text.vocab_size` and `text.max_length` when it trains."""
+
+    image_size: int = 64  # input side in pixels (the world's resolution)
+    # Channels of the conv stages; each stage halves the side (64 → 4 with four stages).
+    image_widths: tuple[int, ...] = (32, 64, 128, 128)
+    text_vocab_size: int = 512  # caption vocabulary (set from text.vocab_size when training)
+    text_length: int = 32  # caption tokens (set from text.max_length when training)
+    text_width: int = 128  # Transformer width D of the text tower
+    text_layers: int = 2  # Transformer blocks of the text tower
+    text_heads: int = 4  # attention heads of the text tower
+    text_mlp_dim: int = 256  # hidden units of each text block's MLP
+    embed_dim: int = 128  # shared embedding width E
+    init_temperature: float = 0.07  # softmax temperature at initialization (CLIP's value)
+    max_logit_scale: float = 100.0  # the learned 1/temperature is clipped here so training stays stable
+
+
+@dataclasses.dataclass(slots=True)
+class UpsamplerConfig:
+    """The super-resolution network (vim/upsample): architecture, losses and training pairs."""
+
+    input_size: int = 64  # low-res side in pixels (the tokenizer's image size)
+    scale: int = 2  # upsampling factor; output side = input_size · scale
+    width: int = 32  # channels C of the residual body
+    blocks: int = 4  # residual blocks
+    expansion: int = 4  # a block widens C → expansion·C before its ReLU (WDSR-A)
+    res_scale: float = 1.0  # residual branch multiplier (WDSR uses < 1 for very deep nets)
+    # Losses (weights of the tokenizer's losses; 0 switches one off).
+    l2_weight: float = 1.0  # L2 on pixels
+    logit_laplace_weight: float = 0.0  # logit-Laplace negative log-likelihood
+    adversarial_weight: float = 0.0  # non-saturating GAN loss from vim's StyleGAN-style discriminator
+    adversarial_start_step: int = 1_000  # warm-up steps before the discriminator is used
+    r1_gamma: float = 10.0  # R1 gradient penalty on real images
+    disc_width: int = 16  # channels of the discriminator's first stage
+    # Training pairs (tokenizer reconstruction at input_size → the same scene rendered at input_size · scale).
+    train_pairs: int = 4_096  # train examples reconstructed once and cached in <workdir>/pairs
+    eval_pairs: int = 512  # validation examples for PSNR against bicubic
+    crop: int = 24  # low-res side of random training crops (conv nets train on crops; eval is whole images)
+
+
+@dataclasses.dataclass(slots=True)
 class SampleConfig:
     """How images are drawn from Parti (vim/parti/sample.py); none of it changes training."""
 
@@ -190,6 +232,8 @@ class Config:
     text: TextConfig = dataclasses.field(default_factory=TextConfig)
     tokenizer: TokenizerConfig = dataclasses.field(default_factory=TokenizerConfig)
     parti: PartiConfig = dataclasses.field(default_factory=PartiConfig)
+    scorer: ScorerConfig = dataclasses.field(default_factory=ScorerConfig)
+    upsampler: UpsamplerConfig = dataclasses.field(default_factory=UpsamplerConfig)
     sample: SampleConfig = dataclasses.field(default_factory=SampleConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     mesh: MeshConfig = dataclasses.field(default_factory=MeshConfig)
@@ -240,6 +284,11 @@ def _paper_tokenizer(name: str, layers: int, width: int, heads: int, mlp: int) -
             compute_dtype="bfloat16",  # bf16 matmuls over f32 weights: where these sizes train (GPUs, TPUs)
         )
         cfg.train = TrainConfig(num_steps=500_000, learning_rate=1e-4, warmup_steps=5_000, ema_decay=0.999)
+        # Parti's super-resolution stage, 256 → 1,024 px; width and depth are this repository's choice
+        # (about 28 M parameters). A config only: it does not train on a CPU.
+        cfg.upsampler = UpsamplerConfig(
+            input_size=256, scale=4, width=128, blocks=24, expansion=4, res_scale=0.2, crop=64, adversarial_weight=0.1
+        )
         return cfg
 
     make.__doc__ = f"ViT-VQGAN {name.split('-')[-1]} (paper sizes, 256×256, patch 8, 8,192 codes)."

@@ -1,6 +1,6 @@
 """CLI glue for the reranking scorer, registered into `vim` by `register(sub, add)` from vim/cli.py.
 
-vim train-scorer --preset tiny --data-dir data --workdir runs/scorer [--scorer-set embed_dim=64]
+vim train-scorer --preset tiny --data-dir data --workdir runs/scorer [--set scorer.embed_dim=64]
 vim export-scorer --workdir runs/scorer -o checkpoints/shapes-tiny/scorer
 vim eval-scorer --checkpoint runs/scorer --preset tiny --data-dir data   # retrieval, hard negatives, color swaps
 """
@@ -12,19 +12,11 @@ import json
 from collections.abc import Callable
 
 
-def scorer_config(args: argparse.Namespace):
-    """ScorerConfig from --scorer-set FIELD=VALUE overrides (typed by the field annotations)."""
-    from vim.config import apply_overrides
-    from vim.rerank.model import ScorerConfig
-
-    return apply_overrides(ScorerConfig(), args.scorer_overrides)
-
-
 def cmd_train_scorer(args: argparse.Namespace) -> None:
     from vim.config import from_args
     from vim.rerank.train import train_and_evaluate
 
-    result = train_and_evaluate(from_args(args), args.workdir, scorer_config(args), stop_at=args.stop_at)
+    result = train_and_evaluate(from_args(args), args.workdir, stop_at=args.stop_at)
     print(json.dumps(result, indent=2))
 
 
@@ -45,15 +37,7 @@ def cmd_eval_scorer(args: argparse.Namespace) -> None:
 def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:
     """Add train-scorer, export-scorer and eval-scorer to the `vim` parser (`add` is build_parser's helper)."""
     p = add(sub, "train-scorer", cmd_train_scorer, "train the contrastive image–text scorer used to rerank samples")
-    p.add_argument("--workdir", required=True, help="run folder: config, scorer.json, checkpoints, metrics")
-    p.add_argument(
-        "--scorer-set",
-        dest="scorer_overrides",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="override a ScorerConfig field (vim/rerank/model.py), e.g. --scorer-set embed_dim=64",
-    )
+    p.add_argument("--workdir", required=True, help="run folder (architecture: --set scorer.FIELD=VALUE)")
     p.add_argument("--stop-at", type=int, default=None, help="stop this invocation at this step (resumable)")
     p = add(sub, "export-scorer", cmd_export_scorer, "write a trained scorer as a bundle part", config=False)
     p.add_argument("--workdir", required=True, help="scorer run folder")

@@ -22,54 +22,31 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from vim.config import ScorerConfig, from_dict
+
 SCORER_FILE = "scorer.json"
 
 
-@dataclasses.dataclass(slots=True)
-class ScorerConfig:
-    """The scorer's architecture; lives in <workdir>/scorer.json beside the run's config.json.
-
-    Data, text tokenization and the optimizer schedule come from the regular `Config`; this holds only
-    what the shared Config has no section for.
-    """
-
-    image_size: int = 64  # input side in pixels (the world's resolution)
-    # Channels of the conv stages; each stage halves the side (64 → 4 with four stages).
-    image_widths: tuple[int, ...] = (32, 64, 128, 128)
-    text_vocab_size: int = 512  # caption vocabulary (set from config.text.vocab_size when training)
-    text_length: int = 32  # caption tokens (set from config.text.max_length when training)
-    text_width: int = 128  # Transformer width D of the text tower
-    text_layers: int = 2  # Transformer blocks of the text tower
-    text_heads: int = 4  # attention heads of the text tower
-    text_mlp_dim: int = 256  # hidden units of each text block's MLP
-    embed_dim: int = 128  # shared embedding width E
-    init_temperature: float = 0.07  # softmax temperature at initialization (CLIP's value)
-    max_logit_scale: float = 100.0  # the learned 1/temperature is clipped here so training stays stable
-
-
-def save_scorer_config(scfg: ScorerConfig, folder: str | os.PathLike) -> Path:
-    """Write scorer.json, or check it matches the one already in a (resumed) workdir."""
+def write_scorer_config(scfg: ScorerConfig, folder: str | os.PathLike) -> Path:
+    """An exported scorer's architecture: scorer.json (the `scorer` section of the run's config)."""
     path = Path(folder) / SCORER_FILE
-    wanted = json.loads(json.dumps(dataclasses.asdict(scfg)))  # tuples become lists, as in the file
-    if path.exists():
-        saved = json.loads(path.read_text())
-        diff = sorted(k for k in saved.keys() | wanted.keys() if saved.get(k) != wanted.get(k))
-        if diff:
-            detail = "; ".join(f"{k}: run has {saved.get(k)!r}, requested {wanted.get(k)!r}" for k in diff)
-            raise ValueError(f"{folder} holds a scorer with a different architecture ({detail}); use a new workdir")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(wanted, indent=2) + "\n")
+    path.write_text(json.dumps(dataclasses.asdict(scfg), indent=2) + "\n")
     return path
 
 
 def read_scorer_config(folder: str | os.PathLike) -> ScorerConfig:
-    path = Path(folder) / SCORER_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{folder} holds no scorer (no {SCORER_FILE})")
-    d = json.loads(path.read_text())
+    """The scorer section of a run (its config.json) or of an exported part (scorer.json; also what runs
+    started before the scorer joined vim/config.py hold)."""
+    folder = Path(folder)
+    if (folder / SCORER_FILE).is_file():
+        d = json.loads((folder / SCORER_FILE).read_text())
+    elif (run_file := folder / "config.json").is_file() and "scorer" in (run := json.loads(run_file.read_text())):
+        d = run["scorer"]
+    else:
+        raise FileNotFoundError(f"{folder} holds no scorer: no {SCORER_FILE}, no scorer section in config.json")
     names = {f.name for f in dataclasses.fields(ScorerConfig)}
-    d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in names}
-    return ScorerConfig(**d)
+    return from_dict({k: v for k, v in d.items() if k in names}, ScorerConfig)
 
 
 def l2_normalize(x: jax.Array, axis: int = -1, eps: float = 1e-6) -> jax.Array:

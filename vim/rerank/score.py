@@ -24,8 +24,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from vim.config import ScorerConfig
 from vim.data.text import MODEL_FILE, TextTokenizer
-from vim.rerank.model import DualEncoder, ScorerConfig, read_scorer_config, save_scorer_config
+from vim.rerank.model import DualEncoder, read_scorer_config, write_scorer_config
 from vim.world.negatives import negative_captions
 
 PARAMS_FILE = "params.npz"
@@ -184,7 +185,7 @@ class Reranker:
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        save_scorer_config(self.cfg, folder)
+        write_scorer_config(self.cfg, folder)
         save_params(nnx.to_pure_dict(nnx.state(self.model)), folder / PARAMS_FILE)
         if self.text.path.resolve() != (folder / MODEL_FILE).resolve():
             shutil.copyfile(self.text.path, folder / MODEL_FILE)

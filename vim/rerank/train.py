@@ -28,9 +28,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from vim.config import Config
+from vim.config import Config, ScorerConfig
 from vim.data.pipeline import TokenizeCaptions, batch_iterator, open_split, text_tokenizer_path
-from vim.rerank.model import DualEncoder, ScorerConfig, save_scorer_config
+from vim.rerank.model import DualEncoder
 from vim.training.loop import fit
 from vim.training.optim import guarded_update, make_optimizer, schedule
 from vim.training.state import advance, new_state
@@ -131,8 +131,10 @@ def _beats(own_b: jax.Array, other_b: jax.Array, has_b: jax.Array) -> jax.Array:
 class ScorerTask:
     grid_name = "retrieval"
 
-    def __init__(self, cfg: Config, scfg: ScorerConfig):
-        self.cfg, self.scfg = cfg, scfg
+    def __init__(self, cfg: Config, scfg: ScorerConfig | None = None):
+        """`scfg` overrides cfg.scorer (for runs that kept it in scorer.json, before the config section)."""
+        self.cfg, self.scfg = cfg, scfg or cfg.scorer
+        scfg = self.scfg
         self.graphdef, _ = nnx.split(nnx.eval_shape(lambda: DualEncoder(scfg, rngs=nnx.Rngs(0))))
         self.tx = make_optimizer(cfg.train)
 
@@ -218,27 +220,25 @@ class ScorerTask:
         return None  # retrieval has no natural picture; the accuracies say it
 
 
-def resolve_scorer_config(cfg: Config, scfg: ScorerConfig | None) -> ScorerConfig:
-    """The scorer config with its text sizes taken from the run's text settings (one source of truth)."""
-    scfg = scfg or ScorerConfig()
-    return dataclasses.replace(
-        scfg,
+def resolve_scorer_config(cfg: Config) -> Config:
+    """The config with the scorer's image and text sizes taken from the data and text settings (one source)."""
+    scorer = dataclasses.replace(
+        cfg.scorer,
         text_vocab_size=cfg.text.vocab_size,
         text_length=cfg.text.max_length,
         image_size=cfg.data.world.resolution,
     )
+    return dataclasses.replace(cfg, scorer=scorer)
 
 
-def train_and_evaluate(
-    cfg: Config, workdir: str | os.PathLike, scfg: ScorerConfig | None = None, stop_at: int | None = None
-) -> dict:
-    """Train the scorer in workdir (resuming if it holds a checkpoint); scorer.json records its architecture."""
-    scfg = resolve_scorer_config(cfg, scfg)
-    save_scorer_config(scfg, workdir)
+def train_and_evaluate(cfg: Config, workdir: str | os.PathLike, stop_at: int | None = None) -> dict:
+    """Train the scorer in workdir (resuming if it holds a checkpoint); config.json's `scorer` section
+    records its architecture."""
+    cfg = resolve_scorer_config(cfg)
     return fit(
         cfg,
         workdir,
-        ScorerTask(cfg, scfg),
+        ScorerTask(cfg),
         train_batches=lambda: scorer_batches(cfg, "train"),
         eval_batches=lambda: scorer_batches(cfg, "validation", color_swap=True, shuffle=False, num_epochs=1),
         stop_at=stop_at,

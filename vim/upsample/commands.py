@@ -11,19 +11,11 @@ import json
 from collections.abc import Callable
 
 
-def upsampler_config(args: argparse.Namespace):
-    """UpsamplerConfig from --upsampler-preset and --upsampler-set FIELD=VALUE overrides."""
-    from vim.config import apply_overrides
-    from vim.upsample.model import upsampler_preset
-
-    return apply_overrides(upsampler_preset(args.upsampler_preset), args.upsampler_overrides)
-
-
 def cmd_train_upsampler(args: argparse.Namespace) -> None:
     from vim.config import from_args
     from vim.upsample.train import train_and_evaluate
 
-    result = train_and_evaluate(from_args(args), args.workdir, args.tokenizer, upsampler_config(args), args.stop_at)
+    result = train_and_evaluate(from_args(args), args.workdir, args.tokenizer, args.stop_at)
     print(json.dumps(result, indent=2))
 
 
@@ -43,15 +35,6 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
     )
     p.add_argument("--tokenizer", required=True, help="tokenizer workdir whose reconstructions are the inputs")
     p.add_argument("--workdir", required=True, help="run folder: configs, cached pairs, checkpoints, metrics")
-    p.add_argument("--upsampler-preset", default="x2", help="x2 (64 → 128 px) or paper (256 → 1,024 px, config only)")
-    p.add_argument(
-        "--upsampler-set",
-        dest="upsampler_overrides",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="override an UpsamplerConfig field (vim/upsample/model.py), e.g. --upsampler-set blocks=4",
-    )
     p.add_argument("--stop-at", type=int, default=None, help="stop this invocation at this step (resumable)")
     p = add(sub, "export-upsampler", cmd_export_upsampler, "write a trained upsampler as a bundle part", config=False)
     p.add_argument("--workdir", required=True, help="upsampler run folder")

@@ -21,10 +21,11 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from vim.config import UpsamplerConfig
 from vim.tokenizer.model import pixels
 from vim.training.checkpoint import dump_json
 from vim.training.weights import load_params, save_params
-from vim.upsample.model import WDSR, UpsamplerConfig, bicubic, read_upsampler_config, save_upsampler_config
+from vim.upsample.model import WDSR, bicubic, read_upsampler_config, write_upsampler_config
 
 PARAMS_FILE = "params.npz"
 
@@ -45,7 +46,7 @@ def save_exported(model: WDSR, folder: str | os.PathLike, source: Path) -> Path:
     """Write upsampler.json + params.npz + card.json (provenance: the run's summary and eval) into folder."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    save_upsampler_config(model.cfg, folder, check=False)
+    write_upsampler_config(model.cfg, folder)
     save_params(nnx.to_pure_dict(nnx.state(model)), folder / PARAMS_FILE)
     card = {"source": str(source)}
     for name in ("summary.json", "eval.json"):

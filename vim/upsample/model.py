@@ -27,77 +27,36 @@ import numpy as np
 from flax import nnx
 from PIL import Image
 
+from vim.config import UpsamplerConfig, from_dict
 from vim.tokenizer.model import LOGIT_LAPLACE_EPS
 
 UPSAMPLER_FILE = "upsampler.json"
 
 
-@dataclasses.dataclass(slots=True)
-class UpsamplerConfig:
-    """Architecture, losses and training pairs of the upsampler; lives in <workdir>/upsampler.json."""
-
-    input_size: int = 64  # low-res side in pixels (the tokenizer's image size)
-    scale: int = 2  # upsampling factor; output side = input_size · scale
-    width: int = 32  # channels C of the residual body
-    blocks: int = 4  # residual blocks
-    expansion: int = 4  # a block widens C → expansion·C before its ReLU (WDSR-A)
-    res_scale: float = 1.0  # residual branch multiplier (WDSR uses < 1 for very deep nets)
-    # Losses (weights of the tokenizer's losses; 0 switches one off).
-    l2_weight: float = 1.0  # L2 on pixels
-    logit_laplace_weight: float = 0.0  # logit-Laplace negative log-likelihood
-    adversarial_weight: float = 0.0  # non-saturating GAN loss from vim's StyleGAN-style discriminator
-    adversarial_start_step: int = 1_000  # warm-up steps before the discriminator is used
-    r1_gamma: float = 10.0  # R1 gradient penalty on real images
-    disc_width: int = 16  # channels of the discriminator's first stage
-    # Training pairs (tokenizer reconstruction at input_size → the same scene rendered at input_size · scale).
-    train_pairs: int = 4_096  # train examples reconstructed once and cached in <workdir>/pairs
-    eval_pairs: int = 512  # validation examples for PSNR against bicubic
-    crop: int = 24  # low-res side of random training crops (conv nets train on crops; eval is whole images)
-
-
-def _x2() -> UpsamplerConfig:
-    """64 → 128 px on the shapes world; trains on a 2-core CPU in minutes."""
-    return UpsamplerConfig()
-
-
-def _paper() -> UpsamplerConfig:
-    """256 → 1,024 px (×4), the resolution of Parti's super-resolution stage. Config only (no CPU training);
-    width and depth are this repository's choice, giving about 28 M parameters."""
-    return UpsamplerConfig(
-        input_size=256, scale=4, width=128, blocks=24, expansion=4, res_scale=0.2, crop=64, adversarial_weight=0.1
-    )
-
-
-UPSAMPLER_PRESETS = {"x2": _x2, "paper": _paper}
-
-
-def upsampler_preset(name: str) -> UpsamplerConfig:
-    if name not in UPSAMPLER_PRESETS:
-        raise ValueError(f"unknown upsampler preset {name!r}; choose one of {sorted(UPSAMPLER_PRESETS)}")
-    return UPSAMPLER_PRESETS[name]()
-
-
-def save_upsampler_config(ucfg: UpsamplerConfig, folder: str | os.PathLike, check: bool = True) -> Path:
-    """Write upsampler.json, or check a resumed workdir's one matches (every field but the pair counts)."""
+def write_upsampler_config(ucfg: UpsamplerConfig, folder: str | os.PathLike) -> Path:
+    """An exported upsampler's settings: upsampler.json (the `upsampler` section of the run's config)."""
     path = Path(folder) / UPSAMPLER_FILE
-    wanted = dataclasses.asdict(ucfg)
-    if check and path.exists():
-        saved = json.loads(path.read_text())
-        diff = sorted(k for k in saved.keys() | wanted.keys() if saved.get(k) != wanted.get(k))
-        if diff:
-            detail = "; ".join(f"{k}: run has {saved.get(k)!r}, requested {wanted.get(k)!r}" for k in diff)
-            raise ValueError(f"{folder} holds an upsampler with a different config ({detail}); use a new workdir")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(wanted, indent=2) + "\n")
+    path.write_text(json.dumps(dataclasses.asdict(ucfg), indent=2) + "\n")
     return path
 
 
 def read_upsampler_config(folder: str | os.PathLike) -> UpsamplerConfig:
-    path = Path(folder) / UPSAMPLER_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{folder} holds no upsampler (no {UPSAMPLER_FILE})")
+    """The upsampler section of a run (its config.json) or of an exported part (upsampler.json; also what
+    runs started before the upsampler joined vim/config.py hold)."""
+    folder = Path(folder)
+    if (folder / UPSAMPLER_FILE).is_file():
+        d = json.loads((folder / UPSAMPLER_FILE).read_text())
+    elif (folder / "config.json").is_file() and "upsampler" in (
+        run := json.loads((folder / "config.json").read_text())
+    ):
+        d = run["upsampler"]
+    else:
+        raise FileNotFoundError(
+            f"{folder} holds no upsampler (no {UPSAMPLER_FILE}, no upsampler section in config.json)"
+        )
     names = {f.name for f in dataclasses.fields(UpsamplerConfig)}
-    return UpsamplerConfig(**{k: v for k, v in json.loads(path.read_text()).items() if k in names})
+    return from_dict({k: v for k, v in d.items() if k in names}, UpsamplerConfig)
 
 
 class WNConv(nnx.Module):

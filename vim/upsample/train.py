@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from vim.config import Config
+from vim.config import Config, UpsamplerConfig, save_or_check
 from vim.tokenizer.losses import (
     Discriminator,
     discriminator_loss,
@@ -36,7 +36,7 @@ from vim.training.loop import fit
 from vim.training.optim import guarded_update, make_optimizer, schedule
 from vim.training.state import advance, new_state
 from vim.training.weights import latest_ema, read_config
-from vim.upsample.model import WDSR, UpsamplerConfig, bicubic, read_upsampler_config, save_upsampler_config
+from vim.upsample.model import WDSR, bicubic, read_upsampler_config
 
 log = logging.getLogger(__name__)
 
@@ -192,8 +192,10 @@ def _check_disc_size(size: int) -> None:
 class UpsamplerTask:
     grid_name = "nearest_bicubic_ours_target"
 
-    def __init__(self, cfg: Config, ucfg: UpsamplerConfig):
-        self.cfg, self.ucfg = cfg, ucfg
+    def __init__(self, cfg: Config, ucfg: UpsamplerConfig | None = None):
+        """`ucfg` overrides cfg.upsampler (for runs that kept it in upsampler.json, before the config section)."""
+        self.cfg, self.ucfg = cfg, ucfg or cfg.upsampler
+        ucfg = self.ucfg
         self.graphdef, _ = nnx.split(nnx.eval_shape(lambda: WDSR(ucfg, rngs=nnx.Rngs(0))))
         self.use_gan = ucfg.adversarial_weight > 0
         self.disc_size = min(ucfg.crop, ucfg.input_size) * ucfg.scale if ucfg.crop > 0 else ucfg.input_size * ucfg.scale
@@ -289,7 +291,6 @@ def train_and_evaluate(
     cfg: Config,
     workdir: str | os.PathLike,
     tokenizer_workdir: str | os.PathLike,
-    ucfg: UpsamplerConfig | None = None,
     stop_at: int | None = None,
 ) -> dict:
     """Train the upsampler in workdir (resuming if it holds a checkpoint), then evaluate its EMA weights on
@@ -297,23 +298,23 @@ def train_and_evaluate(
     from vim.training.checkpoint import dump_json
     from vim.upsample.infer import evaluate_pairs
 
-    ucfg = ucfg or UpsamplerConfig()
+    ucfg = cfg.upsampler
     if cfg.data.world.resolution != ucfg.input_size:
         raise ValueError(
             f"upsampler input_size={ucfg.input_size} but the world renders {cfg.data.world.resolution} px; set both"
         )
-    save_upsampler_config(ucfg, workdir)
+    save_or_check(cfg, workdir)  # before the pairs are built: a mismatched resume fails at once
     train, evaluation = cached_pairs(workdir, cfg, ucfg, tokenizer_workdir)
     bs = cfg.data.batch_size
     result = fit(
         cfg,
         workdir,
-        UpsamplerTask(cfg, ucfg),
+        UpsamplerTask(cfg),
         train_batches=lambda: PairBatches(train, bs, ucfg.crop, ucfg.scale, seed=cfg.data.shuffle_seed),
         eval_batches=lambda: eval_batches(evaluation, bs),
         stop_at=stop_at,
     )
-    task = UpsamplerTask(cfg, ucfg)
+    task = UpsamplerTask(cfg)
     ema = task.model(latest_ema(Path(workdir), task)["params"])
     final = evaluate_pairs(ema, evaluation["low"], evaluation["high"], evaluation["bicubic"])
     dump_json(Path(workdir) / "eval.json", {"step": result["step"], **final})
