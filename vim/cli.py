@@ -15,6 +15,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -339,11 +340,50 @@ def cmd_eval_tokenizer(args: argparse.Namespace) -> None:
         Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
 
 
+# Commands that run as several processes (hosts) when asked to; the others refuse multi-process settings.
+MULTIPROCESS_COMMANDS = ("train-tokenizer", "train-parti", "train-scorer", "train-upsampler")
+
+
+def _add_multiprocess_args(parser: argparse.ArgumentParser) -> None:
+    from vim import distributed as d
+
+    group = parser.add_argument_group(
+        "multi-process runs (every process gets the same command; SLURM/Open MPI/TPU-pod launches are detected)"
+    )
+    group.add_argument("--coordinator", metavar="HOST:PORT", help=f"process 0's address (or ${d.ENV_COORDINATOR})")
+    group.add_argument("--num-processes", type=int, metavar="N", help=f"processes in the run (${d.ENV_NUM_PROCESSES})")
+    group.add_argument("--process-id", type=int, metavar="I", help=f"this process, 0…N-1 (${d.ENV_PROCESS_ID})")
+    group.add_argument(
+        "--heartbeat-timeout",
+        type=int,
+        metavar="S",
+        help=f"a peer silent this long is dead and the run stops (${d.ENV_HEARTBEAT}; "
+        f"default {d.DEFAULT_HEARTBEAT_SECONDS})",
+    )
+
+
+def join_processes(args: argparse.Namespace) -> str | None:
+    """Start the multi-process runtime when this command runs as several processes (before any JAX work)."""
+    from vim import distributed
+
+    if args.command in MULTIPROCESS_COMMANDS:
+        return distributed.initialize(args.coordinator, args.num_processes, args.process_id, args.heartbeat_timeout)
+    count = args.num_processes or int(os.environ.get(distributed.ENV_NUM_PROCESSES) or 1)
+    launcher = distributed.detected_cluster()
+    if count > 1 or launcher:
+        raise ValueError(
+            f"vim {args.command} runs as one process, but {launcher or f'{count} processes'} asked for several; "
+            f"multi-process commands: {', '.join(MULTIPROCESS_COMMANDS)}"
+        )
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vim", description="Autoregressive text-to-image toolkit (ViT-VQGAN + Parti)."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    _add_multiprocess_args(parser)
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(
@@ -545,15 +585,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = list(argv) if argv is not None else sys.argv[1:]
     setup_logging(args.verbose)
     try:
+        join_processes(args)
         args.fn(args)
     except (config_lib.ConfigError, OSError, ValueError) as e:  # OSError: unwritable or full disks, missing files
         print(f"vim: error: {e}", file=sys.stderr)
         return 2
     except RuntimeError as e:
+        from vim.distributed import DistributedError, peer_failure
         from vim.training.checkpoint import CorruptCheckpointError, NonFiniteStateError
         from vim.training.loop import CheckpointWriteError, TrainingAborted
 
-        if not isinstance(e, CheckpointWriteError | CorruptCheckpointError | NonFiniteStateError | TrainingAborted):
+        known = CheckpointWriteError | CorruptCheckpointError | NonFiniteStateError | TrainingAborted | DistributedError
+        if (reason := peer_failure(e)) is not None:
+            print(f"vim: error: {reason}", file=sys.stderr, flush=True)
+            os._exit(3)  # not JAX's exit-time barrier: the peers it would wait for are gone
+        if not isinstance(e, known):
             raise
         print(f"vim: error: {e}", file=sys.stderr)
         return 2

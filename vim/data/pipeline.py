@@ -160,6 +160,31 @@ def make_batches(cfg: Config, split: str, **options: Any) -> grain.DataLoaderIte
     return batch_iterator(source, [TokenizeCaptions(str(tokenizer_path), cfg.text.max_length)], cfg, **options)
 
 
+class ProcessSlice:
+    """Process i's slice of every global batch of `sampler`'s order: global batch k is records
+    [k·B, (k+1)·B) of that order whatever the process count, so N processes train on exactly the batches
+    one process would (and a run can resume on another process count). Only whole global batches are
+    served, so every process yields the same number of batches."""
+
+    def __init__(self, sampler: grain.samplers.IndexSampler, global_batch: int, index: int, count: int):
+        self.sampler, self.global_batch, self.index, self.count = sampler, global_batch, index, count
+        self.local_batch = global_batch // count
+        self.length = len(sampler) // global_batch * self.local_batch
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __repr__(self) -> str:  # grain checks a restored iterator against it
+        return f"ProcessSlice({self.sampler!r}, global_batch={self.global_batch}, {self.index} of {self.count})"
+
+    def __getitem__(self, local: int) -> grain.RecordMetadata:
+        if not 0 <= local < self.length:
+            raise IndexError(f"record {local} of process {self.index}'s slice (length {self.length})")
+        batch, offset = divmod(local, self.local_batch)
+        meta = self.sampler[batch * self.global_batch + self.index * self.local_batch + offset]
+        return grain.RecordMetadata(index=local, record_key=meta.record_key, rng=meta.rng)
+
+
 def batch_iterator(
     source: Any,
     operations: list,
@@ -184,16 +209,16 @@ def batch_iterator(
             f"a split of {len(source)} examples holds no full batch of data.batch_size={cfg.data.batch_size}: "
             "lower data.batch_size or give the split more examples"
         )
+    whole = grain.sharding.ShardOptions(0, 1, drop_remainder=True)  # one order for all; ProcessSlice splits it
     sampler = grain.samplers.IndexSampler(
-        num_records=len(source),
-        shard_options=grain.sharding.ShardOptions(process_index, process_count, drop_remainder=True),
-        shuffle=shuffle,
-        num_epochs=num_epochs,
-        seed=cfg.data.shuffle_seed,
+        num_records=len(source), shard_options=whole, shuffle=shuffle, num_epochs=num_epochs, seed=cfg.data.shuffle_seed
     )
+    if process_count > 1:
+        sampler = ProcessSlice(sampler, cfg.data.batch_size, process_index, process_count)
     loader = grain.DataLoader(
         data_source=source,
         sampler=sampler,
+        shard_options=whole,
         operations=[
             *operations,
             grain.transforms.Batch(cfg.data.batch_size // process_count, drop_remainder=drop_remainder),

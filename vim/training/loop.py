@@ -18,7 +18,8 @@ import jax
 import numpy as np
 from tqdm import tqdm
 
-from vim.config import Config, ConfigError, save_or_check
+from vim import distributed
+from vim.config import Config, ConfigError, MeshConfig, save_or_check
 from vim.sharding import batch_sharding, global_batch, make_mesh, replicated
 from vim.training.checkpoint import Checkpointer, NonFiniteStateError, abstract_like, dump_json
 from vim.training.writer import MetricWriter
@@ -71,23 +72,27 @@ def fit(
     tc = cfg.train
     if tc.microbatches != 1 and not getattr(task, "splits_microbatches", False):
         raise ConfigError(f"train.microbatches={tc.microbatches}: {type(task).__name__} trains on whole batches; use 1")
-    save_or_check(cfg, workdir)
-    mesh = make_mesh(cfg.mesh)
+    distributed.check_same_config(cfg)  # before any step: a mismatch fails on every process, naming fields
+    distributed.on_primary(lambda: save_or_check(cfg, workdir), f"checking the config in {workdir}")
+    primary = distributed.is_primary()
+    mesh = make_mesh(cfg.mesh)  # all processes' devices
     rng = jax.random.key_data(jax.random.key(tc.seed))
     with jax.set_mesh(mesh):
         abstract = jax.eval_shape(task.init_state, rng)
         shardings = shardings_fn(abstract, mesh)
         ckpt = Checkpointer(workdir / "checkpoints", keep=tc.keep_checkpoints)
         batches = train_batches()
-        if ckpt.latest_step() is not None:
-            state, data_state, step = ckpt.restore(abstract_like(abstract, shardings))
+        if ckpt.agreed_latest_step() is not None:
+            state, data_state, step = ckpt.restore(
+                abstract_like(abstract, shardings), iterator_template=batches.get_state()
+            )
             if data_state is not None:
                 batches.set_state(data_state)
             log.info("resumed %s from step %d", workdir, step)
         else:
             state = jax.jit(task.init_state, out_shardings=shardings)(rng)
             step = 0
-        writer = MetricWriter(workdir, resume_step=step)
+        writer = MetricWriter(workdir, resume_step=step, primary=primary)
         train_step = jax.jit(
             task.train_step,
             in_shardings=(shardings, batch_sharding(mesh)),
@@ -96,7 +101,9 @@ def fit(
         )
         evaluate = jax.jit(task.eval_step)
         summary: dict[str, float] = {}
-        bar = tqdm(total=tc.num_steps, initial=step, disable=not tc.progress, unit="step", dynamic_ncols=True)
+        bar = tqdm(
+            total=tc.num_steps, initial=step, disable=not (tc.progress and primary), unit="step", dynamic_ncols=True
+        )
         start, start_step = time.perf_counter(), step
         try:
             end = tc.num_steps if stop_at is None else min(stop_at, tc.num_steps)
@@ -134,8 +141,27 @@ def fit(
                 except OSError as e:  # e.g. a full disk: the checkpoint error above is the one to report
                     log.warning("could not close the metric files in %s: %s", workdir, e)
         result = {"step": step, **summary, "wall_seconds": time.perf_counter() - start}
-        dump_json(workdir / "summary.json", result)
+        if primary:
+            dump_json(workdir / "summary.json", result)
         return result
+
+
+def _image_grid(task: Task, state: dict, batch: dict) -> np.ndarray | None:
+    """The task's sample grid. Across processes, the EMA weights and the batch are gathered (a
+    collective) and process 0 draws the grid alone on its first device; the others return None."""
+    if jax.process_count() == 1:
+        return task.image_grid(state, batch)
+    from jax.experimental import multihost_utils
+
+    gathered = multihost_utils.process_allgather(
+        {"step": state["step"], "ema": state["ema"], "batch": batch}, tiled=True
+    )
+    if not distributed.is_primary():
+        return None
+    alone = make_mesh(MeshConfig(data=1, fsdp=1, model=1), jax.local_devices()[:1])
+    local = jax.device_put(gathered, replicated(alone))
+    with jax.set_mesh(alone):
+        return task.image_grid({"step": local["step"], "ema": local["ema"]}, local["batch"])
 
 
 def _guarded(ckpt: Checkpointer, step: int, action: Callable[..., None], *args: Any) -> None:
@@ -174,7 +200,7 @@ def run_eval(
         outputs.append(jax.device_get(evaluate(state, batch)))
     summary = task.summarize_eval(outputs)
     writer.scalars(step, summary, prefix="eval/")
-    if first is not None and (grid := task.image_grid(state, first)) is not None:
+    if first is not None and (grid := _image_grid(task, state, first)) is not None:
         writer.image(step, getattr(task, "grid_name", "samples"), grid)
     log.info("eval at step %d: %s", step, {k: round(v, 4) for k, v in summary.items()})
     return summary

@@ -11,13 +11,19 @@ from PIL import Image
 
 
 class MetricWriter:
-    """Append-only `metrics.jsonl` (truncated back to the restored step on resume) + TensorBoard."""
+    """Append-only `metrics.jsonl` (truncated back to the restored step on resume) + TensorBoard.
 
-    def __init__(self, workdir: str | os.PathLike, resume_step: int = 0):
-        from tensorboardX import SummaryWriter
+    In a multi-process run only process 0 writes (`primary`); the others' writers hold no files, so a
+    run has one metrics log and one set of event files and grids."""
 
+    def __init__(self, workdir: str | os.PathLike, resume_step: int = 0, primary: bool = True):
         self.workdir = Path(workdir)
         self.path = self.workdir / "metrics.jsonl"
+        self.primary = primary
+        if not primary:
+            return
+        from tensorboardX import SummaryWriter
+
         if self.path.exists():  # drop lines written after the checkpoint we resumed from
             keep = [
                 line
@@ -31,6 +37,8 @@ class MetricWriter:
         self.tb = SummaryWriter(str(self.workdir / "tb"), purge_step=resume_step + 1 if resume_step else None)
 
     def scalars(self, step: int, values: dict[str, float], prefix: str = "") -> None:
+        if not self.primary:
+            return
         record = {"step": step, **{prefix + k: float(v) for k, v in values.items()}}
         self.file.write(json.dumps(record) + "\n")
         self.file.flush()
@@ -40,12 +48,16 @@ class MetricWriter:
     def image(self, step: int, name: str, grid: np.ndarray) -> Path:
         """grid: uint8 [H, W, 3]."""
         out = self.workdir / "samples" / f"{name}_{step:07d}.png"
+        if not self.primary:
+            return out
         out.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(grid).save(out)
         self.tb.add_image(name, grid, step, dataformats="HWC")
         return out
 
     def close(self) -> None:
+        if not self.primary:
+            return
         self.file.close()
         self.tb.close()
 
