@@ -31,3 +31,8 @@ def imported_dir(name: str, data_dir: str | os.PathLike) -> Path:
 def encoded_dir(tokenizer_workdir: str | os.PathLike) -> Path:
     """The code dataset `vim encode-dataset` writes for a tokenizer run."""
     return Path(tokenizer_workdir) / "encoded" / "encoded_captions" / CODES_VERSION
+
+
+def codes_record(tokenizer_workdir: str | os.PathLike) -> Path:
+    """The record of the tokenizer state (and text model) a code dataset was made from, written last."""
+    return encoded_dir(tokenizer_workdir) / "made_from.json"

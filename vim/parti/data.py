@@ -2,7 +2,10 @@
 by the tokenizer (`vim encode-dataset`) so generator training never runs the tokenizer.
 
 Written as tfds array_record under `<tokenizer workdir>/encoded/` with features
-  codes int16 [g, g], text_ids int32 [L], caption text, scene text, heldout bool.
+  codes int16 [g, g], text_ids int32 [L], caption text, scene text, heldout bool,
+and, written last, `made_from.json`: the tokenizer state (step, weights fingerprint) and text model the
+codes were made from. Codes of another tokenizer state are re-encoded by `encode_dataset` and refused by
+`check_codes` (train-parti), since a generator trained on them draws garbage with that tokenizer.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,24 +24,65 @@ import numpy as np
 from flax import nnx
 
 from vim.config import Config
-from vim.data.locations import encoded_dir
+from vim.data.locations import codes_record, encoded_dir
 from vim.data.pipeline import batch_iterator, open_split, text_tokenizer_path
 from vim.data.text import TextTokenizer
+from vim.training.weights import (
+    TRAINED_ON,
+    describe_tokenizer,
+    is_exported,
+    latest_ema,
+    module_fingerprint,
+    read_config,
+    read_record,
+    records_mismatch,
+    text_record,
+    write_record,
+)
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "validation", "test")
 
 
-def encode_dataset(tokenizer_workdir: str | os.PathLike, batch_size: int = 128) -> Path:
-    """Encode every split of the tokenizer's dataset; returns the encoded dataset's folder."""
-    from vim.parti.codes_builder import EncodedCaptions  # tfds: only the writer and readers import it
-    from vim.tokenizer.train import load_tokenizer
+def tokenizer_state(tokenizer_workdir: str | os.PathLike) -> tuple[nnx.Module, Config, dict]:
+    """A tokenizer run's latest EMA model (or an exported part's), its config, and the record naming that
+    state: {"source": the folder, "step": its step (a part's from its bundle card, else None),
+    "fingerprint": `vim.training.weights.fingerprint` of its weights}."""
+    from vim.tokenizer.train import TokenizerTask, load_tokenizer
 
-    model, cfg = load_tokenizer(tokenizer_workdir)
+    workdir = Path(tokenizer_workdir)
+    if is_exported(workdir):
+        model, cfg = load_tokenizer(workdir)
+        card = read_record(workdir.parent / "card.json") or {}
+        step = card.get("tokenizer", {}).get("step")
+    else:
+        cfg = read_config(workdir)
+        task = TokenizerTask(cfg)
+        exported = latest_ema(workdir, task)
+        model, step = task.model(exported["params"]), exported["step"]
+    return model, cfg, {"source": str(workdir), "step": step, "fingerprint": module_fingerprint(model)}
+
+
+def encode_dataset(tokenizer_workdir: str | os.PathLike, batch_size: int = 128) -> Path:
+    """Encode every split of the tokenizer's dataset; returns the encoded dataset's folder. Cached codes are
+    reused only if made from the tokenizer's current state and text model; otherwise they are re-encoded."""
+    from vim.parti.codes_builder import EncodedCaptions  # tfds: only the writer and readers import it
+
+    model, cfg, state = tokenizer_state(tokenizer_workdir)
+    made_from = {"tokenizer": state, "text_tokenizer": text_record(text_tokenizer_path(cfg))}
     out = encoded_dir(tokenizer_workdir)
     if (out / "dataset_info.json").is_file():
-        log.info("codes already cached at %s", out)
-        return out
+        cached = read_record(codes_record(tokenizer_workdir))
+        if cached is not None and not records_mismatch(cached, made_from):
+            log.info("codes already cached at %s, made from %s", out, describe_tokenizer(state))
+            return out
+        why = (
+            "they have no record of the tokenizer state they were made from (cached before vim kept one)"
+            if cached is None
+            else f"they were made from another state (cached vs now): {records_mismatch(cached, made_from)}"
+        )
+        log.warning("re-encoding the codes at %s: %s", out, why)
+        shutil.rmtree(out)
     text = TextTokenizer(text_tokenizer_path(cfg))
     encode = nnx.jit(lambda m, x: m.encode(x))
     grid = cfg.tokenizer.image_size // cfg.tokenizer.patch_size
@@ -70,6 +115,7 @@ def encode_dataset(tokenizer_workdir: str | os.PathLike, batch_size: int = 128) 
         data_dir=str(Path(tokenizer_workdir) / "encoded"),
     )
     builder.download_and_prepare()
+    write_record(codes_record(tokenizer_workdir), made_from)  # last: codes without it are never trusted
     if text.num_truncated:
         log.warning(
             "%d captions were longer than text.max_length=%d and were truncated",
@@ -77,6 +123,50 @@ def encode_dataset(tokenizer_workdir: str | os.PathLike, batch_size: int = 128) 
             cfg.text.max_length,
         )
     return Path(builder.data_path)
+
+
+def check_codes(tokenizer_workdir: str | os.PathLike, state: dict) -> dict:
+    """The cached codes' made-from record, after checking they were made from `state` (`tokenizer_state`'s
+    record of the tokenizer now); codes of another or an unrecorded state are refused, saying how to rebuild."""
+    path = encoded_dir(tokenizer_workdir)
+    rebuild = f"rebuild them with `vim encode-dataset --tokenizer {tokenizer_workdir}`"
+    if not (path / "dataset_info.json").is_file():
+        raise FileNotFoundError(f"no cached codes at {path}: run `vim encode-dataset --tokenizer {tokenizer_workdir}`")
+    made_from = read_record(codes_record(tokenizer_workdir))
+    if made_from is None:
+        raise ValueError(
+            f"the codes at {path} have no record of the tokenizer state they were made from (cached before vim "
+            f"kept one, or their encoding was interrupted): {rebuild}"
+        )
+    if made_from["tokenizer"]["fingerprint"] != state["fingerprint"]:
+        raise ValueError(
+            f"the codes at {path} were made by tokenizer {describe_tokenizer(made_from['tokenizer'])}, but the "
+            f"tokenizer is now {describe_tokenizer(state)}: {rebuild}"
+        )
+    return made_from
+
+
+def record_trained_on(parti_workdir: str | os.PathLike, trained_on: dict) -> None:
+    """Write (process 0) the tokenizer state and text model a Parti run trains on into the run, whence
+    `vim export` carries it into the bundle; a run begun on another state is refused, naming both."""
+    file = Path(parti_workdir) / TRAINED_ON
+    before = read_record(file)
+    if before is not None:
+        if wrong := records_mismatch(before, trained_on):
+            raise ValueError(
+                f"{parti_workdir} was trained on other parts than it is resumed on (trained on vs now): {wrong}. "
+                "Resume it with the tokenizer state and text model it began on, or start a new --workdir"
+            )
+        return
+    if (Path(parti_workdir) / "checkpoints").is_dir():
+        log.warning(
+            "%s has no record of the tokenizer it was trained on (begun before vim kept one): recording %s",
+            parti_workdir,
+            describe_tokenizer(trained_on["tokenizer"]),
+        )
+    if jax.process_index() == 0:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        write_record(file, trained_on)
 
 
 def _has_split(cfg: Config, split: str) -> bool:

@@ -17,15 +17,16 @@ from flax import nnx
 from jax.sharding import NamedSharding
 
 from vim.config import Config, ConfigError
-from vim.data.pipeline import STREAM, make_batches
+from vim.data.pipeline import STREAM, make_batches, text_tokenizer_path
 from vim.data.text import PAD_ID
-from vim.parti.data import code_batches
+from vim.parti.data import check_codes, code_batches, record_trained_on, tokenizer_state
 from vim.parti.model import Parti
 from vim.parti.sample import empty_text, sample_codes, settings_arrays
 from vim.sharding import param_specs, replicated
 from vim.training.loop import fit
 from vim.training.optim import accumulate_gradients, guarded_update, make_optimizer, schedule
 from vim.training.state import advance, new_state, step_key
+from vim.training.weights import text_record
 
 
 class PartiTask:
@@ -197,11 +198,15 @@ def train_and_evaluate(
 ) -> dict:
     """Train Parti on the codes cached from `tokenizer` (a tokenizer workdir or bundle part), resuming if
     possible. With data.dataset=shapes-stream the world is rendered on demand and encoded inside the step.
+    Cached codes must have been made from the tokenizer's current state; the state trained on is recorded
+    in the run (`trained_on.json`) for `vim export`.
     """
-    from vim.tokenizer.train import load_tokenizer
-
-    tok_model, tok_cfg = load_tokenizer(tokenizer)
+    tok_model, tok_cfg, tok_state = tokenizer_state(tokenizer)
     check_against_tokenizer(cfg, tok_cfg)
+    if cfg.data.dataset == STREAM:
+        trained_on = {"tokenizer": tok_state, "text_tokenizer": text_record(text_tokenizer_path(cfg))}
+    else:
+        trained_on = check_codes(tokenizer, tok_state)
     task = PartiTask(cfg, tokenizer=tok_model)
     if cfg.data.dataset == STREAM:
         if cfg.data.world.resolution != tok_cfg.tokenizer.image_size:
@@ -218,6 +223,7 @@ def train_and_evaluate(
             lambda: code_batches(cfg, tokenizer, "train"),
             lambda: code_batches(cfg, tokenizer, "validation", shuffle=False, num_epochs=1),
         )
+    record_trained_on(workdir, trained_on)
     return fit(
         cfg,
         workdir,

@@ -1,11 +1,14 @@
 """Model weights as flat `.npz` files ("a/b/c" keys): what bundles and exported parts hold, and the
-other shared reads of a run or part folder (its config, its latest EMA weights).
+other shared reads of a run or part folder (its config, its latest EMA weights), and the records that say
+which parts belong together (weights fingerprints; the tokenizer state codes were made from or a generator
+was trained on).
 
 Plain arrays only, so a file loads with numpy alone and never unpickles objects.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,8 @@ from flax import nnx
 from vim.config import Config, from_dict
 
 PARAMS_FILE = "params.npz"
+# In a Parti run or an exported generator part: the tokenizer state (and text model) it was trained on.
+TRAINED_ON = "trained_on.json"
 
 
 def is_exported(folder: Path) -> bool:
@@ -40,6 +45,73 @@ def save_params(params: dict, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp.npz")
     np.savez(tmp, **{k: np.asarray(v) for k, v in flatten(params).items()})
     tmp.replace(path)
+
+
+def fingerprint(params: dict) -> str:
+    """sha256 of a weights tree (nested dicts, or flat "a/b/c" keys as in params.npz): every array's name,
+    dtype, shape and bytes in sorted name order. A run's EMA weights, the part exported from them and the
+    module loaded from either share it, so it names one tokenizer state wherever that state lives."""
+    digest = hashlib.sha256()
+    for name, value in sorted(flatten(params).items()):
+        array = np.ascontiguousarray(np.asarray(value))
+        digest.update(f"{name}|{array.dtype.name}|{array.shape}|".encode())
+        digest.update(array.reshape(-1).view(np.uint8))
+    return digest.hexdigest()
+
+
+def module_fingerprint(module: nnx.Module) -> str:
+    """`fingerprint` of a module's weights as `load_params` fills them."""
+    return fingerprint(nnx.to_pure_dict(nnx.state(module)))
+
+
+def file_fingerprint(path: Path) -> str:
+    """`fingerprint` of a params.npz, read with numpy alone."""
+    with np.load(path, allow_pickle=False) as stored:
+        return fingerprint({name: stored[name] for name in stored.files})
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes (a text tokenizer model)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def read_record(file: Path) -> dict | None:
+    """A provenance record (JSON), or None where none was written."""
+    return json.loads(file.read_text()) if file.is_file() else None
+
+
+def text_record(path: str | Path) -> dict:
+    """The record naming a text tokenizer model: its path and the sha256 of its bytes."""
+    return {"source": str(path), "sha256": file_sha256(Path(path))}
+
+
+def describe_tokenizer(tokenizer: dict) -> str:
+    """A tokenizer state record ({"source", "step", "fingerprint"}) in words, for errors naming two."""
+    step = "" if tokenizer.get("step") is None else f" step {tokenizer['step']}"
+    return f"{tokenizer['source']}{step} (weights {tokenizer['fingerprint'][:12]})"
+
+
+def records_mismatch(a: dict, b: dict) -> str:
+    """What differs between two {"tokenizer", "text_tokenizer"} records (of codes, a Parti run or part, a
+    bundle), as "a vs b" in words; empty when both name the same tokenizer weights and text model."""
+    wrong = []
+    if a["tokenizer"]["fingerprint"] != b["tokenizer"]["fingerprint"]:
+        wrong.append(f"tokenizer {describe_tokenizer(a['tokenizer'])} vs {describe_tokenizer(b['tokenizer'])}")
+    if a["text_tokenizer"]["sha256"] != b["text_tokenizer"]["sha256"]:
+        first, second = a["text_tokenizer"], b["text_tokenizer"]
+        wrong.append(
+            f"text model {first['source']} (sha256 {first['sha256'][:12]}) vs "
+            f"{second['source']} (sha256 {second['sha256'][:12]})"
+        )
+    return "; ".join(wrong)
+
+
+def write_record(file: Path, record: dict) -> None:
+    """Write a provenance record whole or not at all (a temporary file renamed over it)."""
+    tmp = file.with_name(file.name + ".tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    tmp.replace(file)
 
 
 def load_params(module: nnx.Module, path: Path) -> nnx.Module:
@@ -83,4 +155,3 @@ def latest_ema(workdir: Path, task: Any) -> dict:
 
     state, step = restore_latest(workdir, task)
     return {"params": state["ema"], "step": int(step)}
-
