@@ -243,3 +243,22 @@ def test_export_killed_at_random_moments_leaves_the_old_or_the_new_bundle(small_
 
     export_bundle(source / "tokenizer", source / "parti", bundle)  # clears what the killed exports left
     assert tree(bundle) == new and [p.name for p in bundle.parent.iterdir()] == ["b"]
+
+
+def test_swap_by_two_renames_and_an_export_killed_between_them(small_bundle, tmp_path, monkeypatch):
+    """Where the OS has no atomic exchange: the old bundle, set aside as `.b.old-PID` by an export killed
+    between its two renames, is put back by the next export; a dead export's partial folder is removed."""
+    import vim.bundle
+
+    bundle = tmp_path / "b"
+    shutil.copytree(small_bundle, tmp_path / ".b.old-999999999")  # no such process: its export is dead
+    shutil.copytree(small_bundle, tmp_path / ".b.partial-999999999")
+    vim.bundle.clear_abandoned_exports(bundle)
+    assert tree(bundle) == tree(small_bundle) and [p.name for p in tmp_path.iterdir()] == ["b"]
+
+    monkeypatch.setattr(vim.bundle, "_exchange", lambda a, b: False)
+    other = other_tokenizer(small_bundle, tmp_path / "other" / "tokenizer")
+    (bundle / "parti").rename(tmp_path / "parti")  # a tokenizer-only bundle, so another tokenizer may replace it
+    export_bundle(other, None, bundle)
+    assert file_fingerprint(bundle / "tokenizer" / "params.npz") == file_fingerprint(other / "params.npz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "other", "parti"]
