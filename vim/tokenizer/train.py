@@ -16,6 +16,9 @@ from flax import nnx
 
 from vim.config import Config
 from vim.data.pipeline import make_batches
+from vim.metrics.lpips import LPIPS
+from vim.metrics.lpips_weights import find_lpips_weights
+from vim.metrics.lpips_weights import load_weights as load_lpips_weights
 from vim.tokenizer.losses import (
     Discriminator,
     discriminator_loss,
@@ -54,18 +57,28 @@ class TokenizerTask:
             )
         self.tx = make_optimizer(cfg.train)
         self.disc_tx = make_optimizer(cfg.train)
-        if self.tc.perceptual_weight > 0:
-            path = self.tc.perceptual_weights
-            if path and Path(path).exists():
-                # No perceptual network is ported yet (the FID Inception port will provide one).
-                raise ValueError(
-                    f"tokenizer.perceptual_weights={path}: vim cannot use perceptual-network "
-                    "weights yet; set tokenizer.perceptual_weight=0 or clear the path"
-                )
-            log.warning(
-                "perceptual loss OFF: no perceptual-network weights on disk (%s); training without it",
-                f"nothing at {path}" if path else "tokenizer.perceptual_weights is empty",
+        self.perceptual = self._perceptual_network()
+
+    def _perceptual_network(self) -> LPIPS | None:
+        """LPIPS (VGG16) for the perceptual term when tokenizer.perceptual_weight > 0 and weights are found."""
+        if self.tc.perceptual_weight <= 0:
+            return None
+        if not 0 <= self.tc.perceptual_images <= self.cfg.data.batch_size:
+            raise ValueError(
+                f"tokenizer.perceptual_images={self.tc.perceptual_images}: must be 0 (all) or at most "
+                f"data.batch_size={self.cfg.data.batch_size}"
             )
+        path = self.tc.perceptual_weights
+        try:
+            info = find_lpips_weights(path or None)
+        except FileNotFoundError as e:
+            if path:  # a path that was asked for and is not there is a mistake, not a choice
+                raise FileNotFoundError(f"tokenizer.perceptual_weights={path}: {e}") from None
+            log.warning("perceptual loss OFF (tokenizer.perceptual_weight=%g): %s", self.tc.perceptual_weight, e)
+            return None
+        log.info("perceptual loss ON: LPIPS VGG16 from %s, weight %g", info, self.tc.perceptual_weight)
+        # DEFAULT precision: a loss, not the metric; on CPUs it is the same as HIGHEST.
+        return LPIPS(load_lpips_weights(info), precision=jax.lax.Precision.DEFAULT)
 
     def model(self, params: dict) -> ViTVQGAN:
         return nnx.merge(self.graphdef, params)
@@ -97,9 +110,15 @@ class TokenizerTask:
             if tc.logit_laplace_weight > 0:  # a switched-off loss costs nothing
                 terms["logit_laplace"] = logit_laplace_loss(out, images)
                 loss = loss + tc.logit_laplace_weight * terms["logit_laplace"]
-            if self.use_gan:
+            if self.perceptual is not None:  # the LPIPS weights enter the compiled step as constants
+                n = tc.perceptual_images or images.shape[0]
+                terms["perceptual"] = jnp.mean(self.perceptual(pixels(out[:n]), images[:n]))
+                loss = loss + tc.perceptual_weight * terms["perceptual"]
+            if self.use_gan:  # before adversarial_start_step the discriminator is not run at all
                 disc = nnx.merge(self.disc_graphdef, state["disc_params"])
-                terms["g_adv"] = generator_adversarial_loss(disc(pixels(out)))
+                terms["g_adv"] = jax.lax.cond(
+                    gan_on, lambda: generator_adversarial_loss(disc(pixels(out))), lambda: jnp.zeros((), jnp.float32)
+                )
                 loss = loss + jnp.where(gan_on, tc.adversarial_weight, 0.0) * terms["g_adv"]
             return loss, (terms, out, q)
 
@@ -112,10 +131,22 @@ class TokenizerTask:
                 lambda p: discriminator_loss(nnx.merge(self.disc_graphdef, p), images, pixels(out), tc.r1_gamma),
                 has_aux=True,
             )
-            (d_loss, d_terms), d_grads = disc_grad_fn(state["disc_params"])
-            d_params, d_opt, _ = guarded_update(
-                self.disc_tx, state["disc_params"], state["disc_opt_state"], d_grads, jnp.where(gan_on, d_loss, jnp.nan)
-            )
+
+            def disc_step(_):
+                (d_loss, d_terms), d_grads = disc_grad_fn(state["disc_params"])
+                d_params, d_opt, _ = guarded_update(
+                    self.disc_tx, state["disc_params"], state["disc_opt_state"], d_grads, d_loss
+                )
+                return d_params, d_opt, d_terms
+
+            def disc_idle(_):  # its metrics read 0 until it starts
+                d_terms = jax.eval_shape(lambda: disc_grad_fn(state["disc_params"])[0][1])
+                zeros = jax.tree.map(lambda t: jnp.zeros(t.shape, t.dtype), d_terms)
+                return state["disc_params"], state["disc_opt_state"], zeros
+
+            # A cond, not a masked update: the discriminator step and its R1 double backward cost
+            # nothing before adversarial_start_step.
+            d_params, d_opt, d_terms = jax.lax.cond(gan_on, disc_step, disc_idle, None)
             new["disc_params"], new["disc_opt_state"] = d_params, d_opt
             metrics |= d_terms
         # Codebook health: remember when each code was last chosen; restart long-unused ones.
