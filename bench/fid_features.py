@@ -22,7 +22,7 @@ import jax
 import numpy as np
 
 from vim import allocator
-from vim.metrics.fid import Extractor
+from vim.metrics.features import Extractor
 from vim.metrics.weights import candidate_sources
 from vim.perf import cpu_model, matmul_peak_flops, peer_runs
 

@@ -73,7 +73,7 @@ def rss_mb(pid: int) -> float | None:
 # features (what KID needs: compute_features), a control that must grow with N.
 STUB = """
 import sys, numpy as np
-from vim.metrics import fid
+from vim.metrics import features as features_lib
 from vim.metrics.weights import WeightsInfo
 class Stub:
     logits, info = False, WeightsInfo("stub", "0" * 64, None, False)
@@ -83,10 +83,10 @@ class Stub:
         return (images[:, ::10, ::10, :].reshape(len(images), -1)[:, :2048], None), len(images)
 folder, out, what, batch = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 if what == "stats":
-    st = fid.compute_statistics(folder, extractor=Stub(batch), progress=False)
+    st = features_lib.compute_statistics(folder, extractor=Stub(batch), progress=False)
     np.savez(out, mu=st.mu, sigma=st.sigma, n=st.n)
 else:
-    f = fid.compute_features(folder, extractor=Stub(batch), progress=False)
+    f = features_lib.compute_features(folder, extractor=Stub(batch), progress=False)
     np.savez(out, mu=f.pool.mean(0), sigma=np.cov(f.pool[:, :64], rowvar=False), n=len(f.pool))
 """
 

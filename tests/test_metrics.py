@@ -21,7 +21,9 @@ import pytest
 from PIL import Image
 from scipy import special, stats
 
+from vim.metrics import features as features_lib
 from vim.metrics import fid as fid_lib
+from vim.metrics import images as images_lib
 from vim.metrics import weights as weights_lib
 from vim.metrics.commands import MODES, register
 from vim.metrics.inception import NUM_LOGITS, POOL_DIM, weight_shapes
@@ -52,8 +54,8 @@ def fake_weights(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def extractor(fake_weights) -> fid_lib.Extractor:
-    return fid_lib.Extractor(fake_weights, batch_size=BATCH)
+def extractor(fake_weights) -> features_lib.Extractor:
+    return features_lib.Extractor(fake_weights, batch_size=BATCH)
 
 
 def _pictures(n: int, seed: int = 0, size: tuple[int, int] = (40, 56)) -> np.ndarray:
@@ -148,7 +150,7 @@ def test_fid_retries_with_eps_offset_when_sqrtm_fails(monkeypatch):
 def test_running_stats_equal_numpy_mean_and_cov():
     rng = np.random.default_rng(3)
     x = rng.gamma(2.0, 0.3, size=(37, POOL_DIM)).astype(np.float32)  # pool features are ≥ 0, skewed
-    running = fid_lib.RunningStats()
+    running = features_lib.RunningStats()
     for start in range(0, len(x), 8):
         running.update(x[start : start + 8])
     np.testing.assert_allclose(running.mean(), x.astype(np.float64).mean(0), rtol=1e-12)
@@ -157,19 +159,19 @@ def test_running_stats_equal_numpy_mean_and_cov():
 
 def test_statistics_npz_round_trip(tmp_path):
     rng = np.random.default_rng(4)
-    st = fid_lib.Statistics(rng.normal(size=8), np.eye(8), 12, {"file": "w.pt", "sha256": "ab"}, "clean")
-    back = fid_lib.load_statistics(fid_lib.save_statistics(st, tmp_path / "s.npz"))
+    st = features_lib.Statistics(rng.normal(size=8), np.eye(8), 12, {"file": "w.pt", "sha256": "ab"}, "clean")
+    back = features_lib.load_statistics(features_lib.save_statistics(st, tmp_path / "s.npz"))
     np.testing.assert_array_equal(back.mu, st.mu)
     np.testing.assert_array_equal(back.sigma, st.sigma)
     assert (back.n, back.weights, back.mode) == (12, st.weights, "clean")
     np.savez(tmp_path / "plain.npz", mu=st.mu, sigma=st.sigma)  # clean-fid / pytorch-fid style: only mu, sigma
-    plain = fid_lib.load_statistics(tmp_path / "plain.npz")
+    plain = features_lib.load_statistics(tmp_path / "plain.npz")
     assert plain.mode is None and plain.weights is None
-    other = fid_lib.Statistics(st.mu, st.sigma, 12, None, "legacy_tensorflow")
+    other = features_lib.Statistics(st.mu, st.sigma, 12, None, "legacy_tensorflow")
     with pytest.raises(ValueError, match="different resize modes"):
         fid_lib.fid_from_statistics(st, other)
     with pytest.raises(FileNotFoundError):
-        fid_lib.load_statistics(tmp_path / "missing.npz")
+        features_lib.load_statistics(tmp_path / "missing.npz")
 
 
 # ---------------------------------------------------------------- KID and IS math
@@ -245,7 +247,7 @@ def test_clean_resize_equals_pil_float_bicubic():
         ],
         axis=-1,
     ).clip(0, 255)
-    got = fid_lib.prepare(image, "clean")
+    got = images_lib.prepare(image, "clean")
     assert got.dtype == np.float32 and got.shape == (299, 299, 3)
     np.testing.assert_array_equal(got, expected)
     assert np.any(got != np.round(got)), "clean mode must not requantize to integers"
@@ -256,15 +258,15 @@ def test_clean_resize_equals_pil_float_bicubic():
 def test_legacy_tensorflow_resize_semantics():
     image = _pictures(1, seed=9, size=(598, 598))[0]
     # TF1 bilinear without half-pixel centers samples source pixel i·in/out: halving picks every 2nd pixel.
-    np.testing.assert_array_equal(fid_lib.prepare(image, "legacy_tensorflow"), image[::2, ::2].astype(np.float32))
+    np.testing.assert_array_equal(images_lib.prepare(image, "legacy_tensorflow"), image[::2, ::2].astype(np.float32))
     same = _pictures(1, seed=10, size=(299, 299))[0]
-    np.testing.assert_array_equal(fid_lib.resize_legacy_tensorflow(same), same.astype(np.float32))
+    np.testing.assert_array_equal(images_lib.resize_legacy_tensorflow(same), same.astype(np.float32))
     row = np.array([[[0, 0, 0], [10, 20, 40]]], np.uint8)  # 1×2 → 4×4: sources 0, .5, 1, 1.5 (clamped)
-    got = fid_lib.resize_legacy_tensorflow(row, size=4)
+    got = images_lib.resize_legacy_tensorflow(row, size=4)
     np.testing.assert_allclose(got[0, :, 2], [0, 20, 40, 40])
     np.testing.assert_allclose(got[:, 0, 2], [0, 0, 0, 0])
     with pytest.raises(ValueError, match="unknown resize mode"):
-        fid_lib.prepare(image, "bilinear")
+        images_lib.prepare(image, "bilinear")
 
 
 # ---------------------------------------------------------------- weights
@@ -328,8 +330,8 @@ def test_torchscript_names_of_known_layers():
 
 
 @pytest.fixture(scope="module")
-def folder_features(folder, extractor) -> fid_lib.Features:
-    return fid_lib.compute_features(folder[0], extractor=extractor, progress=False)
+def folder_features(folder, extractor) -> features_lib.Features:
+    return features_lib.compute_features(folder[0], extractor=extractor, progress=False)
 
 
 def test_folder_skips_broken_files_and_matches_arrays(folder, folder_features, extractor):
@@ -339,7 +341,7 @@ def test_folder_skips_broken_files_and_matches_arrays(folder, folder_features, e
     skipped = {s.name: s.reason for s in from_folder.run.skipped}
     assert set(skipped) == {"broken.png", "truncated.jpg"}
     assert all(skipped.values())
-    from_array = fid_lib.compute_features(pictures, extractor=extractor, progress=False)
+    from_array = features_lib.compute_features(pictures, extractor=extractor, progress=False)
     np.testing.assert_allclose(from_folder.pool, from_array.pool, atol=1e-6)
     calls = []
 
@@ -348,10 +350,10 @@ def test_folder_skips_broken_files_and_matches_arrays(folder, folder_features, e
         calls.append(count)
         return pictures[start : start + count]
 
-    from_callback = fid_lib.compute_features(draw, num_images=4, extractor=extractor, progress=False)
+    from_callback = features_lib.compute_features(draw, num_images=4, extractor=extractor, progress=False)
     np.testing.assert_allclose(from_callback.pool, from_array.pool, atol=1e-6)
     assert calls == [4]
-    st = fid_lib.compute_statistics(iter([pictures[:3], pictures[3:]]), extractor=extractor, progress=False)
+    st = features_lib.compute_statistics(iter([pictures[:3], pictures[3:]]), extractor=extractor, progress=False)
     np.testing.assert_allclose(st.mu, from_array.pool.astype(np.float64).mean(0), rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(st.sigma, np.cov(from_array.pool.astype(np.float64), rowvar=False), atol=1e-6)
     assert from_array.pool.std(axis=0).max() > 0  # distinct images, distinct features
@@ -359,20 +361,20 @@ def test_folder_skips_broken_files_and_matches_arrays(folder, folder_features, e
 
 def test_bad_inputs_are_clear_errors(tmp_path, extractor):
     with pytest.raises(FileNotFoundError, match="image folder not found"):
-        fid_lib.compute_statistics(tmp_path / "nope", extractor=extractor, progress=False)
+        features_lib.compute_statistics(tmp_path / "nope", extractor=extractor, progress=False)
     with pytest.raises(FileNotFoundError, match="no images"):
-        fid_lib.compute_statistics(tmp_path, extractor=extractor, progress=False)
+        features_lib.compute_statistics(tmp_path, extractor=extractor, progress=False)
     with pytest.raises(ValueError, match="uint8"):
-        fid_lib.compute_statistics(np.zeros((2, 8, 8, 3), np.float32), extractor=extractor, progress=False)
+        features_lib.compute_statistics(np.zeros((2, 8, 8, 3), np.float32), extractor=extractor, progress=False)
     with pytest.raises(ValueError, match="needs num_images"):
-        fid_lib.compute_statistics(lambda n: None, extractor=extractor, progress=False)
+        features_lib.compute_statistics(lambda n: None, extractor=extractor, progress=False)
 
 
 def test_is_needs_the_classifier_head(tmp_path):
     arrays = random_weights(head=False)
     path = weights_lib.save_weights(arrays, tmp_path / "features-only.npz", "default_1.pt", "f" * 64)
     with pytest.raises(ValueError, match="1,008-way"):
-        fid_lib.Extractor(path, logits=True)
+        features_lib.Extractor(path, logits=True)
 
 
 # ---------------------------------------------------------------- CLI
@@ -389,7 +391,7 @@ def _cli(argv: list[str]) -> None:
         return p
 
     register(sub, add)
-    assert MODES == fid_lib.MODES
+    assert MODES == images_lib.MODES
     args = parser.parse_args(argv)
     args.fn(args)
 
@@ -398,7 +400,7 @@ def test_cli_fid_stats_fid_kid_is(folder, folder_features, fake_weights, tmp_pat
     root, _ = folder
     common = ["--weights", str(fake_weights), "--batch-size", str(BATCH)]
     _cli(["fid-stats", str(root), "-o", str(tmp_path / "ref.npz"), *common])
-    ref = fid_lib.load_statistics(tmp_path / "ref.npz")
+    ref = features_lib.load_statistics(tmp_path / "ref.npz")
     assert ref.n == 4 and ref.mode == "clean" and ref.weights["file"] == "random-test-weights"
     _cli(["fid", str(root), "--ref", str(tmp_path / "ref.npz"), "-o", str(tmp_path / "fid.json"), *common])
     result = json.loads((tmp_path / "fid.json").read_text())
@@ -445,7 +447,7 @@ def _torch_features(torch, model, images: np.ndarray) -> np.ndarray:
 
 def test_pool_features_match_torchscript(torchscript):
     torch, model, source, npz = torchscript
-    ex = fid_lib.Extractor(npz, batch_size=BATCH)
+    ex = features_lib.Extractor(npz, batch_size=BATCH)
     assert ex.info.name == "default_1.pt" and ex.info.sha256 == weights_lib.sha256_file(source)
     assert not ex.info.has_logits
 
@@ -456,9 +458,9 @@ def test_pool_features_match_torchscript(torchscript):
     diffs = {}
     for label, batch in [
         ("random", noise),
-        ("photos", np.stack([fid_lib.prepare(p, "clean") for p in photos])),
+        ("photos", np.stack([images_lib.prepare(p, "clean") for p in photos])),
     ]:
-        ours, _ = fid_lib.Extractor.fetch(ex.submit(batch))
+        ours, _ = features_lib.Extractor.fetch(ex.submit(batch))
         theirs = _torch_features(torch, model, batch)
         assert theirs.shape == ours.shape == (len(batch), POOL_DIM)
         assert theirs.max() > 0.5  # real activations, not a degenerate all-zero case
@@ -480,7 +482,7 @@ def test_legacy_resize_matches_stylegan_grid_sample(torchscript):
         grid = functional.affine_grid(theta, [1, 3, 299, 299], align_corners=False)
         ref = functional.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
         ref = ref[0].numpy().transpose(1, 2, 0)
-        np.testing.assert_allclose(fid_lib.resize_legacy_tensorflow(image), ref, atol=0.05)
+        np.testing.assert_allclose(images_lib.resize_legacy_tensorflow(image), ref, atol=0.05)
 
 
 def test_cached_conversion_is_read_without_torch(torchscript, tmp_path):

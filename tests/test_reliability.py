@@ -369,7 +369,7 @@ def test_a_folder_of_only_bad_files_exits_2_naming_each(bad_folder):
 def test_fid_scales_16_bit_images_rather_than_clipping(tmp_path):
     from PIL import Image
 
-    from vim.metrics.fid import load_image
+    from vim.metrics.images import load_image
 
     Image.fromarray(np.full((4, 4), 40000, np.uint16)).save(tmp_path / "gray16.png")
     # Pillow's own convert("RGB") gives 255 (clipped); 40000 / 65535 · 255 = 155.6.
@@ -380,7 +380,7 @@ def test_unreadable_file_is_reported(tmp_path):
     from PIL import Image
 
     from vim.data.importer import import_folder
-    from vim.metrics.fid import load_image
+    from vim.metrics.images import load_image
 
     if _root_reads_anything():
         pytest.skip("running as root: a chmod 000 file is still readable, so there is no unreadable file to test")

@@ -12,6 +12,7 @@ vim config show --preset tiny --set data.batch_size=8
 from __future__ import annotations
 
 import argparse
+import functools
 import dataclasses
 import json
 import logging
@@ -249,7 +250,7 @@ def cmd_export(args: argparse.Namespace) -> None:
 
 def cmd_eval_faithfulness(args: argparse.Namespace) -> None:
     from vim.bundle import load_bundle
-    from vim.generate import Generator
+    from vim.generate import Generator, draw_images
     from vim.metrics.faithfulness import faithfulness_table, markdown
     from vim.training.checkpoint import dump_json
 
@@ -261,14 +262,13 @@ def cmd_eval_faithfulness(args: argparse.Namespace) -> None:
     if args.candidates > 1 and (reranker := bundle.reranker()) is None:
         raise ValueError(f"{bundle.path} has no scorer/ folder, so --candidates cannot rerank")
     table = faithfulness_table(
-        generator,
+        functools.partial(draw_images, generator, seed=args.seed, candidates=args.candidates, reranker=reranker),
         bundle.parti_cfg.data.world,
         scales,
         args.n,
         _sample_config(args, recommended),
         seed=args.seed,
         candidates=args.candidates,
-        reranker=reranker,
         fid_images=args.fid_images,
     )
     table["checkpoint"] = str(bundle.path)

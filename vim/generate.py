@@ -167,6 +167,26 @@ def draw(
     return Drawn(images, [seeds[c] for c in kept], seeds, scores, kept, bool(result["truncated"][0]))
 
 
+def draw_images(
+    generator: Generator,
+    captions: Sequence[str],
+    sample: SampleConfig,
+    seed: int = 0,
+    candidates: int = 1,
+    reranker: Any | None = None,
+) -> np.ndarray:
+    """One image per caption (caption i uses seed + i), or with `candidates` C > 1 the `reranker`'s best
+    of C drawn with seeds seed + i·C + c."""
+    if candidates > 1:
+        if reranker is None:
+            raise ValueError("reranking needs a scorer: this checkpoint has no scorer/ folder")
+        repeated = [c for c in captions for _ in range(candidates)]
+        drawn = generator(repeated, [seed + i for i in range(len(repeated))], sample)["images"]
+        best, _ = reranker.rerank(drawn, captions, 1)
+        return drawn.reshape(len(captions), candidates, *drawn.shape[1:])[np.arange(len(captions)), best[:, 0]]
+    return generator(list(captions), [seed + i for i in range(len(captions))], sample)["images"]
+
+
 def write_images(
     out_dir: str | os.PathLike,
     prompts: Sequence[str],

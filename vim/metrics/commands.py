@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from vim.metrics import fid as fid_lib
+    from vim.metrics import features as features_lib
+    from vim.metrics import images as images_lib
 
 MODES = ("clean", "legacy_tensorflow")  # = fid.MODES; here so `vim --help` does not import JAX
 
@@ -39,7 +40,7 @@ def _folder(path: str) -> str:
     return path
 
 
-def _input(path: str, n: int, skipped: list[fid_lib.Skipped]) -> dict:
+def _input(path: str, n: int, skipped: list[images_lib.Skipped]) -> dict:
     return {"path": path, "n": n, "skipped": [s.to_dict() for s in skipped]}
 
 
@@ -55,29 +56,32 @@ def _report(result: dict, output: str | None) -> None:
         print(f"wrote {output}")
 
 
-def _stats_of(path: str, args: argparse.Namespace, extractor: fid_lib.Extractor) -> tuple[fid_lib.Statistics, dict]:
+def _stats_of(
+    path: str, args: argparse.Namespace, extractor: features_lib.Extractor
+) -> tuple[features_lib.Statistics, dict]:
     """Statistics of a folder, or read from an .npz (a saved reference)."""
-    from vim.metrics import fid as fid_lib
+    from vim.metrics import features as features_lib
 
     if Path(path).is_file() and path.endswith(".npz"):
-        stats = fid_lib.load_statistics(path)
+        stats = features_lib.load_statistics(path)
         return stats, {"path": path, "n": stats.n, "statistics": True, "weights": stats.weights, "mode": stats.mode}
-    stats = fid_lib.compute_statistics(path, mode=args.mode, num_images=args.num_images, extractor=extractor)
+    stats = features_lib.compute_statistics(path, mode=args.mode, num_images=args.num_images, extractor=extractor)
     return stats, _input(path, stats.n, stats.skipped)
 
 
 def cmd_fid(args: argparse.Namespace) -> None:
+    from vim.metrics import features as features_lib
     from vim.metrics import fid as fid_lib
 
     if (args.dir_b is None) == (args.ref is None):
         raise ValueError("give exactly one of a second folder (vim fid A B) or --ref stats.npz")
     second = args.dir_b or args.ref
     if args.ref:
-        fid_lib.load_statistics(args.ref)  # fail before the slow part
+        features_lib.load_statistics(args.ref)  # fail before the slow part
     elif not second.endswith(".npz"):
         _folder(second)
     _folder(args.dir_a)
-    extractor = fid_lib.Extractor(args.weights, args.batch_size)
+    extractor = features_lib.Extractor(args.weights, args.batch_size)
     a, in_a = _stats_of(args.dir_a, args, extractor)
     b, in_b = _stats_of(second, args, extractor)
     value = fid_lib.fid_from_statistics(a, b)
@@ -86,15 +90,15 @@ def cmd_fid(args: argparse.Namespace) -> None:
 
 
 def cmd_fid_stats(args: argparse.Namespace) -> None:
-    from vim.metrics import fid as fid_lib
+    from vim.metrics import features as features_lib
 
     if not args.output:
         raise ValueError("vim fid-stats: -o stats.npz is required")
-    extractor = fid_lib.Extractor(args.weights, args.batch_size)
-    stats = fid_lib.compute_statistics(
+    extractor = features_lib.Extractor(args.weights, args.batch_size)
+    stats = features_lib.compute_statistics(
         _folder(args.directory), mode=args.mode, num_images=args.num_images, extractor=extractor
     )
-    path = fid_lib.save_statistics(stats, args.output)
+    path = features_lib.save_statistics(stats, args.output)
     for s in stats.skipped:
         print(f"skipped {args.directory}/{s.name}: {s.reason}", file=sys.stderr)
     summary = {"statistics": str(path), "mode": args.mode, "weights": stats.weights}
@@ -102,11 +106,12 @@ def cmd_fid_stats(args: argparse.Namespace) -> None:
 
 
 def cmd_kid(args: argparse.Namespace) -> None:
+    from vim.metrics import features as features_lib
     from vim.metrics import fid as fid_lib
 
-    extractor = fid_lib.Extractor(args.weights, args.batch_size)
+    extractor = features_lib.Extractor(args.weights, args.batch_size)
     feats = [
-        fid_lib.compute_features(_folder(d), mode=args.mode, num_images=args.num_images, extractor=extractor)
+        features_lib.compute_features(_folder(d), mode=args.mode, num_images=args.num_images, extractor=extractor)
         for d in (args.dir_a, args.dir_b)
     ]
     a, b = feats
@@ -125,11 +130,12 @@ def cmd_kid(args: argparse.Namespace) -> None:
 
 
 def cmd_is(args: argparse.Namespace) -> None:
+    from vim.metrics import features as features_lib
     from vim.metrics import fid as fid_lib
 
     _folder(args.directory)
-    extractor = fid_lib.Extractor(args.weights, args.batch_size, logits=True)
-    feats = fid_lib.compute_features(
+    extractor = features_lib.Extractor(args.weights, args.batch_size, logits=True)
+    feats = features_lib.compute_features(
         args.directory, mode=args.mode, num_images=args.num_images, logits=True, extractor=extractor
     )
     mean, std = fid_lib.inception_score(feats.logits, args.splits)

@@ -1,5 +1,6 @@
-"""Text faithfulness on the shapes world: generate for held-out test captions, parse the pixels back
-into a scene, and count how often the image shows exactly what the caption says.
+"""Text faithfulness on the shapes world: parse images drawn for test captions back into scenes, and count
+how often an image shows exactly what its caption says. The images come from the caller (`draw`, e.g.
+`vim.generate.draw_images` bound to a generator): this module judges pixels and imports no model.
 
     vim eval faithfulness --scales 1,2,3,5 -n 500 --fid-images 2000
 
@@ -14,35 +15,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from vim.config import SampleConfig, WorldConfig
-from vim.generate import Generator
 from vim.world.dataset import make_example
 from vim.world.parser import ATTRIBUTES, match_caption
-
-
-def draw_images(
-    generator: Generator,
-    captions: Sequence[str],
-    sample: SampleConfig,
-    seed: int = 0,
-    candidates: int = 1,
-    reranker: Any | None = None,
-) -> np.ndarray:
-    """One image per caption (caption i uses seed + i), or with `candidates` C > 1 the `reranker`'s best
-    of C drawn with seeds seed + i·C + c."""
-    if candidates > 1:
-        if reranker is None:
-            raise ValueError("reranking needs a scorer: this checkpoint has no scorer/ folder")
-        repeated = [c for c in captions for _ in range(candidates)]
-        drawn = generator(repeated, [seed + i for i in range(len(repeated))], sample)["images"]
-        best, _ = reranker.rerank(drawn, captions, 1)
-        return drawn.reshape(len(captions), candidates, *drawn.shape[1:])[np.arange(len(captions)), best[:, 0]]
-    return generator(list(captions), [seed + i for i in range(len(captions))], sample)["images"]
 
 
 def match_rates(images: np.ndarray, examples: Sequence[dict]) -> Iterator[tuple[str, float]]:
@@ -62,51 +42,52 @@ def world_fid(images: np.ndarray, world: WorldConfig, extractor: Any | None = No
 
     The rendered side's statistics are cached per world, count and Inception weights.
     """
+    from vim.metrics import features as features_lib
     from vim.metrics import fid as fid_lib
     from vim.metrics.weights import cache_dir
 
-    extractor = extractor or fid_lib.Extractor()
+    extractor = extractor or features_lib.Extractor()
     n = len(images)
     # Split sizes do not change test example i (a pure function of seed, split and i): not in the key.
     scene_settings = {k: v for k, v in dataclasses.asdict(world).items() if not k.startswith("num_")}
     digest = hashlib.sha256(json.dumps(scene_settings, sort_keys=True).encode()).hexdigest()[:10]
     cached = cache_dir() / f"world-test-{digest}-{n}-{extractor.info.to_dict()['sha256']}.npz"
     if cached.is_file():
-        rendered = fid_lib.load_statistics(cached)
+        rendered = features_lib.load_statistics(cached)
     else:
         batches = (
             np.stack([make_example(world, "test", i)["image"] for i in range(start, min(start + 64, n))])
             for start in range(0, n, 64)
         )
-        rendered = fid_lib.compute_statistics(batches, num_images=n, extractor=extractor)
-        fid_lib.save_statistics(rendered, cached)
-    generated = fid_lib.compute_statistics(images, extractor=extractor)
+        rendered = features_lib.compute_statistics(batches, num_images=n, extractor=extractor)
+        features_lib.save_statistics(rendered, cached)
+    generated = features_lib.compute_statistics(images, extractor=extractor)
     return fid_lib.fid_from_statistics(generated, rendered)
 
 
 def faithfulness_table(
-    generator: Generator,
+    draw: Callable[[Sequence[str], SampleConfig], np.ndarray],
     world: WorldConfig,
     scales: Sequence[float],
     n: int,
     sample: SampleConfig | None = None,
     seed: int = 0,
     candidates: int = 1,
-    reranker: Any | None = None,
     fid_images: int = 0,
     extractor: Any | None = None,
 ) -> dict:
     """Rates per CFG scale over the first n test captions; `best` is the scale with the highest exact rate.
 
-    With `candidates` > 1 each row is the best-of-C by the reranker (see `draw_images`). With
-    `fid_images` > 0, `fid` is the world FID of that many images drawn at the best scale.
+    `draw(captions, sample)` returns one uint8 image per caption; `seed` and `candidates` are how it draws
+    (recorded in the table). With `fid_images` > 0, `fid` is the world FID of that many images drawn at
+    the best scale.
     """
     sample = sample or SampleConfig()
     examples = [make_example(world, "test", i) for i in range(max(n, fid_images))]
     rows, drawn = [], {}
     for scale in scales:
         setting = dataclasses.replace(sample, cfg_scale=float(scale))
-        images = draw_images(generator, [ex["caption"] for ex in examples[:n]], setting, seed, candidates, reranker)
+        images = draw([ex["caption"] for ex in examples[:n]], setting)
         rows.append({"cfg_scale": float(scale), **dict(match_rates(images, examples[:n]))})
         drawn[float(scale)] = images
     best = max(rows, key=lambda r: r["exact"])
@@ -125,7 +106,7 @@ def faithfulness_table(
         if len(images) < fid_images:
             setting = dataclasses.replace(sample, cfg_scale=best["cfg_scale"])
             captions = [ex["caption"] for ex in examples[:fid_images]]
-            images = draw_images(generator, captions, setting, seed, candidates, reranker)
+            images = draw(captions, setting)
         value = world_fid(images[:fid_images], world, extractor)
         table["fid"] = {"value": value, "cfg_scale": best["cfg_scale"], "images": fid_images}
     return table

@@ -125,14 +125,15 @@ def run_p2(
 
 
 def _fid(out: Path, reference: str | os.PathLike, weights: str | os.PathLike | None) -> dict:
+    from vim.metrics import features as features_lib
     from vim.metrics import fid as fid_lib
 
     ref_path = Path(reference)
     if ref_path.suffix == ".npz":
-        ref = fid_lib.load_statistics(ref_path)
+        ref = features_lib.load_statistics(ref_path)
     else:
-        ref = fid_lib.compute_statistics(ref_path, weights=weights, progress=False)
-    ours = fid_lib.compute_statistics(out / "images", weights=weights, mode=ref.mode or "clean", progress=False)
+        ref = features_lib.compute_statistics(ref_path, weights=weights, progress=False)
+    ours = features_lib.compute_statistics(out / "images", weights=weights, mode=ref.mode or "clean", progress=False)
     return {
         "fid": fid_lib.fid_from_statistics(ours, ref),
         "reference": str(ref_path),

@@ -21,6 +21,7 @@ image tokens per example), the usual forward+backward estimate.
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import time
@@ -33,7 +34,7 @@ from vim.bundle import Bundle
 from vim.config import Config, SampleConfig, from_dict
 from vim.data.pipeline import make_batches
 from vim.data.text import TextTokenizer
-from vim.generate import Generator
+from vim.generate import Generator, draw_images
 from vim.metrics.faithfulness import faithfulness_table
 from vim.parti.train import PartiTask
 from vim.sharding import global_batch, make_mesh
@@ -80,7 +81,9 @@ def evaluate(args: argparse.Namespace) -> None:
             tokens = cfg.parti.text_length + cfg.parti.image_grid**2
             for scale, temperature, top_k in todo:
                 sample = SampleConfig(cfg_scale=scale, temperature=temperature, top_k=top_k)
-                table = faithfulness_table(generator, cfg.data.world, [scale], args.n, sample)
+                table = faithfulness_table(
+                    functools.partial(draw_images, generator), cfg.data.world, [scale], args.n, sample
+                )
                 row = {
                     "run": name,
                     "parameters": int(params),
