@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 
@@ -66,3 +67,24 @@ def test_resolved_config_is_written_and_mismatch_names_the_field(tmp_path):
 def test_guidance_runs_only_when_the_scale_is_not_one():
     assert not config_lib.SampleConfig(cfg_scale=1.0).guided
     assert config_lib.SampleConfig(cfg_scale=1.5).guided and config_lib.SampleConfig(cfg_scale=0.5).guided
+
+
+@pytest.mark.parametrize(
+    "override, allowed",
+    [
+        ("parti.compute_dtype=bf16", "float32, bfloat16"),
+        ("tokenizer.compute_dtype=float16", "float32, bfloat16"),
+        ("train.optimizer=sgd", "adamw, adafactor"),
+        ("train.nan_policy=ignore", "skip, abort"),
+        ("text.model_type=wordpiece", "bpe, unigram, char, word"),
+    ],
+)
+def test_a_value_outside_a_closed_set_names_the_field_and_the_choices(override, allowed):
+    field, value = override.split("=")
+    with pytest.raises(ConfigError, match=re.escape(f"{field}={value!r} is not one of {allowed}")):
+        apply_overrides(preset("tiny"), [override])
+    saved = config_lib.to_dict(preset("tiny"))
+    section, name = field.split(".")
+    saved[section][name] = value
+    with pytest.raises(ConfigError, match=re.escape(field)):
+        config_lib.from_dict(saved)  # a config file with it fails the same way

@@ -30,6 +30,14 @@ def _resume_safe(default: typing.Any) -> typing.Any:
     return dataclasses.field(default=default, metadata={"resume_safe": True})
 
 
+COMPUTE_DTYPES = ("float32", "bfloat16")
+
+
+def _one_of(default: str, *choices: str) -> typing.Any:
+    """A field with a closed set of values: any other is an error naming the field (`validate`)."""
+    return dataclasses.field(default=default, metadata={"choices": (default, *choices)})
+
+
 @dataclasses.dataclass(slots=True)
 class WorldConfig:
     """The procedural shapes world (vim/world)."""
@@ -68,7 +76,7 @@ class TextConfig:
     vocab_size: int = 512  # SentencePiece vocabulary, including pad/unk/bos/eos
     max_length: int = 32  # text tokens per caption after padding/truncation
     # SentencePiece algorithm; "bpe" keeps whole words of a small grammar ("unigram" shreds them).
-    model_type: str = "bpe"
+    model_type: str = _one_of("bpe", "unigram", "char", "word")
     model_path: str = ""  # a SentencePiece .model file; empty = the one beside the dataset
 
 
@@ -91,7 +99,7 @@ class TokenizerConfig:
     # codebook is initialized from that step's encoder outputs and quantization starts. 0 = quantize from
     # step 0 with a random codebook (which collapses to the mean image on the shapes world).
     quantize_after: int = 0
-    compute_dtype: str = "float32"  # "bfloat16" computes matmuls in bf16 over f32 master weights
+    compute_dtype: str = _one_of(*COMPUTE_DTYPES)  # "bfloat16" computes matmuls in bf16 over f32 master weights
     # Loss weights (paper values); 0 switches a loss off.
     l2_weight: float = 1.0  # L2 reconstruction
     logit_laplace_weight: float = 0.1  # logit-Laplace negative log-likelihood
@@ -129,7 +137,7 @@ class PartiConfig:
     # Image tokens per cross-entropy chunk in training: the f32 logits exist [B, chunk, V] at a time
     # (recomputed in the backward pass) instead of [B, N, V]. 0 = all N at once. Must divide N.
     logits_chunk: int = 0
-    compute_dtype: str = "float32"  # "bfloat16": bf16 matmuls over f32 master weights
+    compute_dtype: str = _one_of(*COMPUTE_DTYPES)  # "bfloat16": bf16 matmuls over f32 master weights
 
 
 @dataclasses.dataclass(slots=True)
@@ -201,7 +209,7 @@ class TrainConfig:
     min_lr_ratio: float = 0.1  # cosine decays to peak * this
     # "adamw" (two f32 moments per parameter) or "adafactor" (factored second moment: a row and a column
     # vector per matrix; first moment in bf16, as Parti trained).
-    optimizer: str = "adamw"
+    optimizer: str = _one_of("adamw", "adafactor")
     weight_decay: float = 1e-4  # decoupled weight decay, scaled by the learning rate
     b1: float = 0.9  # first-moment decay (Adam β1; Adafactor's momentum, 0 = none)
     b2: float = 0.99  # second-moment decay (Adam β2; Adafactor's, constant over steps)
@@ -212,7 +220,7 @@ class TrainConfig:
     grad_clip: float = 1.0  # global-norm clipping
     ema_decay: float = 0.999  # EMA of weights used for eval and export; 0 = off
     seed: int = 0  # parameter init and training randomness
-    nan_policy: str = "skip"  # "skip" a non-finite update (counted) or "abort" naming the step
+    nan_policy: str = _one_of("skip", "abort")  # "skip" a non-finite update (counted) or "abort" naming the step
     max_skipped: int = 20  # abort after this many consecutive skipped updates
     checkpoint_every: int = _resume_safe(500)  # steps between (asynchronous) checkpoints
     keep_checkpoints: int = _resume_safe(3)  # keep-last-N
@@ -369,7 +377,7 @@ def preset(name: str, stage: str | None = None) -> Config:
     """A named config; `stage` ("tokenizer" | "parti") picks that stage's training schedule."""
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
-    return PRESETS[name]() if stage is None else PRESETS[name](stage)
+    return validate(PRESETS[name]() if stage is None else PRESETS[name](stage))
 
 
 def from_args(args: typing.Any) -> Config:
@@ -403,6 +411,18 @@ def _parse_value(text: str, hint: typing.Any, path: str) -> typing.Any:
     raise ConfigError(f"{path}: overriding a field of type {hint} is not supported")
 
 
+def validate(cfg: typing.Any, prefix: str = "") -> typing.Any:
+    """Fail on a value outside a field's closed set (e.g. compute_dtype="bf16"), naming the field and the
+    allowed values; returns cfg. Run wherever a config is built: presets, overrides, files."""
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            validate(value, f"{prefix}{f.name}.")
+        elif "choices" in f.metadata and value not in f.metadata["choices"]:
+            raise ConfigError(f"{prefix}{f.name}={value!r} is not one of {', '.join(f.metadata['choices'])}")
+    return cfg
+
+
 def apply_overrides(cfg: Config, overrides: Sequence[str]) -> Config:
     """Apply `a.b.c=value` overrides in place (values typed by the field's annotation)."""
     for item in overrides:
@@ -421,7 +441,7 @@ def apply_overrides(cfg: Config, overrides: Sequence[str]) -> Config:
         if dataclasses.is_dataclass(hint):
             raise ConfigError(f"{path!r} is a section; override one of its fields")
         setattr(node, leaf, _parse_value(text.strip(), hint, path))
-    return cfg
+    return validate(cfg)
 
 
 def _field_names(node: typing.Any) -> set[str]:
@@ -444,7 +464,7 @@ def from_dict(d: dict[str, typing.Any], cls: type = Config) -> typing.Any:
         elif typing.get_origin(hint) is tuple:
             value = tuple(value)
         kwargs[f.name] = value
-    return cls(**kwargs)
+    return validate(cls(**kwargs)) if cls is Config else cls(**kwargs)
 
 
 def _resume_safe_paths(cls: type = Config, prefix: str = "") -> set[str]:
