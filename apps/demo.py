@@ -1,29 +1,35 @@
 """The vim Gradio demo: text → images with a bundle, a tokenizer tab, and the model card.
 
     vim demo                                   # bundled checkpoint, http://127.0.0.1:7860
-    vim demo --checkpoint path/to/bundle --port 8000 --host 0.0.0.0
+    vim demo --checkpoint path/to/bundle --port 8000 --host 0.0.0.0 --auth-file ~/.vim-demo-users
 
 The model is loaded and compiled once at start-up. Requests go through one queue with a
 concurrency limit and a bounded length (extra requests are refused with "queue is full"); each
-request's work is bounded by the limits below.
+request's work is bounded by the limits below. Beyond loopback, launch() asks for a password when
+given users (gradio's login page; `vim demo --auth-file` / $VIM_DEMO_AUTH), caps each upload at
+--max-file-size and warns about what an open port exposes.
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
+import ipaddress
 import json
 import logging
 import random
+import re
 import shutil
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import gradio as gr
 import jax
 import jax.numpy as jnp
 import numpy as np
+from gradio.utils import FileSize
 from PIL import Image, PngImagePlugin
 
 from vim.bundle import Bundle, load_bundle
@@ -40,6 +46,8 @@ MAX_IMAGES = 8  # images per request
 MAX_CANDIDATES = 16  # candidates drawn per request when reranking
 KEEP_RESULTS = 64  # result folders kept for download; older ones are deleted
 MAX_UPLOAD_PIXELS = 25_000_000  # tokenizer tab: refuse decompression bombs before decoding
+DEFAULT_MAX_FILE_SIZE = "10mb"  # per upload, in gradio's units (1 mb = 1024² bytes)
+AUTH_ENV = "VIM_DEMO_AUTH"  # user:password, kept out of the process list and shell history
 WORLD_EXAMPLES = [
     "a big red circle left of a small blue square",
     "two small yellow stars above a big green heart",
@@ -55,8 +63,9 @@ P2_EXAMPLES = [  # PartiPrompts; the bundled model only knows the shapes world
 class Demo:
     """State shared by all requests: one bundle, one compiled generator, one tokenizer program."""
 
-    def __init__(self, bundle: Bundle, batch_size: int = MAX_IMAGES):
+    def __init__(self, bundle: Bundle, batch_size: int = MAX_IMAGES, max_file_size: int | str = DEFAULT_MAX_FILE_SIZE):
         self.bundle = bundle
+        self.max_file_size = parse_file_size(max_file_size)  # bytes per upload, as launch() tells gradio
         self.generator = Generator(bundle, batch_size=batch_size)
         self.reranker = bundle.reranker()  # None when the bundle has no scorer/
         self.upsampler = bundle.upsampler()  # None when the bundle has no upsampler/
@@ -171,6 +180,10 @@ class Demo:
         if upload is None:
             raise gr.Error("upload an image first")
         path = upload if isinstance(upload, str) else getattr(upload, "name", str(upload))
+        # gradio enforces the limit on uploads but not on files it downloads for a URL sent as the input.
+        if (size := Path(path).stat().st_size) > self.max_file_size:
+            limit = self.max_file_size
+            raise gr.Error(f"{Path(path).name} is {size:,} bytes, over this demo's upload limit of {limit:,} bytes")
         try:
             pixels = load_square(path, self.image_size, max_pixels=MAX_UPLOAD_PIXELS)
         except ValueError as e:
@@ -274,16 +287,132 @@ def build_app(demo: Demo, queue_size: int = 16, concurrency: int = 1) -> gr.Bloc
     return app
 
 
+def parse_file_size(size: int | str, source: str = "--max-file-size") -> int:
+    """'10mb', '500kb', '2 GB', '1048576' or an int → bytes, in gradio's own units (gradio.utils.FileSize)."""
+    if isinstance(size, int):
+        limit = size
+    else:
+        match = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", size)
+        multiple = getattr(FileSize, match[2].upper() or "B", None) if match else None
+        if not isinstance(multiple, int):
+            raise ValueError(f"{source}: expected a size like 10mb, 500kb or a number of bytes, got {size!r}")
+        limit = int(match[1]) * multiple
+    if limit < 1:
+        raise ValueError(f"{source}: must be at least 1 byte, got {size!r}")
+    return limit
+
+
+def parse_credentials(text: str, source: str) -> tuple[str, str]:
+    """'user:password' → (user, password); the password may hold colons. Errors name `source`, never the text."""
+    user, colon, password = text.partition(":")
+    if not colon or not user or not password:
+        raise ValueError(f"{source}: expected USER:PASSWORD (a user name, ':', a password; neither empty)")
+    if user != user.strip() or password != password.strip():  # a stray space would lock everyone out
+        raise ValueError(f"{source}: the user name or password starts or ends with whitespace")
+    return user, password
+
+
+def read_auth_file(path: str | Path) -> list[tuple[str, str]]:
+    """Users from a file of `user:password` lines; blank lines and lines starting with # are skipped."""
+    path = Path(path)
+    try:
+        lines = path.read_text().splitlines()
+        mode = path.stat().st_mode
+    except OSError as e:
+        raise ValueError(f"--auth-file {path}: cannot read it ({e.strerror or e})") from None
+    users: dict[str, str] = {}
+    for number, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        user, password = parse_credentials(line, f"--auth-file {path}, line {number}")
+        if user in users:
+            raise ValueError(f"--auth-file {path}, line {number}: user {user!r} is listed twice")
+        users[user] = password
+    if not users:
+        raise ValueError(f"--auth-file {path}: holds no user:password line")
+    if mode & 0o077:
+        log.warning("--auth-file %s can be read by other users of this machine (chmod 600 it)", path)
+    return list(users.items())
+
+
+def resolve_auth(auth: str | None, auth_file: str | None, environ: Mapping[str, str]) -> list[tuple[str, str]] | None:
+    """The demo's users from --auth, else --auth-file, else $VIM_DEMO_AUTH; None when none is given."""
+    if auth is not None and auth_file is not None:
+        raise ValueError("--auth and --auth-file: give one of them")
+    if auth is not None:
+        return [parse_credentials(auth, "--auth")]
+    if auth_file is not None:
+        return read_auth_file(auth_file)
+    if AUTH_ENV in environ:  # set but empty (an unset shell variable) is an error, not an open demo
+        return [parse_credentials(environ[AUTH_ENV], f"${AUTH_ENV}")]
+    return None
+
+
+def check_root_path(root_path: str | None) -> str | None:
+    """--root-path as gradio takes it: the proxy's mount point (/vim) or the full public URL."""
+    if root_path is not None and not root_path.startswith(("/", "http://", "https://")):
+        raise ValueError(
+            f"--root-path: expected a path like /vim or a URL like https://example.org/vim, got {root_path!r}"
+        )
+    return root_path
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may stand for any interface
+        return False
+
+
+def exposure_warnings(host: str, port: int, users: list[tuple[str, str]] | None, max_file_size: int) -> list[str]:
+    """What serving on `host` opens up, for the terminal; nothing on loopback."""
+    if is_loopback(host):
+        return []
+    if users:
+        return [
+            f"serving on {host}:{port} behind a password over plain HTTP: passwords and images cross the network "
+            "unencrypted unless a TLS reverse proxy sits in front (see --root-path)"
+        ]
+    return [
+        f"serving on {host}:{port} with no password: anyone who can reach this port can generate images on this "
+        f"machine's processors, upload images of up to {max_file_size:,} bytes to the tokenizer tab, call both "
+        "through gradio's HTTP API (/gradio_api/...) and read the model card and checkpoint path. "
+        f"Ask for one with --auth-file or ${AUTH_ENV}"
+    ]
+
+
 def launch(
     checkpoint: str | None = None,
     host: str = "127.0.0.1",
     port: int = 7860,
     queue_size: int = 16,
     block: bool = True,
+    auth: list[tuple[str, str]] | None = None,
+    max_file_size: int | str = DEFAULT_MAX_FILE_SIZE,
+    root_path: str | None = None,
 ) -> tuple[gr.Blocks, Demo]:
+    """Load, compile and serve. `auth`: (user, password) pairs for gradio's login page (None: no password)."""
+    limit = parse_file_size(max_file_size)  # bad values fail here, before minutes of loading
+    root_path = check_root_path(root_path)
+    if auth is not None and not auth:
+        raise ValueError("auth: an empty list of users would leave the demo open; pass None to serve without one")
+    for warning in exposure_warnings(host, port, auth, limit):
+        log.warning(warning)
     print(f"loading {checkpoint or 'the bundled checkpoint'} …", flush=True)
-    demo = Demo(load_bundle(checkpoint))
+    demo = Demo(load_bundle(checkpoint), max_file_size=limit)
     print(f"compiling (once) … {demo.warm_up():.1f} s", flush=True)
     app = build_app(demo, queue_size=queue_size)
-    app.launch(server_name=host, server_port=port, prevent_thread_lock=not block, show_error=True)
+    if auth:
+        print(f"password required; users: {', '.join(user for user, _ in auth)}", flush=True)
+    app.launch(
+        server_name=host,
+        server_port=port,
+        prevent_thread_lock=not block,
+        show_error=True,
+        auth=auth,
+        max_file_size=limit,
+        root_path=root_path,
+    )
     return app, demo

@@ -12,8 +12,8 @@ vim config show --preset tiny --set data.batch_size=8
 from __future__ import annotations
 
 import argparse
-import functools
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -279,11 +279,17 @@ def cmd_eval_faithfulness(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from apps.demo import launch
+    from apps.demo import DEFAULT_MAX_FILE_SIZE, launch, resolve_auth
 
-    if args.host not in ("127.0.0.1", "localhost"):
-        print(f"warning: serving on {args.host}: anyone who can reach this machine can use the demo")
-    launch(args.checkpoint, host=args.host, port=args.port, queue_size=args.queue_size)
+    launch(
+        args.checkpoint,
+        host=args.host,
+        port=args.port,
+        queue_size=args.queue_size,
+        auth=resolve_auth(args.auth, args.auth_file, os.environ),  # warns when --host is open and this is None
+        max_file_size=args.max_file_size if args.max_file_size is not None else DEFAULT_MAX_FILE_SIZE,
+        root_path=args.root_path,
+    )
 
 
 def cmd_p2_run(args: argparse.Namespace) -> None:
@@ -491,6 +497,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback only)")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--queue-size", type=int, default=16, help="requests waiting beyond this are refused")
+    password = p.add_mutually_exclusive_group()
+    password.add_argument("--auth", metavar="USER:PASS", help="ask for this login (ps shows it: prefer the next two)")
+    password.add_argument("--auth-file", metavar="PATH", help="ask for a login from this file of user:password lines")
+    p.epilog = "Without --auth/--auth-file, $VIM_DEMO_AUTH=user:password asks for that login."
+    p.add_argument("--max-file-size", help="largest upload accepted: 10mb, 500kb, bytes (default: 10mb)")
+    p.add_argument("--root-path", help="URL path (/vim) or full URL the demo is served under behind a reverse proxy")
 
     p2 = sub.add_parser("p2", help="the PartiPrompts benchmark: runs, reports, side-by-side judging")
     p2_group = p2.add_subparsers(dest="sub", required=True)
