@@ -323,7 +323,9 @@ def main() -> None:
     import jax
     import jax.numpy as jnp
 
+    from vim.config import MeshConfig
     from vim.perf import cpu_model, matmul_peak_flops
+    from vim.sharding import make_mesh
 
     backend = jax.default_backend()
     device = jax.devices()[0].device_kind if backend != "cpu" else f"cpu: {cpu_model()}"
@@ -337,15 +339,17 @@ def main() -> None:
           "tflop_per_s": round(peak / 1e12, 2)})  # fmt: skip
     skip = set(filter(None, args.skip.split(",")))
     results = []
-    if "parti" not in skip:
-        results.append(emit(bench_parti_train(sizes, peak, None, device)))
-        results.append(emit(bench_parti_train(sizes, peak, False, device)))
-    if "sample" not in skip:
-        results += [emit(r) for r in bench_sampling(sizes, device)]
-    if "tokenizer" not in skip:
-        results.append(emit(bench_tokenizer(sizes, device)))
-    if "fid" not in skip:
-        results += [emit(r) for r in bench_fid(sizes, device, args.peer_python)]
+    # One device: these are per-chip numbers, and the model's sharding constraints run under a mesh.
+    with jax.set_mesh(make_mesh(MeshConfig(data=1, fsdp=1, model=1), jax.devices()[:1])):
+        if "parti" not in skip:
+            results.append(emit(bench_parti_train(sizes, peak, None, device)))
+            results.append(emit(bench_parti_train(sizes, peak, False, device)))
+        if "sample" not in skip:
+            results += [emit(r) for r in bench_sampling(sizes, device)]
+        if "tokenizer" not in skip:
+            results.append(emit(bench_tokenizer(sizes, device)))
+        if "fid" not in skip:
+            results += [emit(r) for r in bench_fid(sizes, device, args.peer_python)]
     if args.peer_python and "peer" not in skip:
         results += [emit(r) for r in peer_parti(args.peer_python)]
     by = {r.get("measure") or r.get("section"): r for r in results}

@@ -124,3 +124,37 @@ def test_an_unknown_compute_dtype_fails_instead_of_training_in_float32(module, s
     with pytest.raises(ValueError, match=re.escape(f"{field}='bf16' is not a compute dtype")):
         nnx.eval_shape(lambda: cls(dataclasses.replace(cfg, compute_dtype="bf16"), rngs=nnx.Rngs(0)))
     nnx.eval_shape(lambda: cls(dataclasses.replace(cfg, compute_dtype="bfloat16"), rngs=nnx.Rngs(0)))  # known: fine
+
+
+_NO_MESH = """
+import jax, jax.numpy as jnp
+from flax import nnx
+from vim.config import MeshConfig, PartiConfig
+from vim.parti.model import Parti
+from vim.sharding import make_mesh
+cfg = PartiConfig(width=32, encoder_layers=1, decoder_layers=1, heads=2, head_dim=16, mlp_dim=64,
+                  text_vocab_size=64, text_length=8, image_vocab_size=48, image_grid=2)
+model = Parti(cfg, rngs=nnx.Rngs(0))
+ids, codes = jnp.ones((2, 8), jnp.int32), jnp.ones((2, 4), jnp.int32)
+with jax.set_mesh(make_mesh(MeshConfig(data=-1))):
+    print("with a mesh:", model(ids, ids > 0, codes).shape)
+try:
+    model(ids, ids > 0, codes)
+except RuntimeError as e:
+    print("without:", e)
+"""
+
+
+def test_a_missing_mesh_fails_on_several_devices_and_is_harmless_on_one():
+    import subprocess
+    import sys
+
+    from tests.conftest import fake_devices_env
+
+    out = subprocess.run([sys.executable, "-c", _NO_MESH], capture_output=True, text=True, env=fake_devices_env(2))
+    assert "with a mesh: (2, 4, 48)" in out.stdout, out.stderr[-2000:]
+    assert "without: vim.sharding.constrain" in out.stdout and "outside jax.set_mesh on 2 devices" in out.stdout
+    from vim.sharding import constrain
+
+    x = jnp.ones((2, 3))
+    assert constrain(x, ("batch", None)) is x  # one device, no mesh: nothing to shard

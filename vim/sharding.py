@@ -80,9 +80,16 @@ def global_batch(local: dict, mesh: jax.sharding.Mesh) -> dict:
 def constrain(x: jax.Array, names: Sequence[str | None]) -> jax.Array:
     """Pin an activation's sharding by logical dim names (inside jit under `jax.set_mesh`).
 
-    Outside any mesh (plain eager use, e.g. a notebook) there is nothing to shard over and x is returned.
+    Without a mesh on a single device there is nothing to shard and x is returned as it is (a notebook, a
+    test). With several devices a missing mesh is an entry point's bug, which would otherwise run
+    unsharded (slow, or out of memory) without a word: it raises.
     """
     if jax.sharding.get_abstract_mesh().empty:
+        if jax.device_count() > 1:
+            raise RuntimeError(
+                f"vim.sharding.constrain{tuple(names)} ran outside jax.set_mesh on {jax.device_count()} devices: "
+                "set a mesh around the call (vim.sharding.make_mesh), as vim's entry points do"
+            )
         return x
     return jax.lax.with_sharding_constraint(x, logical_spec(names))
 
