@@ -41,12 +41,8 @@ def command(small_cfg, encoded, workdir: Path, steps: int = STEPS, *extra: str) 
         **{f"parti.{k}": v for k, v in PARTI.items()},
     }
     args = [x for k, v in sets.items() for x in ("--set", f"{k}={v}")]
-    return ["train-parti", "--preset", "tiny", "--data-dir", small_cfg.data.data_dir, *args, *extra] + [
-        "--tokenizer",
-        str(encoded),
-        "--workdir",
-        str(workdir),
-    ]
+    data = ["--data-dir", small_cfg.data.data_dir, "--tokenizer", str(encoded), "--workdir", str(workdir)]
+    return ["train-parti", "--preset", "tiny", *data, *args, *extra]
 
 
 def free_port() -> int:
