@@ -35,6 +35,8 @@ from PIL import Image, PngImagePlugin
 from vim.bundle import Bundle, load_bundle
 from vim.config import SampleConfig
 from vim.generate import Generator, PromptError, check_prompt, check_settings, draw
+from vim.metrics.lpips import make_distance
+from vim.metrics.lpips_weights import load_lpips_or_reason
 from vim.tokenizer.infer import load_square
 from vim.world.captions import CaptionParseError, parse_caption
 from vim.world.parser import ATTRIBUTES, match_spec, parse_image
@@ -79,6 +81,9 @@ class Demo:
             return codes, tokenizer.decode(codes)
 
         self._roundtrip = roundtrip
+        # LPIPS beside PSNR when its weights are installed; otherwise the tab says why it is missing.
+        self._lpips, self._lpips_source = load_lpips_or_reason()
+        self._lpips_of = make_distance(self._lpips) if self._lpips is not None else None
         self._folders: collections.deque[Path] = collections.deque()  # per-request result folders, oldest first
         # The parser knows only the shapes world's palette and shapes: on other data its verdicts would mislead.
         self.checks_faithfulness = bundle.parti_cfg.data.dataset.startswith("shapes")
@@ -89,6 +94,8 @@ class Demo:
         for scale in (3.0, 1.0):
             self.generator(["a red circle"], [0], SampleConfig(cfg_scale=scale))
         self._roundtrip(jnp.zeros((1, self.image_size, self.image_size, 3)))
+        if self._lpips_of is not None:
+            self._lpips_of(*[jnp.zeros((1, self.image_size, self.image_size, 3))] * 2)
         if self.reranker is not None or self.upsampler is not None:
             draws = MAX_CANDIDATES if self.reranker is not None else 1
             recommended = self.bundle.parti_cfg.sample
@@ -192,11 +199,16 @@ class Demo:
         recon = np.asarray(recon[0])
         mse = float(np.mean((recon - pixels / 255.0) ** 2))
         psnr = 10 * np.log10(1.0 / max(mse, 1e-10))
+        if self._lpips_of is not None:
+            distance = self._lpips_of(jnp.asarray(recon[None]), jnp.asarray(pixels[None] / 255.0))
+            lpips = f"LPIPS {float(distance[0]):.4f}"
+        else:
+            lpips = f"LPIPS unavailable ({self._lpips_source})"
         codes = np.asarray(codes[0])
         unique = len(np.unique(codes))
         code_map = _code_map(codes, self.codebook_size, self.image_size)
         stats = (
-            f"PSNR {psnr:.2f} dB · {codes.size} tokens ({codes.shape[0]}×{codes.shape[1]}) · "
+            f"PSNR {psnr:.2f} dB · {lpips} · {codes.size} tokens ({codes.shape[0]}×{codes.shape[1]}) · "
             f"{unique} distinct codes = {100 * unique / self.codebook_size:.2f} % of the {self.codebook_size}-code book"
         )
         return pixels, (recon * 255).round().astype(np.uint8), code_map, stats

@@ -179,6 +179,7 @@ def test_non_image_upload_is_refused_and_images_round_trip(served, tmp_path):
         with Image.open(path) as im:
             assert im.size == (side, side)
     assert "PSNR" in stats and "distinct codes" in stats
+    assert re.search(r"LPIPS \d+\.\d{4} ·", stats) or "LPIPS unavailable (no LPIPS weights found" in stats
 
 
 def test_overload_is_refused_cleanly_and_the_server_recovers(served):

