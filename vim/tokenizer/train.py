@@ -114,11 +114,9 @@ class TokenizerTask:
                 n = tc.perceptual_images or images.shape[0]
                 terms["perceptual"] = jnp.mean(self.perceptual(pixels(out[:n]), images[:n]))
                 loss = loss + tc.perceptual_weight * terms["perceptual"]
-            if self.use_gan:  # before adversarial_start_step the discriminator is not run at all
+            if self.use_gan:
                 disc = nnx.merge(self.disc_graphdef, state["disc_params"])
-                terms["g_adv"] = jax.lax.cond(
-                    gan_on, lambda: generator_adversarial_loss(disc(pixels(out))), lambda: jnp.zeros((), jnp.float32)
-                )
+                terms["g_adv"] = generator_adversarial_loss(disc(pixels(out)))
                 loss = loss + jnp.where(gan_on, tc.adversarial_weight, 0.0) * terms["g_adv"]
             return loss, (terms, out, q)
 
@@ -132,21 +130,11 @@ class TokenizerTask:
                 has_aux=True,
             )
 
-            def disc_step(_):
-                (d_loss, d_terms), d_grads = disc_grad_fn(state["disc_params"])
-                d_params, d_opt, _ = guarded_update(
-                    self.disc_tx, state["disc_params"], state["disc_opt_state"], d_grads, d_loss
-                )
-                return d_params, d_opt, d_terms
-
-            def disc_idle(_):  # its metrics read 0 until it starts
-                d_terms = jax.eval_shape(lambda: disc_grad_fn(state["disc_params"])[0][1])
-                zeros = jax.tree.map(lambda t: jnp.zeros(t.shape, t.dtype), d_terms)
-                return state["disc_params"], state["disc_opt_state"], zeros
-
-            # A cond, not a masked update: the discriminator step and its R1 double backward cost
-            # nothing before adversarial_start_step.
-            d_params, d_opt, d_terms = jax.lax.cond(gan_on, disc_step, disc_idle, None)
+            (d_loss, d_terms), d_grads = disc_grad_fn(state["disc_params"])
+            # Masked, not a lax.cond: inside a cond XLA:CPU ran it far slower (bench/results/tokenizer_perceptual_*).
+            d_params, d_opt, _ = guarded_update(
+                self.disc_tx, state["disc_params"], state["disc_opt_state"], d_grads, jnp.where(gan_on, d_loss, jnp.nan)
+            )
             new["disc_params"], new["disc_opt_state"] = d_params, d_opt
             metrics |= d_terms
         # Codebook health: remember when each code was last chosen; restart long-unused ones.
