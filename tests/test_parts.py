@@ -46,7 +46,11 @@ def tree(folder: Path) -> dict[str, str]:
 
 def listing(folder: Path) -> dict[str, tuple[int, int]]:
     """Every path under `folder` → (modification time, size): what changes once anything is written."""
-    return {str(f): (f.stat().st_mtime_ns, f.stat().st_size) for f in folder.rglob("*")}
+    while True:
+        try:
+            return {str(f): (f.stat().st_mtime_ns, f.stat().st_size) for f in folder.rglob("*")}
+        except FileNotFoundError:  # a folder vanished mid-scan (the export renamed or removed it): scan again
+            continue
 
 
 def other_tokenizer(small_bundle: Path, folder: Path) -> Path:
