@@ -73,15 +73,9 @@ def run_both(command: list[str], env: dict, logs: Path) -> None:
 def final_state(workdir: Path) -> tuple[list[np.ndarray], list[dict], int]:
     from vim.config import from_dict
     from vim.parti.train import PartiTask
-    from vim.training.checkpoint import Checkpointer
+    from vim.training.checkpoint import restore_latest
 
-    task = PartiTask(from_dict(json.loads((workdir / "config.json").read_text())))
-    abstract = jax.eval_shape(task.init_state, jax.random.key_data(jax.random.key(0)))
-    ckpt = Checkpointer(workdir / "checkpoints", use_async=False)
-    try:
-        state, _, step = ckpt.restore(abstract, data=False)
-    finally:
-        ckpt.close()
+    state, step = restore_latest(workdir, PartiTask(from_dict(json.loads((workdir / "config.json").read_text()))))
     metrics = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines() if line.strip()]
     return [np.asarray(x) for x in jax.tree.leaves(state)], metrics, step
 

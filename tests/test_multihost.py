@@ -18,7 +18,7 @@ import jax
 import numpy as np
 import pytest
 
-from vim.training.checkpoint import Checkpointer
+from vim.training.checkpoint import Checkpointer, restore_latest
 
 STEPS = 6
 PARTI = dict(width=32, encoder_layers=1, decoder_layers=1, heads=2, head_dim=16, mlp_dim=64, image_vocab_size=32)
@@ -73,13 +73,7 @@ def final(workdir: Path) -> tuple[list[np.ndarray], list[dict], int]:
     from vim.config import from_dict
     from vim.parti.train import PartiTask
 
-    task = PartiTask(from_dict(json.loads((workdir / "config.json").read_text())))
-    abstract = jax.eval_shape(task.init_state, jax.random.key_data(jax.random.key(0)))
-    ckpt = Checkpointer(workdir / "checkpoints", use_async=False)
-    try:
-        state, _, step = ckpt.restore(abstract, data=False)
-    finally:
-        ckpt.close()
+    state, step = restore_latest(workdir, PartiTask(from_dict(json.loads((workdir / "config.json").read_text()))))
     metrics = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
     return [np.asarray(x) for x in jax.tree.leaves(state)], metrics, step
 
@@ -169,3 +163,16 @@ def test_resume_across_process_counts(small_cfg, encoded, runs):
     np.testing.assert_allclose(losses(metrics_a), losses(metrics_b), atol=1e-5)
     for a, b in zip(params_a, params_b, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_a_peer_that_never_joins_stops_the_other_within_the_join_timeout(tmp_path):
+    """Process 1 alone (its peer killed before joining, or never started) must not wait JAX's 300 s."""
+    logs = tmp_path / "alone"
+    flags = ["--coordinator", f"127.0.0.1:{free_port()}", "--num-processes", "2", "--process-id", "1"]
+    with open(f"{logs}.log", "w") as log:
+        cmd = [sys.executable, "-m", "vim.cli", *flags, "--join-timeout", "3", "generate", "x", "-o", str(tmp_path)]
+        start_s = time.perf_counter()
+        code = subprocess.run(cmd, env=ENV, stdout=log, stderr=subprocess.STDOUT, timeout=120).returncode
+    text = Path(f"{logs}.log").read_text()
+    assert code != 0 and "waiting up to 3 s (--join-timeout)" in text and "another task died" in text, text
+    assert time.perf_counter() - start_s < 60

@@ -151,9 +151,12 @@ def cmd_tokenize(args: argparse.Namespace) -> None:
 
 
 def cmd_encode_dataset(args: argparse.Namespace) -> None:
+    from vim import distributed
     from vim.parti.data import encode_dataset
 
-    print(f"codes cached at {encode_dataset(args.tokenizer)}")
+    path = encode_dataset(args.tokenizer)
+    if distributed.is_primary():  # the one cache, written by process 0
+        print(f"codes cached at {path}")
 
 
 def cmd_train_parti(args: argparse.Namespace) -> None:
@@ -197,6 +200,7 @@ def _add_sample_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
+    from vim import distributed
     from vim.bundle import load_bundle
     from vim.generate import Generator, check_prompt, write_images
 
@@ -221,22 +225,33 @@ def cmd_generate(args: argparse.Namespace) -> None:
     if args.upsample and (upsampler := bundle.upsampler()) is None:
         raise ValueError(f"{bundle.path} has no upsampler/ folder, so --upsample cannot run")
     generator = Generator(bundle, batch_size=args.batch_size)
-    records = write_images(
-        args.output,
-        prompts,
-        args.n,
-        args.seed,
-        _sample_config(args, bundle.parti_cfg.sample),
-        generator,
-        candidates=args.candidates,
-        reranker=reranker,
-        upsampler=upsampler,
-    )
+    records: list[dict] = []
+
+    def my_images() -> str:  # this process's share of the prompts (all of them when it runs alone)
+        records.extend(
+            write_images(
+                args.output,
+                prompts,
+                args.n,
+                args.seed,
+                _sample_config(args, bundle.parti_cfg.sample),
+                generator,
+                candidates=args.candidates,
+                reranker=reranker,
+                upsampler=upsampler,
+            )
+        )
+        return str(len(records))
+
+    counts = [int(c) for c in distributed.finish_shares(my_images, "vim generate")]
     for r in records:
         if r["text_truncated"]:
             print(f"note: prompt {r['prompt'][:40]!r}… was cut to {generator.text_length} text tokens")
             break
-    print(f"wrote {len(records)} images (PNG + JSON sidecar each) to {args.output}")
+    if len(counts) > 1:
+        print(f"process {distributed.process_index()} of {len(counts)} wrote {len(records)} images")
+    if distributed.is_primary():
+        print(f"wrote {sum(counts)} images (PNG + JSON sidecar each) to {args.output}")
 
 
 def cmd_export(args: argparse.Namespace) -> None:
@@ -293,6 +308,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 def cmd_p2_run(args: argparse.Namespace) -> None:
+    from vim import distributed
     from vim.bundle import load_bundle
     from vim.generate import Generator
     from vim.p2.prompts import load_prompts, select
@@ -314,8 +330,9 @@ def cmd_p2_run(args: argparse.Namespace) -> None:
         fid_ref=args.fid_ref,
         fid_weights=args.fid_weights,
     )
-    print(json.dumps(totals))
-    print(f"report: {Path(args.out) / 'index.html'}")
+    if distributed.is_primary():  # the others' images are in these totals too
+        print(json.dumps(totals))
+        print(f"report: {Path(args.out) / 'index.html'}")
 
 
 def cmd_p2_compare(args: argparse.Namespace) -> None:
@@ -347,7 +364,17 @@ def cmd_eval_tokenizer(args: argparse.Namespace) -> None:
 
 
 # Commands that run as several processes (hosts) when asked to; the others refuse multi-process settings.
-MULTIPROCESS_COMMANDS = ("train-tokenizer", "train-parti", "train-scorer", "train-upsampler")
+# The train-* commands shard every step over all processes' devices; generate and p2 run split their prompts,
+# encode-dataset its examples, each process working on its own devices.
+MULTIPROCESS_COMMANDS = (
+    "train-tokenizer",
+    "train-parti",
+    "train-scorer",
+    "train-upsampler",
+    "encode-dataset",
+    "generate",
+    "p2 run",
+)
 
 
 def _add_multiprocess_args(parser: argparse.ArgumentParser) -> None:
@@ -366,19 +393,29 @@ def _add_multiprocess_args(parser: argparse.ArgumentParser) -> None:
         help=f"a peer silent this long is dead and the run stops (${d.ENV_HEARTBEAT}; "
         f"default {d.DEFAULT_HEARTBEAT_SECONDS})",
     )
+    group.add_argument(
+        "--join-timeout",
+        type=int,
+        metavar="S",
+        help=f"the run stops when not every process has joined within this many seconds (${d.ENV_JOIN}; "
+        f"default {d.DEFAULT_JOIN_SECONDS})",
+    )
 
 
 def join_processes(args: argparse.Namespace) -> str | None:
     """Start the multi-process runtime when this command runs as several processes (before any JAX work)."""
     from vim import distributed
 
-    if args.command in MULTIPROCESS_COMMANDS:
-        return distributed.initialize(args.coordinator, args.num_processes, args.process_id, args.heartbeat_timeout)
+    command = " ".join([args.command, *([args.sub] if getattr(args, "sub", None) else [])])
+    if command in MULTIPROCESS_COMMANDS:
+        return distributed.initialize(
+            args.coordinator, args.num_processes, args.process_id, args.heartbeat_timeout, args.join_timeout
+        )
     count = args.num_processes or int(os.environ.get(distributed.ENV_NUM_PROCESSES) or 1)
     launcher = distributed.detected_cluster()
     if count > 1 or launcher:
         raise ValueError(
-            f"vim {args.command} runs as one process, but {launcher or f'{count} processes'} asked for several; "
+            f"vim {command} runs as one process, but {launcher or f'{count} processes'} asked for several; "
             f"multi-process commands: {', '.join(MULTIPROCESS_COMMANDS)}"
         )
     return None

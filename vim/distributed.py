@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -24,10 +24,13 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 ENV_COORDINATOR, ENV_NUM_PROCESSES, ENV_PROCESS_ID = "VIM_COORDINATOR", "VIM_NUM_PROCESSES", "VIM_PROCESS_ID"
-ENV_HEARTBEAT = "VIM_HEARTBEAT_TIMEOUT"
+ENV_HEARTBEAT, ENV_JOIN = "VIM_HEARTBEAT_TIMEOUT", "VIM_JOIN_TIMEOUT"
 # A dead peer is declared after this many seconds without heartbeats. Short enough that a survivor ends
 # well within two minutes; long enough that a host busy compiling still beats in time.
 DEFAULT_HEARTBEAT_SECONDS = 45
+# At start-up a process waits this long for all its peers to join; one that died before joining would
+# otherwise hold the others for JAX's default of 300 s. Within the two minutes a survivor may take to end.
+DEFAULT_JOIN_SECONDS = 90
 # At exit a process waits this long for its peers at JAX's shutdown barrier (they may be dead).
 SHUTDOWN_SECONDS = 20
 
@@ -68,14 +71,17 @@ def initialize(
     num_processes: int | None = None,
     process_id: int | None = None,
     heartbeat_timeout: int | None = None,
+    join_timeout: int | None = None,
 ) -> str | None:
     """Join the run's other processes if this is a multi-process launch; returns how it was configured
     ("flags or environment", a cluster's name) or None when the process runs alone. Call it before any
-    JAX computation."""
+    JAX computation. When not every process has joined within `join_timeout` seconds, JAX ends this
+    process (a peer died or was never started)."""
     coordinator = _setting(coordinator, ENV_COORDINATOR, "--coordinator", str)
     num_processes = _setting(num_processes, ENV_NUM_PROCESSES, "--num-processes", int)
     process_id = _setting(process_id, ENV_PROCESS_ID, "--process-id", int)
     heartbeat = _setting(heartbeat_timeout, ENV_HEARTBEAT, "--heartbeat-timeout", int) or DEFAULT_HEARTBEAT_SECONDS
+    join = _setting(join_timeout, ENV_JOIN, "--join-timeout", int) or DEFAULT_JOIN_SECONDS
     given = {"--coordinator": coordinator, "--num-processes": num_processes, "--process-id": process_id}
     if any(v is not None for v in given.values()):
         missing = [k for k, v in given.items() if v is None]
@@ -95,10 +101,13 @@ def initialize(
     # Cross-process collectives of the CPU backend go through gloo (XLA:CPU has no other transport);
     # accelerators keep their own (NCCL, ICI).
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    # JAX aborts the process when the wait runs out, so this line is what says what it waited for.
+    log.info("waiting up to %d s (--join-timeout) for every process of the run to join (%s)", join, source)
     jax.distributed.initialize(
         coordinator_address=coordinator,
         num_processes=num_processes,
         process_id=process_id,
+        initialization_timeout=join,
         heartbeat_timeout_seconds=heartbeat,
         shutdown_timeout_seconds=SHUTDOWN_SECONDS,
     )
@@ -195,6 +204,34 @@ def on_primary(action: Callable[[], T], what: str) -> T | None:
     if reported:
         raise DistributedError(f"{what} failed on process 0: {reported}")
     return result
+
+
+def my_share(items: Sequence[T]) -> list[T]:
+    """This process's part of a job every process lists alike: items i, i + n, i + 2n, … for process i of n
+    (all of them when it runs alone). Each item is then done by exactly one process."""
+    return list(items[process_index() :: process_count()])
+
+
+def finish_shares(action: Callable[[], str], what: str) -> list[str]:
+    """Run this process's share of a split job (`action`, returning text to pass on), then wait for every
+    process's. Returns each process's text in process order. If `action` failed on any process, every
+    process fails (the others naming the process and its error), so none is left waiting in a later
+    collective and nothing is written from an incomplete job. A collective: every process must call it."""
+    if process_count() == 1:
+        return [action()]
+    text, error = "", None
+    try:
+        text = action()
+    except Exception as e:
+        error = e
+    report = {"ok": error is None, "text": text if error is None else f"{type(error).__name__}: {error}"}
+    reports = [json.loads(r) for r in gather_text(json.dumps(report))]
+    if error is not None:
+        raise error
+    failed = [f"process {i}: {r['text']}" for i, r in enumerate(reports) if not r["ok"]]
+    if failed:
+        raise DistributedError(f"{what} failed on " + "; ".join(failed))
+    return [r["text"] for r in reports]
 
 
 def peer_failure(error: BaseException) -> str | None:

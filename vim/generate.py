@@ -24,6 +24,7 @@ import numpy as np
 from flax import nnx
 from PIL import Image
 
+from vim import distributed
 from vim.bundle import Bundle
 from vim.config import MeshConfig, SampleConfig
 from vim.parti.sample import sample_codes, settings_arrays
@@ -76,7 +77,9 @@ class Generator:
         if bundle.parti is None or bundle.text is None:
             raise ValueError(f"{bundle.path} is a tokenizer-only bundle; generation needs a Parti model")
         self.bundle = bundle
-        self.mesh = make_mesh(mesh_cfg or MeshConfig())
+        # This process's devices only: in a multi-process run each process draws its own prompts
+        # (`vim generate`, `vim p2 run` split them), so no program spans the processes.
+        self.mesh = make_mesh(mesh_cfg or MeshConfig(), jax.local_devices())
         devices = self.mesh.devices.size
         self.batch_size = -(-batch_size // devices) * devices  # rows split evenly over the data axis
         self.text_length = bundle.parti_cfg.parti.text_length
@@ -203,6 +206,8 @@ def write_images(
 
     Prompt i draws C = candidates or n images seeded seed + i·C + c (see `draw`); each sidecar holds
     what is needed to draw its image again exactly, and with reranking every candidate's seed and score.
+    In a multi-process run each process draws and writes only its share of the prompts (prompt i goes to
+    process i mod N), with the same names and seeds as one process would use; it returns its own sidecars.
     """
     from tqdm import tqdm
 
@@ -211,8 +216,9 @@ def write_images(
     cleaned = [check_prompt(p) for p in prompts]  # every prompt is checked before any work is done
     out.mkdir(parents=True, exist_ok=True)
     records = []
-    bar = tqdm(total=len(cleaned) * n, disable=not progress, unit="img")
-    for i, prompt in enumerate(cleaned):
+    mine = distributed.my_share(list(enumerate(cleaned)))
+    bar = tqdm(total=len(mine) * n, disable=not progress, unit="img")
+    for i, prompt in mine:
         start = time.perf_counter()
         drawn = draw(generator, prompt, n, seed + i * draws, sample, candidates, reranker, upsampler)
         seconds = (time.perf_counter() - start) / n

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import json
+import logging
 import os
 import time
 from collections import defaultdict
@@ -21,33 +22,68 @@ from pathlib import Path
 
 from PIL import Image
 
+from vim import distributed
 from vim.config import SampleConfig
 from vim.generate import Generator
 from vim.p2.prompts import P2Prompt
 
+log = logging.getLogger(__name__)
 RESULTS = "results.jsonl"
+# In a multi-process run, process i appends its finished prompts here; process 0 merges these files into
+# results.jsonl when every process has finished (or when the next run starts, after a kill).
+PART_RESULTS = "results.p{}.jsonl"
 
 
-def read_results(out: Path) -> list[dict]:
-    """Finished prompts; a trailing partial line (a run killed mid-write) is removed from the file."""
-    path = out / RESULTS
+def _whole_lines(path: Path) -> tuple[list[dict], bool]:
+    """The records of a results file and whether it ends in a partial line (a run killed mid-write)."""
     if not path.is_file():
-        return []
+        return [], False
     good, lines = [], path.read_text(encoding="utf-8").splitlines(keepends=True)
     for line in lines:
         try:
             good.append(json.loads(line))
         except json.JSONDecodeError:
             break  # only the last line can be partial: appends are whole lines, flushed in order
-    if len(good) < len(lines) or (lines and not lines[-1].endswith("\n")):
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text("".join(json.dumps(r) + "\n" for r in good), encoding="utf-8")
-        tmp.replace(path)
+    return good, len(good) < len(lines) or bool(lines and not lines[-1].endswith("\n"))
+
+
+def _rewrite(path: Path, records: list[dict]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    tmp.replace(path)
+
+
+def read_results(out: Path) -> list[dict]:
+    """Finished prompts; a trailing partial line (a run killed mid-write) is removed from the file."""
+    good, partial = _whole_lines(out / RESULTS)
+    if partial:
+        _rewrite(out / RESULTS, good)
     return good
 
 
-def _check_run_settings(out: Path, settings: dict) -> None:
+def merge_part_results(out: Path) -> None:
+    """Move the prompts finished in the per-process files of a multi-process run into results.jsonl (each
+    index once, new ones in index order), then delete those files; a partial last line is dropped from
+    every file. Safe to repeat after a kill at any point."""
+    records = read_results(out)
+    parts = sorted(out.glob(PART_RESULTS.format("*")))
+    if not parts:
+        return
+    seen = {r["index"] for r in records}
+    new = [r for part in parts for r in _whole_lines(part)[0] if r["index"] not in seen]
+    unique = {r["index"]: r for r in new}  # a part file can repeat another's prompt only after a merge was cut
+    _rewrite(out / RESULTS, records + [unique[i] for i in sorted(unique)])
+    for part in parts:
+        part.unlink()
+
+
+def _check_run_settings(out: Path, settings: dict, create: bool = True) -> None:
     path = out / "run.json"
+    if not create and not path.is_file():
+        raise FileNotFoundError(
+            f"{path} was not found after process 0 wrote it: every process of a multi-process `vim p2 run` "
+            "must see the same --out folder (a shared filesystem)"
+        )
     if path.is_file():
         saved = json.loads(path.read_text())
         diff = [k for k in settings if saved.get(k) != settings[k]]
@@ -75,9 +111,11 @@ def run_p2(
 
     With `fid_ref` (a folder of reference images or a statistics .npz from `vim fid-stats`), the
     totals and the report also hold the FID of all the run's images against it.
-    """
-    from tqdm import tqdm
 
+    In a multi-process run every process calls this with the same arguments: each draws its share of the
+    prompts (every N-th, see `distributed.my_share`) and appends them to its own results.p<i>.jsonl;
+    process 0 alone writes run.json, results.jsonl, the FID and index.html, after every process finished.
+    """
     out = Path(out)
     bundle = generator.bundle
     settings = {
@@ -87,12 +125,60 @@ def run_p2(
         "seed": seed,
         "sampling": dataclasses.asdict(sample),
     }
-    _check_run_settings(out, settings)
-    (out / "images").mkdir(exist_ok=True)
-    done = {r["index"] for r in read_results(out)}
-    todo = [p for p in prompts if p.index not in done]
+
+    def start() -> None:  # process 0: what exists once per run; a killed run's per-process results merged
+        _check_run_settings(out, settings)
+        (out / "images").mkdir(exist_ok=True)
+        merge_part_results(out)
+
+    def check_mine() -> str:  # every process's settings against run.json, now that process 0 wrote it
+        _check_run_settings(out, settings, create=False)
+        return ""
+
+    distributed.on_primary(start, f"starting the P2 run in {out}")
+    several = distributed.process_count() > 1
+    if several:
+        distributed.finish_shares(check_mine, "vim p2 run")
+    done = {r["index"] for r in _whole_lines(out / RESULTS)[0]}
+    todo = distributed.my_share([p for p in prompts if p.index not in done])
+    results_file = PART_RESULTS.format(distributed.process_index()) if several else RESULTS
+    drawn = distributed.finish_shares(
+        lambda: _draw(generator, out, todo, n, sample, seed, results_file, progress, after_prompt), "vim p2 run"
+    )
+    if several:
+        log.info(
+            "process %d of %d drew %s prompt(s), %s in all",
+            distributed.process_index(),
+            len(drawn),
+            drawn[distributed.process_index()],
+            sum(map(int, drawn)),
+        )
+
+    def finish() -> dict:  # process 0, once every process has drawn its share
+        merge_part_results(out)
+        fid = _fid(out, fid_ref, fid_weights) if fid_ref is not None else None
+        return write_report(out, read_results(out), settings, fid)
+
+    totals = distributed.on_primary(finish, f"writing the P2 report in {out}")
+    return json.loads(distributed.gather_text(json.dumps(totals))[0])  # process 0's totals, on every process
+
+
+def _draw(
+    generator: Generator,
+    out: Path,
+    todo: Sequence[P2Prompt],
+    n: int,
+    sample: SampleConfig,
+    seed: int,
+    results_file: str,
+    progress: bool,
+    after_prompt: Callable[[int], None] | None,
+) -> str:
+    """Images of `todo`'s prompts, each prompt's results line appended once its images are on disk."""
+    from tqdm import tqdm
+
     with (
-        (out / RESULTS).open("a", encoding="utf-8") as results,
+        (out / results_file).open("a", encoding="utf-8") as results,
         tqdm(total=len(todo) * n, disable=not progress, unit="img") as bar,
     ):
         for count, p in enumerate(todo):
@@ -119,9 +205,7 @@ def run_p2(
             bar.update(n)
             if after_prompt is not None:
                 after_prompt(count)
-    records = read_results(out)
-    fid = _fid(out, fid_ref, fid_weights) if fid_ref is not None else None
-    return write_report(out, records, settings, fid)
+    return str(len(todo))
 
 
 def _fid(out: Path, reference: str | os.PathLike, weights: str | os.PathLike | None) -> dict:

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from vim import distributed
 from vim.config import Config
 from vim.data.locations import codes_record, encoded_dir
 from vim.data.pipeline import batch_iterator, open_split, text_tokenizer_path
@@ -65,34 +66,68 @@ def tokenizer_state(tokenizer_workdir: str | os.PathLike) -> tuple[nnx.Module, C
 
 def encode_dataset(tokenizer_workdir: str | os.PathLike, batch_size: int = 128) -> Path:
     """Encode every split of the tokenizer's dataset; returns the encoded dataset's folder. Cached codes are
-    reused only if made from the tokenizer's current state and text model; otherwise they are re-encoded."""
+    reused only if made from the tokenizer's current state and text model; otherwise they are re-encoded.
+
+    In a multi-process run every process calls this: each encodes its share of the batches (every N-th)
+    into `<tokenizer workdir>/encoded.parts/` (a folder all processes must see), then process 0 alone
+    writes the one code dataset from them and `made_from.json`, as one process would have."""
     from vim.parti.codes_builder import EncodedCaptions  # tfds: only the writer and readers import it
 
     model, cfg, state = tokenizer_state(tokenizer_workdir)
     made_from = {"tokenizer": state, "text_tokenizer": text_record(text_tokenizer_path(cfg))}
-    out = encoded_dir(tokenizer_workdir)
-    if (out / "dataset_info.json").is_file():
-        cached = read_record(codes_record(tokenizer_workdir))
-        if cached is not None and not records_mismatch(cached, made_from):
-            log.info("codes already cached at %s, made from %s", out, describe_tokenizer(state))
-            return out
-        why = (
-            "they have no record of the tokenizer state they were made from (cached before vim kept one)"
-            if cached is None
-            else f"they were made from another state (cached vs now): {records_mismatch(cached, made_from)}"
-        )
-        log.warning("re-encoding the codes at %s: %s", out, why)
-        shutil.rmtree(out)
+    out, parts = encoded_dir(tokenizer_workdir), Path(tokenizer_workdir) / "encoded.parts"
+    several = distributed.process_count() > 1
+
+    def cached() -> str:  # process 0: "yes" when the cache can be used; else it is removed, to be rebuilt
+        if (out / "dataset_info.json").is_file():
+            record = read_record(codes_record(tokenizer_workdir))
+            if record is not None and not records_mismatch(record, made_from):
+                log.info("codes already cached at %s, made from %s", out, describe_tokenizer(state))
+                return "yes"
+            why = (
+                "they have no record of the tokenizer state they were made from (cached before vim kept one)"
+                if record is None
+                else f"they were made from another state (cached vs now): {records_mismatch(record, made_from)}"
+            )
+            log.warning("re-encoding the codes at %s: %s", out, why)
+            shutil.rmtree(out)
+        shutil.rmtree(parts, ignore_errors=True)  # a killed multi-process encoding's shares
+        return ""
+
+    if distributed.gather_text(distributed.on_primary(cached, f"checking the codes at {out}") or "")[0]:
+        return out
     text = TextTokenizer(text_tokenizer_path(cfg))
     encode = nnx.jit(lambda m, x: m.encode(x))
     grid = cfg.tokenizer.image_size // cfg.tokenizer.patch_size
+    available = [s for s in SPLITS if _has_split(cfg, s)]
+
+    def encode_batch(source, start: int) -> np.ndarray:
+        images = [source[i]["image"] for i in range(start, min(start + batch_size, len(source)))]
+        images = jnp.asarray(np.stack(images), jnp.float32) / 255.0
+        return np.asarray(jax.device_get(encode(model, images)), np.int16)
+
+    def my_shares() -> str:  # this process's batches of every split, saved for process 0
+        arrays = {}
+        for split in available:
+            source = open_split(cfg.data, split)
+            for start in distributed.my_share(range(0, len(source), batch_size)):
+                arrays[f"{split}-{start}"] = encode_batch(source, start)
+        parts.mkdir(exist_ok=True)
+        tmp = parts / f"p{distributed.process_index()}.tmp.npz"
+        np.savez(tmp, **arrays)
+        tmp.replace(parts / f"p{distributed.process_index()}.npz")
+        log.info("process %d encoded %d batch(es) of its share", distributed.process_index(), len(arrays))
+        return ""
+
+    shared: dict[str, np.ndarray] = {}
+    if several:
+        distributed.finish_shares(my_shares, "vim encode-dataset")
 
     def examples(split: str) -> Iterator[tuple[int, dict]]:
         source = open_split(cfg.data, split)
         for start in range(0, len(source), batch_size):
             batch = [source[i] for i in range(start, min(start + batch_size, len(source)))]
-            images = jnp.asarray(np.stack([e["image"] for e in batch]), jnp.float32) / 255.0
-            codes = np.asarray(jax.device_get(encode(model, images)), np.int16)
+            codes = shared.pop(f"{split}-{start}") if several else encode_batch(source, start)
             captions = [e["caption"].decode() for e in batch]
             ids = text.encode(captions, cfg.text.max_length).ids
             for j, e in enumerate(batch):
@@ -107,22 +142,28 @@ def encode_dataset(tokenizer_workdir: str | os.PathLike, batch_size: int = 128) 
                     },
                 )
 
-    available = [s for s in SPLITS if _has_split(cfg, s)]
-    builder = EncodedCaptions(
-        grid=grid,
-        text_length=cfg.text.max_length,
-        splits={s: (lambda s=s: examples(s)) for s in available},
-        data_dir=str(Path(tokenizer_workdir) / "encoded"),
-    )
-    builder.download_and_prepare()
-    write_record(codes_record(tokenizer_workdir), made_from)  # last: codes without it are never trusted
-    if text.num_truncated:
-        log.warning(
-            "%d captions were longer than text.max_length=%d and were truncated",
-            text.num_truncated,
-            cfg.text.max_length,
+    def write() -> str:  # process 0 (or the only process): the one code dataset, made_from.json last
+        for part in sorted(parts.glob("p*.npz")) if several else []:
+            with np.load(part) as loaded:
+                shared.update({key: loaded[key] for key in loaded.files})
+        builder = EncodedCaptions(
+            grid=grid,
+            text_length=cfg.text.max_length,
+            splits={s: (lambda s=s: examples(s)) for s in available},
+            data_dir=str(Path(tokenizer_workdir) / "encoded"),
         )
-    return Path(builder.data_path)
+        builder.download_and_prepare()
+        write_record(codes_record(tokenizer_workdir), made_from)  # last: codes without it are never trusted
+        shutil.rmtree(parts, ignore_errors=True)
+        if text.num_truncated:
+            log.warning(
+                "%d captions were longer than text.max_length=%d and were truncated",
+                text.num_truncated,
+                cfg.text.max_length,
+            )
+        return str(builder.data_path)
+
+    return Path(distributed.gather_text(distributed.on_primary(write, f"writing the codes at {out}") or "")[0])
 
 
 def check_codes(tokenizer_workdir: str | os.PathLike, state: dict) -> dict:
