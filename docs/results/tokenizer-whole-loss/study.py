@@ -7,7 +7,8 @@ Writes `<out>/eval_<name>.json` (vim.tokenizer.infer.evaluate_split over the who
 `<out>/fid/{originals,<name>}/` (the first --fid-images validation images and their reconstructions as
 PNGs, for `vim fid-stats` / `vim fid`), `<out>/photos.json` (PSNR and LPIPS per photo) and the side-by-side
 `photos.png` beside this script: scikit-image's bundled photos, center-cropped to 64×64, | each run's
-reconstruction, enlarged 3× (nearest) for viewing.
+reconstruction, enlarged 3× (nearest) for viewing, and `validation.png`: the first 8 validation images | each
+run's reconstruction, the same way.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from PIL import Image
 from vim.data.pipeline import open_split
 from vim.metrics.lpips import make_distance
 from vim.metrics.lpips_weights import load_lpips
-from vim.tokenizer.infer import evaluate_split
+from vim.metrics.pixels import psnr
+from vim.tokenizer.infer import evaluate_split, load_tokenizer
 from vim.tokenizer.model import pixels
-from vim.tokenizer.train import load_tokenizer, psnr
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "camera")
 ZOOM = 3
+VALIDATION_ROWS = 8  # validation images shown side by side in validation.png
 
 
 def photo_batch(size: int) -> np.ndarray:
@@ -65,11 +67,31 @@ def _write_reconstructions(model, cfg, folder: Path, originals: Path, n: int) ->
                 Image.fromarray(original).save(originals / f"{start + j:05d}.png")
 
 
+def _validation_grid(out: Path, names: list[str], rows: int) -> np.ndarray:
+    """The first `rows` validation images (rows) | each run's reconstruction (columns), from the PNGs under
+    `<out>/fid` that the rFID step reads, so the grid shows exactly what was scored."""
+    columns = []
+    for name in ["originals", *names]:
+        files = [out / "fid" / name / f"{i:05d}.png" for i in range(rows)]
+        columns.append(np.concatenate([np.asarray(Image.open(f).convert("RGB")) for f in files], axis=0))
+    return np.concatenate(columns, axis=1)
+
+
+def _save_zoomed(grid_uint8: np.ndarray, path: Path) -> None:
+    image = Image.fromarray(grid_uint8)
+    image.resize((image.width * ZOOM, image.height * ZOOM), Image.Resampling.NEAREST).save(path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", action="append", required=True, help="NAME=WORKDIR (repeatable, in column order)")
     parser.add_argument("--fid-images", type=int, default=1000)
     parser.add_argument("--out", required=True)
+    parser.add_argument(
+        "--no-figures",
+        action="store_true",
+        help="leave photos.png and validation.png beside this script as they are (extra runs scored elsewhere)",
+    )
     args = parser.parse_args()
     runs = dict(item.split("=", 1) for item in args.run)
     out = Path(args.out)
@@ -101,11 +123,12 @@ def main() -> None:
         columns.append(recon)
     (out / "photos.json").write_text(json.dumps(photos_report, indent=2) + "\n")
     print(json.dumps(photos_report), flush=True)
+    if args.no_figures:
+        return
     # Rows: photos; columns: original | each run's reconstruction.
     grid = np.concatenate([np.concatenate(list(col), axis=0) for col in [photos, *columns]], axis=1)
-    image = Image.fromarray(to_uint8(grid))
-    image = image.resize((image.width * ZOOM, image.height * ZOOM), Image.Resampling.NEAREST)
-    image.save(Path(__file__).parent / "photos.png")
+    _save_zoomed(to_uint8(grid), Path(__file__).parent / "photos.png")
+    _save_zoomed(_validation_grid(out, list(runs), VALIDATION_ROWS), Path(__file__).parent / "validation.png")
 
 
 if __name__ == "__main__":
