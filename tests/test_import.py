@@ -209,6 +209,27 @@ def test_transparent_pixels_become_white_and_exif_rotation_applies(tmp_path):
     assert image[2, :, 0].min() > 200 and image[-3, :, 2].min() > 200
 
 
+def test_import_metrics_and_reconstruct_read_files_with_one_loader(tmp_path):
+    """An EXIF-rotated file with transparent pixels is upright and composited on white for all three readers,
+    and a bad file's error names it in all three."""
+    from vim.metrics.images import load_image as load_for_metrics
+    from vim.tokenizer.infer import load_square
+
+    a = np.zeros((20, 40, 4), np.uint8)  # 40 wide × 20 tall: red left half, clear right half
+    a[:, :20] = (255, 0, 0, 255)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # displayed rotated 90° clockwise: upright it is red on top, white below
+    Image.fromarray(a, "RGBA").save(tmp_path / "rotated.png", exif=exif)
+    imported, _ = load_image(tmp_path / "rotated.png", 20, 10_000)
+    for image in (imported, load_square(tmp_path / "rotated.png", 20), load_for_metrics(tmp_path / "rotated.png")):
+        assert image.shape[1:] == (20, 3)  # upright: 20 wide
+        assert np.all(image[1] == (255, 0, 0)) and np.all(image[-2] == 255), image[[1, -2]]
+    (tmp_path / "bad.png").write_text("not an image")
+    for read in (lambda p: load_image(p, 8, 10_000), lambda p: load_square(p, 8), load_for_metrics):
+        with pytest.raises(BadImageError, match=r"could not read bad\.png as an image: not an image"):
+            read(tmp_path / "bad.png")
+
+
 def test_size_is_checked_before_decoding(tmp_path):
     path = tmp_path / "big.png"
     Image.fromarray(noise(100, 100)).save(path)

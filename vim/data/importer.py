@@ -17,15 +17,14 @@ import dataclasses
 import json
 import os
 import re
-import stat
-import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
 from vim.config import MAX_PIXELS
+from vim.data.image_files import BadImageError, not_a_file, open_checked, printable, read_image
 
 SPLITS = ("train", "validation", "test")
 CAPTION_FILES = ("captions.jsonl", "captions.tsv")
@@ -35,10 +34,6 @@ DRAFT_OVERSAMPLE = 2  # JPEG DCT-domain downscaling keeps at least this many pix
 
 class ImportFolderError(ValueError):
     """The folder as a whole cannot be imported (no captions file, bad name, nothing usable...)."""
-
-
-class BadImageError(ValueError):
-    """One image cannot be used; the message is the reason shown in the report."""
 
 
 @dataclasses.dataclass
@@ -74,121 +69,7 @@ class _Entry:
     line: int
 
 
-# ----------------------------------------------------------------------------------------------- files
-
-
-def printable(name: str) -> str:
-    """`name` as valid text: a file name that is not UTF-8 on disk reaches Python with lone surrogates
-    (os.fsdecode), which neither print() nor tfds keys can encode; its odd bytes are shown as \\xNN."""
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
-def not_a_file(path: Path) -> str | None:
-    """Why `path` cannot be read as an image file, or None when it is a regular file.
-
-    Checked before opening, so that e.g. a FIFO named x.png is reported rather than blocking the import.
-    """
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return f"broken symbolic link to {os.readlink(path)}" if path.is_symlink() else f"file not found: {path}"
-    except OSError as e:  # ELOOP (a symbolic link loop), EACCES on a parent folder, ...
-        return f"cannot reach file: {e.strerror or e}"
-    if stat.S_ISDIR(st.st_mode):
-        return "is a folder, not an image file"
-    if not stat.S_ISREG(st.st_mode):
-        return "not a regular file (a FIFO, socket or device)"
-    return None
-
-
 # ---------------------------------------------------------------------------------------------- images
-
-
-def _rawmode(im: Image.Image) -> str:
-    """The decoder's raw mode (e.g. "RGB;16B" for a 48-bit PNG), before the pixels are loaded."""
-    for tile in getattr(im, "tile", None) or ():
-        args = tile[3] if len(tile) > 3 else None
-        if isinstance(args, str):
-            return args
-        if isinstance(args, tuple) and args and isinstance(args[0], str):
-            return args[0]
-    return ""
-
-
-def _open_checked(path: Path, max_pixels: int) -> Image.Image:
-    """Open lazily (header only) and reject non-images, zero-size and too-large images."""
-    if path.is_file() and path.stat().st_size == 0:
-        raise BadImageError("not an image: empty file (0 bytes)")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(path)
-    except UnidentifiedImageError:
-        raise BadImageError("not an image (or a format Pillow cannot read)") from None
-    except Image.DecompressionBombError as e:
-        raise BadImageError(f"too large for Pillow's decompression-bomb limit: {e}") from None
-    except OSError as e:
-        raise BadImageError(f"cannot read file: {e}") from None
-    except Exception as e:  # a plugin choking on a damaged header
-        raise BadImageError(f"corrupt image header: {type(e).__name__}: {e}") from None
-    w, h = im.size
-    if w <= 0 or h <= 0:
-        im.close()
-        raise BadImageError(f"zero-size image ({w}x{h})")
-    if w * h > max_pixels:
-        im.close()
-        raise BadImageError(f"too large: {w}x{h} = {w * h:,} pixels > max_pixels {max_pixels:,}")
-    return im
-
-
-def _to_8bit(a: np.ndarray, nominal_max: float | None) -> np.ndarray:
-    """Scale to 0..255: by the nominal range when it is known and respected, else by min..max."""
-    a = a.astype(np.float64)
-    if nominal_max is not None and a.size and a.min() >= 0 and a.max() <= nominal_max:
-        scaled = a * (255.0 / nominal_max)
-    else:
-        lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
-        scaled = (a - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(a)
-    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
-
-
-def _composite_on_white(im: Image.Image) -> Image.Image:
-    rgba = im.convert("RGBA")
-    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-    return Image.alpha_composite(white, rgba).convert("RGB")
-
-
-def to_rgb(im: Image.Image, rawmode: str) -> tuple[Image.Image, str | None]:
-    """Convert any Pillow mode to 8-bit RGB; returns the image and a conversion note (None if RGB)."""
-    mode = im.mode
-    if mode == "RGB":
-        return im, ("16-bit->8-bit" if ";16" in rawmode else None)
-    if mode.startswith("I;16"):
-        return Image.fromarray(_to_8bit(np.asarray(im), 65535.0), "L").convert("RGB"), "16-bit->8-bit"
-    if mode == "I":
-        a = np.asarray(im)  # 32-bit integers: 16-bit data (0..65535) ÷ 257, anything else by min..max
-        note = "16-bit->8-bit" if a.size and a.min() >= 0 and a.max() <= 65535 else "32-bit->8-bit"
-        return Image.fromarray(_to_8bit(a, 65535.0), "L").convert("RGB"), note
-    if mode == "F":
-        return Image.fromarray(_to_8bit(np.asarray(im), 1.0), "L").convert("RGB"), "float->8-bit"
-    if mode == "L":
-        return im.convert("RGB"), "grayscale->rgb"
-    if mode == "1":
-        return im.convert("RGB"), "bilevel->rgb"
-    if mode == "LA":
-        return _composite_on_white(im), "grayscale+alpha->rgb (composited on white)"
-    if mode in ("RGBA", "RGBa"):
-        return _composite_on_white(im), "rgba->rgb (composited on white)"
-    if mode in ("P", "PA"):
-        if mode == "PA" or "transparency" in im.info:
-            return _composite_on_white(im), "palette->rgb"
-        return im.convert("RGB"), "palette->rgb"
-    if mode == "CMYK":
-        return im.convert("RGB"), "cmyk->rgb"
-    try:
-        return im.convert("RGB"), f"{mode.lower()}->rgb"
-    except (ValueError, OSError) as e:
-        raise BadImageError(f"unsupported image mode {mode!r}: {e}") from None
 
 
 def _square_resize(im: Image.Image, resolution: int) -> Image.Image:
@@ -204,37 +85,13 @@ def _square_resize(im: Image.Image, resolution: int) -> Image.Image:
 
 
 def load_image(path: str | os.PathLike, resolution: int, max_pixels: int) -> tuple[np.ndarray, str | None]:
-    """Decode one image to uint8 [resolution, resolution, 3] and a conversion note (or None).
-
-    EXIF orientation is applied, the image is converted to RGB, center-cropped to a square and
-    resized with bicubic filtering. Raises BadImageError with the reason when the file is not an
-    image, is truncated or corrupt, has zero size, or has more than max_pixels pixels (checked
-    from the header, before any pixel is decoded).
-    """
-    path = Path(path)
-    with _open_checked(path, max_pixels) as im:
-        rawmode = _rawmode(im)
-        if im.format == "JPEG":  # decode at a reduced scale when the image is much larger than needed
-            target = resolution * DRAFT_OVERSAMPLE
-            im.draft(im.mode, (target, target))
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                im.load()
-        except Image.DecompressionBombError as e:
-            raise BadImageError(f"too large for Pillow's decompression-bomb limit: {e}") from None
-        except Exception as e:  # OSError "image file is truncated", zlib errors, SyntaxError...
-            raise BadImageError(f"corrupt or truncated image: {type(e).__name__}: {e}") from None
-        try:
-            oriented = ImageOps.exif_transpose(im)
-        except Exception:  # unreadable EXIF: keep the stored orientation
-            oriented = im
-        if oriented.width <= 0 or oriented.height <= 0:
-            raise BadImageError(f"zero-size image ({oriented.width}x{oriented.height})")
-        rgb, note = to_rgb(oriented, rawmode)
-        out = np.asarray(_square_resize(rgb, resolution), dtype=np.uint8)
+    """One image file (`vim.data.image_files.read_image`: upright, RGB) center-cropped to a square and
+    resized (bicubic) to uint8 [resolution, resolution, 3], with its conversion note (or None).
+    BadImageError when the file cannot be used; its `reason` is what the report lists."""
+    rgb, note = read_image(path, max_pixels, draft_size=resolution * DRAFT_OVERSAMPLE)
+    out = np.asarray(_square_resize(rgb, resolution), dtype=np.uint8)
     if out.shape != (resolution, resolution, 3):  # defensive: never write a malformed example
-        raise BadImageError(f"unexpected decoded shape {out.shape}")
+        raise BadImageError(f"unexpected decoded shape {out.shape}", path)
     return np.ascontiguousarray(out), note
 
 
@@ -343,7 +200,7 @@ def _find_captions(directory: Path, captions: str | os.PathLike | None) -> Path:
 
 def _probe(path: Path, max_pixels: int) -> None:
     """Header-only check (no pixel decoding); raises BadImageError."""
-    with _open_checked(path, max_pixels):
+    with open_checked(path, max_pixels):
         pass
 
 
@@ -396,7 +253,7 @@ def import_folder(
             else:
                 image, note = load_image(path, resolution, max_pixels)
         except BadImageError as e:
-            skipped.append((entry.file, str(e)))
+            skipped.append((entry.file, e.reason))
             continue
         k = repeats[entry.split, entry.file]
         repeats[entry.split, entry.file] += 1
@@ -427,7 +284,7 @@ def import_folder(
                 try:
                     image, note = load_image(directory / entry.file, resolution, max_pixels)
                 except BadImageError as e:
-                    skipped.append((entry.file, str(e)))
+                    skipped.append((entry.file, e.reason))
                     continue
                 yield key, example(image, entry, note)
 

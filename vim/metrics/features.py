@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from vim.data.image_files import BadImageError
 from vim.metrics.images import MODES, Skipped, Source, check_image, image_items, prepare
 from vim.metrics.inception import POOL_DIM, InceptionV3, make_forward
 from vim.metrics.weights import WeightsInfo, find_weights, load_weights
@@ -71,7 +72,9 @@ def _try_prepare(item: tuple[str, Callable[[], np.ndarray]], mode: str) -> tuple
     name, load = item
     try:
         image = load()
-    except Exception as e:  # unreadable/truncated/not an image: reported by the caller, the run goes on
+    except BadImageError as e:  # the caller shows the file's name beside the reason
+        return name, None, e.reason
+    except Exception as e:  # any other failure to read: reported by the caller too, the run goes on
         return name, None, f"{type(e).__name__}: {e}"
     return name, prepare(check_image(image, name), mode), ""
 

@@ -5,14 +5,13 @@
   `clean` resizes each channel as a float32 PIL image with bicubic filtering and no requantization;
   `legacy_tensorflow` is TF1's `resize_bilinear` (align_corners=False, no half-pixel centers), which the
   original TF FID code and StyleGAN's network use.
-- A corrupt file in a folder of 50,000 should not cost the run: `load_image` says why it cannot be used,
-  and the callers report it (name and reason) and skip it.
+- A corrupt file in a folder of 50,000 should not cost the run: `load_image` (the shared safe loader,
+  `vim.data.image_files`) says why it cannot be used, and the callers report it (name and reason) and skip it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from vim.config import MAX_PIXELS
-from vim.data.importer import not_a_file, printable, to_rgb
+from vim.data.image_files import printable, read_image
 from vim.metrics.inception import INPUT_SIZE
 
 MODES = ("clean", "legacy_tensorflow")
@@ -100,26 +99,9 @@ def list_images(folder: str | Path) -> list[Path]:
 
 
 def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """RGB uint8 pixels of a file, decoded fully now so a truncated file fails here, not later.
-
-    Raises (with the reason as message) for what is not a regular non-empty file, and for images over
-    `max_pixels`, judged from the header before any pixel is decoded.
-    """
-    path = Path(path)
-    if (reason := not_a_file(path)) is not None:  # before opening: a FIFO would block the reader
-        raise ValueError(reason)
-    if path.stat().st_size == 0:
-        raise ValueError("empty file (0 bytes)")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # max_pixels is the limit here
-        im = Image.open(path)
-    with im:
-        if im.width * im.height > max_pixels:
-            raise ValueError(f"too large: {im.width}x{im.height} = {im.width * im.height:,} pixels > {max_pixels:,}")
-        if im.mode in ("I", "F") or im.mode.startswith("I;16"):
-            # Pillow's convert("RGB") clips 16-bit values at 255 (a near-white image); scale them instead.
-            return np.asarray(to_rgb(im, "")[0])
-        return np.asarray(im.convert("RGB"))
+    """RGB uint8 pixels of a file at its own size (`vim.data.image_files.read_image`: decoded fully now, so a
+    truncated file fails here, not later; upright; the size judged from the header). BadImageError says why."""
+    return np.asarray(read_image(path, max_pixels)[0])
 
 
 def check_image(image: np.ndarray, where: str) -> np.ndarray:

@@ -49,7 +49,8 @@ def tokenizer_state(tokenizer_workdir: str | os.PathLike) -> tuple[nnx.Module, C
     """A tokenizer run's latest EMA model (or an exported part's), its config, and the record naming that
     state: {"source": the folder, "step": its step (a part's from its bundle card, else None),
     "fingerprint": `vim.training.weights.fingerprint` of its weights}."""
-    from vim.tokenizer.train import TokenizerTask, load_tokenizer
+    from vim.tokenizer.infer import load_tokenizer
+    from vim.tokenizer.train import TokenizerTask
 
     workdir = Path(tokenizer_workdir)
     if is_exported(workdir):

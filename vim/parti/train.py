@@ -24,7 +24,7 @@ from vim.parti.model import Parti
 from vim.parti.sample import empty_text, sample_codes, settings_arrays
 from vim.sharding import param_specs, replicated
 from vim.training.loop import fit
-from vim.training.optim import accumulate_gradients, guarded_update, make_optimizer, schedule
+from vim.training.optim import accumulate_gradients, guarded_update, make_optimizer
 from vim.training.state import advance, new_state, step_key
 from vim.training.weights import text_record
 
@@ -92,7 +92,7 @@ class PartiTask:
         return jnp.mean(nll), {"accuracy": accuracy}
 
     def train_step(self, state: dict, batch: dict) -> tuple[dict, dict]:
-        step, key = state["step"], step_key(state)
+        key = step_key(state)
         microbatches = self.cfg.train.microbatches
         if microbatches == 1:
             (loss, aux), grads = jax.value_and_grad(self.loss, has_aux=True)(state["params"], batch, key)
@@ -107,16 +107,7 @@ class PartiTask:
             )
         params, opt_state, ok = guarded_update(self.tx, state["params"], state["opt_state"], grads, loss)
         new = advance(state, params, opt_state, ok, self.cfg.train.ema_decay)
-        metrics = {
-            "loss": loss,
-            **aux,
-            "learning_rate": schedule(self.cfg.train)(step),
-            "update_ok": ok,
-            "skipped": new["skipped"],
-            "consecutive_skipped": new["consecutive_skipped"],
-            "grad_norm": optax.tree.norm(grads),
-        }
-        return new, metrics
+        return new, {"loss": loss, **aux, "grad_norm": optax.tree.norm(grads)}
 
     def eval_step(self, state: dict, batch: dict) -> dict:
         loss, aux = self.loss(state["ema"], batch, None)

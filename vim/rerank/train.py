@@ -30,17 +30,14 @@ from flax import nnx
 
 from vim.config import Config, ScorerConfig
 from vim.data.pipeline import TokenizeCaptions, batch_iterator, open_split, text_tokenizer_path
+from vim.metrics.pixels import to_unit
 from vim.rerank.model import DualEncoder
 from vim.training.loop import fit
-from vim.training.optim import guarded_update, make_optimizer, schedule
+from vim.training.optim import guarded_update, make_optimizer
 from vim.training.state import advance, new_state
 from vim.world.negatives import negative_captions
 
 GROUP = 8  # the "1 of 8" retrieval: an image against its own caption and 7 others
-
-
-def to_unit(images_uint8: jax.Array) -> jax.Array:
-    return images_uint8.astype(jnp.float32) / 255.0
 
 
 def retrieval_correct(sims_bb: jax.Array, text_ids_bt: jax.Array) -> jax.Array:
@@ -168,10 +165,6 @@ class ScorerTask:
             "logit_scale": scale,
             "batch_retrieval": jnp.mean(retrieval_correct(sims, batch["text_ids"])),
             "batch_hard_negative": _beats(own_b, negative_b, batch["has_negative"]),
-            "learning_rate": schedule(self.cfg.train)(state["step"]),
-            "update_ok": ok,
-            "skipped": new["skipped"],
-            "consecutive_skipped": new["consecutive_skipped"],
         }
         return new, metrics
 

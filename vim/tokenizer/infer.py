@@ -1,4 +1,5 @@
-"""Using a trained tokenizer: reconstruct image files, write the codes of a dataset split."""
+"""Using a trained tokenizer: load it (from a run or a bundle part), reconstruct image files, write the codes
+of a dataset split, evaluate it on a split."""
 
 from __future__ import annotations
 
@@ -12,24 +13,36 @@ import numpy as np
 from flax import nnx
 from PIL import Image
 
-from vim.config import MAX_PIXELS
-from vim.tokenizer.model import pixels
-from vim.tokenizer.train import load_tokenizer, psnr
+from vim.config import MAX_PIXELS, Config
+from vim.data.image_files import read_image
+from vim.metrics.pixels import psnr
+from vim.tokenizer.model import ViTVQGAN, pixels
+from vim.training.weights import PARAMS_FILE, is_exported, load_params, read_config
+
+
+def load_tokenizer(workdir: str | os.PathLike, use_ema: bool = True) -> tuple[ViTVQGAN, Config]:
+    """The trained model (EMA weights by default) from a workdir's latest checkpoint, or from an exported
+    part (a bundle's `tokenizer/` folder: config.json + params.npz, EMA weights only)."""
+    workdir = Path(workdir)
+    if not (workdir / "config.json").is_file():
+        raise FileNotFoundError(f"{workdir} is not a tokenizer workdir or bundle part (no config.json)")
+    cfg = read_config(workdir)
+    if is_exported(workdir):
+        abstract = nnx.eval_shape(lambda: ViTVQGAN(cfg.tokenizer, rngs=nnx.Rngs(0)))
+        return load_params(abstract, workdir / PARAMS_FILE), cfg
+    # A training run's checkpoint holds the whole train state; its task knows that layout.
+    from vim.tokenizer.train import TokenizerTask
+    from vim.training.checkpoint import restore_latest
+
+    task = TokenizerTask(cfg)
+    state, _ = restore_latest(workdir, task)
+    return task.model(state["ema" if use_ema else "params"]), cfg
 
 
 def load_square(path: str | os.PathLike, size: int, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Center square crop, bicubic resize to size×size, RGB uint8; ValueError naming the file if unreadable."""
-    name = Path(path).name
-    try:
-        image = Image.open(path)
-        if image.width * image.height > max_pixels:
-            raise ValueError(f"{name} is {image.width}×{image.height}; the limit is {max_pixels:,} pixels")
-        image.load()
-    except ValueError:
-        raise
-    except Exception as e:  # PIL raises many types for non-images and truncated files
-        raise ValueError(f"could not read {name} as an image ({type(e).__name__}: {e})") from None
-    image = image.convert("RGB")
+    """An image file (`vim.data.image_files.read_image`: upright, RGB) center-cropped to a square and
+    resized (bicubic) to uint8 [size, size, 3]; BadImageError (a ValueError) naming the file if unusable."""
+    image, _ = read_image(path, max_pixels)
     side = min(image.size)
     left, top = (image.width - side) // 2, (image.height - side) // 2
     image = image.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.BICUBIC)

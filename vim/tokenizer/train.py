@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -19,29 +18,14 @@ from vim.data.pipeline import make_batches
 from vim.metrics.lpips import LPIPS
 from vim.metrics.lpips_weights import find_lpips_weights
 from vim.metrics.lpips_weights import load_weights as load_lpips_weights
-from vim.tokenizer.losses import (
-    Discriminator,
-    discriminator_loss,
-    generator_adversarial_loss,
-    l2_loss,
-    logit_laplace_loss,
-)
+from vim.metrics.pixels import psnr, to_unit
+from vim.tokenizer.losses import AdversarialGame, l2_loss, logit_laplace_loss
 from vim.tokenizer.model import ViTVQGAN, pixels
 from vim.training.loop import fit
-from vim.training.optim import guarded_update, make_optimizer, schedule
+from vim.training.optim import guarded_update, make_optimizer
 from vim.training.state import advance, new_state, step_key
 
 log = logging.getLogger(__name__)
-
-
-def psnr(a: jax.Array, b: jax.Array) -> jax.Array:
-    """Per-image PSNR in dB of images in [0, 1], [B, H, W, C] → [B]."""
-    mse = jnp.mean((a.astype(jnp.float32) - b.astype(jnp.float32)) ** 2, axis=(1, 2, 3))
-    return 10 * jnp.log10(1.0 / jnp.maximum(mse, 1e-10))
-
-
-def to_unit(images_uint8: jax.Array) -> jax.Array:
-    return images_uint8.astype(jnp.float32) / 255.0
 
 
 class TokenizerTask:
@@ -51,12 +35,12 @@ class TokenizerTask:
         self.cfg, self.tc = cfg, cfg.tokenizer
         self.graphdef, _ = nnx.split(nnx.eval_shape(lambda: ViTVQGAN(self.tc, rngs=nnx.Rngs(0))))
         self.use_gan = self.tc.adversarial_weight > 0
-        if self.use_gan:
-            self.disc_graphdef, _ = nnx.split(
-                nnx.eval_shape(lambda: Discriminator(self.tc.image_size, self.tc.disc_width, rngs=nnx.Rngs(0)))
-            )
+        self.gan = (
+            AdversarialGame(self.tc.image_size, self.tc.disc_width, self.tc.r1_gamma, cfg.train)
+            if self.use_gan
+            else None
+        )
         self.tx = make_optimizer(cfg.train)
-        self.disc_tx = make_optimizer(cfg.train)
         self.perceptual = self._perceptual_network()
 
     def _perceptual_network(self) -> LPIPS | None:
@@ -88,9 +72,7 @@ class TokenizerTask:
         params = nnx.to_pure_dict(nnx.state(ViTVQGAN(self.tc, rngs=nnx.Rngs(jax.random.fold_in(key, 1)))))
         state = new_state(params, self.tx, rng) | {"last_used": jnp.zeros((self.tc.codebook_size,), jnp.int32)}
         if self.use_gan:
-            disc = Discriminator(self.tc.image_size, self.tc.disc_width, rngs=nnx.Rngs(jax.random.fold_in(key, 2)))
-            disc_params = nnx.to_pure_dict(nnx.state(disc))
-            state |= {"disc_params": disc_params, "disc_opt_state": self.disc_tx.init(disc_params)}
+            state |= self.gan.init_state(jax.random.fold_in(key, 2))
         return state
 
     def train_step(self, state: dict, batch: dict) -> tuple[dict, dict]:
@@ -115,27 +97,17 @@ class TokenizerTask:
                 terms["perceptual"] = jnp.mean(self.perceptual(pixels(out[:n]), images[:n]))
                 loss = loss + tc.perceptual_weight * terms["perceptual"]
             if self.use_gan:
-                disc = nnx.merge(self.disc_graphdef, state["disc_params"])
-                terms["g_adv"] = generator_adversarial_loss(disc(pixels(out)))
+                terms["g_adv"] = self.gan.generator_loss(state, pixels(out))
                 loss = loss + jnp.where(gan_on, tc.adversarial_weight, 0.0) * terms["g_adv"]
             return loss, (terms, out, q)
 
         (loss, (terms, out, q)), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
         params, opt_state, ok = guarded_update(self.tx, params, state["opt_state"], grads, loss)
         new = dict(state)
-        metrics = {"loss": loss, **terms, "learning_rate": schedule(self.cfg.train)(step)}
+        metrics = {"loss": loss, **terms}
         if self.use_gan:
-            disc_grad_fn = jax.value_and_grad(
-                lambda p: discriminator_loss(nnx.merge(self.disc_graphdef, p), images, pixels(out), tc.r1_gamma),
-                has_aux=True,
-            )
-
-            (d_loss, d_terms), d_grads = disc_grad_fn(state["disc_params"])
-            # Masked, not a lax.cond: inside a cond XLA:CPU ran it far slower (bench/results/tokenizer_perceptual_*).
-            d_params, d_opt, _ = guarded_update(
-                self.disc_tx, state["disc_params"], state["disc_opt_state"], d_grads, jnp.where(gan_on, d_loss, jnp.nan)
-            )
-            new["disc_params"], new["disc_opt_state"] = d_params, d_opt
+            disc_state, d_terms = self.gan.discriminator_step(state, images, pixels(out), gan_on)
+            new |= disc_state
             metrics |= d_terms
         # Codebook health: remember when each code was last chosen; restart long-unused ones.
         used = jnp.zeros((tc.codebook_size,), bool).at[q["codes"].reshape(-1)].set(True)
@@ -152,12 +124,7 @@ class TokenizerTask:
         if tc.quantize_after > 0:  # the EMA starts from the fresh codebook instead of averaging it in
             ema_codebook = jnp.where(step == tc.quantize_after, params["codebook_kc"], new["ema"]["codebook_kc"])
             new["ema"] = {**new["ema"], "codebook_kc": ema_codebook}
-        metrics |= {
-            "update_ok": ok,
-            "skipped": new["skipped"],
-            "consecutive_skipped": new["consecutive_skipped"],
-            "batch_psnr": jnp.mean(psnr(pixels(out), images)),
-        }
+        metrics["batch_psnr"] = jnp.mean(psnr(pixels(out), images))
         return new, metrics
 
     def _codebook_at_start(self, params: dict, images: jax.Array, step: jax.Array, key: jax.Array) -> jax.Array:
@@ -216,24 +183,3 @@ def train_and_evaluate(cfg: Config, workdir: str | os.PathLike, stop_at: int | N
         eval_batches=lambda: make_batches(cfg, "validation", shuffle=False, num_epochs=1),
         stop_at=stop_at,
     )
-
-
-def load_tokenizer(workdir: str | os.PathLike, use_ema: bool = True) -> tuple[ViTVQGAN, Config]:
-    """The trained model (EMA weights by default) from a workdir's latest checkpoint, or from an exported
-    part (a bundle's `tokenizer/` folder: config.json + params.npz, EMA weights only)."""
-    import json
-
-    from vim.config import from_dict
-    from vim.training.checkpoint import restore_latest
-    from vim.training.weights import PARAMS_FILE, is_exported, load_params
-
-    workdir = Path(workdir)
-    if not (workdir / "config.json").is_file():
-        raise FileNotFoundError(f"{workdir} is not a tokenizer workdir or bundle part (no config.json)")
-    cfg = from_dict(json.loads((workdir / "config.json").read_text()))
-    if is_exported(workdir):
-        abstract = nnx.eval_shape(lambda: ViTVQGAN(cfg.tokenizer, rngs=nnx.Rngs(0)))
-        return load_params(abstract, workdir / PARAMS_FILE), cfg
-    task = TokenizerTask(cfg)
-    state, _ = restore_latest(workdir, task)
-    return task.model(state["ema" if use_ema else "params"]), cfg

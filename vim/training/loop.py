@@ -3,6 +3,8 @@ checkpoints. A model plugs in as a `Task` (pure functions over a dict train stat
 
 State layout (all tasks): step, params, opt_state, ema, rng, skipped (total), consecutive_skipped,
 plus task extras. Per-step randomness is fold_in(rng, step), so resuming needs nothing else.
+A task's train step returns its own metrics (loss terms); `fit` adds what it reads from the state it owns
+and the schedule (learning_rate, update_ok, skipped, consecutive_skipped) and steps_per_second.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from vim import distributed
 from vim.config import Config, ConfigError, MeshConfig, save_or_check
 from vim.sharding import batch_sharding, global_batch, make_mesh, replicated
 from vim.training.checkpoint import Checkpointer, NonFiniteStateError, abstract_like, dump_json
+from vim.training.optim import schedule
 from vim.training.writer import MetricWriter
 
 log = logging.getLogger(__name__)
@@ -93,8 +96,22 @@ def fit(
             state = jax.jit(task.init_state, out_shardings=shardings)(rng)
             step = 0
         writer = MetricWriter(workdir, resume_step=step, primary=primary)
+        lr_schedule = schedule(tc)
+
+        def step_and_bookkeeping(state: dict, batch: dict) -> tuple[dict, dict]:
+            """The task's step, plus what the loop reads from the state it owns: whether this step's update
+            was applied (`vim.training.state.advance` zeroes consecutive_skipped), the skip counts, and the
+            learning rate the schedule gives this step."""
+            new, metrics = task.train_step(state, batch)
+            return new, metrics | {
+                "learning_rate": lr_schedule(state["step"]),
+                "update_ok": new["consecutive_skipped"] == 0,
+                "skipped": new["skipped"],
+                "consecutive_skipped": new["consecutive_skipped"],
+            }
+
         train_step = jax.jit(
-            task.train_step,
+            step_and_bookkeeping,
             in_shardings=(shardings, batch_sharding(mesh)),
             out_shardings=(shardings, None),
             donate_argnums=0,

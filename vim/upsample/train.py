@@ -23,17 +23,11 @@ import numpy as np
 from flax import nnx
 
 from vim.config import Config, UpsamplerConfig, save_or_check
-from vim.tokenizer.losses import (
-    Discriminator,
-    discriminator_loss,
-    generator_adversarial_loss,
-    l2_loss,
-    logit_laplace_loss,
-)
+from vim.metrics.pixels import psnr, to_unit
+from vim.tokenizer.losses import AdversarialGame, l2_loss, logit_laplace_loss
 from vim.tokenizer.model import pixels
-from vim.tokenizer.train import psnr, to_unit
 from vim.training.loop import fit
-from vim.training.optim import guarded_update, make_optimizer, schedule
+from vim.training.optim import guarded_update, make_optimizer
 from vim.training.state import advance, new_state
 from vim.training.weights import latest_ema, read_config
 from vim.upsample.model import WDSR, bicubic, read_upsampler_config
@@ -90,7 +84,7 @@ def cached_pairs(
     workdir: str | os.PathLike, cfg: Config, ucfg: UpsamplerConfig, tokenizer_workdir: str | os.PathLike
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Train and eval pairs from <workdir>/pairs, (re)built when the tokenizer checkpoint or counts changed."""
-    from vim.tokenizer.train import load_tokenizer
+    from vim.tokenizer.infer import load_tokenizer
     from vim.training.checkpoint import Checkpointer
 
     folder = Path(workdir) / PAIRS_DIR
@@ -181,14 +175,6 @@ def eval_batches(pairs: dict[str, np.ndarray], batch_size: int):
         yield {k: v[start : start + batch_size] for k, v in pairs.items()}
 
 
-def _check_disc_size(size: int) -> None:
-    s = size
-    while s > 4 and s % 2 == 0:
-        s //= 2
-    if s != 4:
-        raise ValueError(f"the discriminator needs a side of 4·2^k pixels; training crops give {size}")
-
-
 class UpsamplerTask:
     grid_name = "nearest_bicubic_ours_target"
 
@@ -199,13 +185,8 @@ class UpsamplerTask:
         self.graphdef, _ = nnx.split(nnx.eval_shape(lambda: WDSR(ucfg, rngs=nnx.Rngs(0))))
         self.use_gan = ucfg.adversarial_weight > 0
         self.disc_size = min(ucfg.crop, ucfg.input_size) * ucfg.scale if ucfg.crop > 0 else ucfg.input_size * ucfg.scale
-        if self.use_gan:
-            _check_disc_size(self.disc_size)
-            self.disc_graphdef, _ = nnx.split(
-                nnx.eval_shape(lambda: Discriminator(self.disc_size, ucfg.disc_width, rngs=nnx.Rngs(0)))
-            )
+        self.gan = AdversarialGame(self.disc_size, ucfg.disc_width, ucfg.r1_gamma, cfg.train) if self.use_gan else None
         self.tx = make_optimizer(cfg.train)
-        self.disc_tx = make_optimizer(cfg.train)
 
     def model(self, params: dict) -> WDSR:
         return nnx.merge(self.graphdef, params)
@@ -215,9 +196,7 @@ class UpsamplerTask:
         params = nnx.to_pure_dict(nnx.state(WDSR(self.ucfg, rngs=nnx.Rngs(jax.random.fold_in(key, 1)))))
         state = new_state(params, self.tx, rng)
         if self.use_gan:
-            disc = Discriminator(self.disc_size, self.ucfg.disc_width, rngs=nnx.Rngs(jax.random.fold_in(key, 2)))
-            disc_params = nnx.to_pure_dict(nnx.state(disc))
-            state |= {"disc_params": disc_params, "disc_opt_state": self.disc_tx.init(disc_params)}
+            state |= self.gan.init_state(jax.random.fold_in(key, 2))
         return state
 
     def train_step(self, state: dict, batch: dict) -> tuple[dict, dict]:
@@ -233,33 +212,20 @@ class UpsamplerTask:
                 terms["logit_laplace"] = logit_laplace_loss(out, high)
                 loss = loss + uc.logit_laplace_weight * terms["logit_laplace"]
             if self.use_gan:
-                disc = nnx.merge(self.disc_graphdef, state["disc_params"])
-                terms["g_adv"] = generator_adversarial_loss(disc(pixels(out)))
+                terms["g_adv"] = self.gan.generator_loss(state, pixels(out))
                 loss = loss + jnp.where(gan_on, uc.adversarial_weight, 0.0) * terms["g_adv"]
             return loss, (terms, out)
 
         (loss, (terms, out)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"])
         params, opt_state, ok = guarded_update(self.tx, state["params"], state["opt_state"], grads, loss)
         new = dict(state)
-        metrics = {"loss": loss, **terms, "learning_rate": schedule(self.cfg.train)(step)}
+        metrics = {"loss": loss, **terms}
         if self.use_gan:
-            disc_grad_fn = jax.value_and_grad(
-                lambda p: discriminator_loss(nnx.merge(self.disc_graphdef, p), high, pixels(out), uc.r1_gamma),
-                has_aux=True,
-            )
-            (d_loss, d_terms), d_grads = disc_grad_fn(state["disc_params"])
-            d_params, d_opt, _ = guarded_update(
-                self.disc_tx, state["disc_params"], state["disc_opt_state"], d_grads, jnp.where(gan_on, d_loss, jnp.nan)
-            )
-            new["disc_params"], new["disc_opt_state"] = d_params, d_opt
+            disc_state, d_terms = self.gan.discriminator_step(state, high, pixels(out), gan_on)
+            new |= disc_state
             metrics |= d_terms
         new = advance(new, params, opt_state, ok, self.cfg.train.ema_decay)
-        metrics |= {
-            "update_ok": ok,
-            "skipped": new["skipped"],
-            "consecutive_skipped": new["consecutive_skipped"],
-            "batch_psnr": jnp.mean(psnr(pixels(out), high)),
-        }
+        metrics["batch_psnr"] = jnp.mean(psnr(pixels(out), high))
         return new, metrics
 
     def eval_step(self, state: dict, batch: dict) -> dict:

@@ -38,7 +38,7 @@ from vim.generate import Generator, draw_images
 from vim.metrics.faithfulness import faithfulness_table
 from vim.parti.train import PartiTask
 from vim.sharding import global_batch, make_mesh
-from vim.tokenizer.train import load_tokenizer
+from vim.tokenizer.infer import load_tokenizer
 from vim.training.checkpoint import Checkpointer
 
 HERE = Path(__file__).parent
