@@ -13,7 +13,6 @@ given users (gradio's login page; `vim demo --auth-file` / $VIM_DEMO_AUTH), caps
 from __future__ import annotations
 
 import collections
-import dataclasses
 import ipaddress
 import json
 import logging
@@ -34,7 +33,7 @@ from PIL import Image, PngImagePlugin
 
 from vim.bundle import Bundle, load_bundle
 from vim.config import SampleConfig
-from vim.generate import Generator, PromptError, check_prompt, check_settings, draw
+from vim.generate import Generator, PromptError, check_prompt, check_settings, draw, image_name, image_record
 from vim.metrics.lpips import make_distance
 from vim.metrics.lpips_weights import load_lpips_or_reason
 from vim.tokenizer.infer import load_square
@@ -138,25 +137,18 @@ class Demo:
         for j, (image, s) in enumerate(zip(drawn.images, drawn.seeds, strict=True)):
             # Judged on the pixels shown and saved (upsampled ones too: the parser's templates follow the size).
             verdict = match_spec(parse_image(image), spec) if spec is not None else None
-            record = {
-                "prompt": prompt,
-                "seed": s,
-                "settings": dataclasses.asdict(sample),
-                "checkpoint": str(self.bundle.path),
-                "text_truncated": drawn.truncated,
-                "upsampled": bool(upsample),
-                "faithfulness": verdict,
-            }
+            name = image_name(0, j, s)  # as `vim generate` names a first prompt's images
+            record = image_record(drawn, j, prompt, name, sample, self.bundle.path, bool(upsample), seconds / n)
             caption = f"seed {s}"
             if drawn.scores is not None:
-                record["rerank_score"] = drawn.scores[drawn.kept[j]]
-                caption += f" · score {record['rerank_score']:.3f}"
+                caption += f" · score {record['rerank']['score']:.3f}"
             if verdict is not None:
                 caption += f" · {verdict_text(verdict)}"
                 exact += verdict["exact"]
             info = PngImagePlugin.PngInfo()
-            info.add_text("vim", json.dumps(record))  # the PNG itself says how to draw it again
-            path = folder / f"seed{s}.png"
+            info.add_text("vim", json.dumps(record))  # the PNG itself says how to draw it again: generate's sidecar
+            info.add_text("faithfulness", json.dumps(verdict))  # the scene parser's verdict on these pixels, or null
+            path = folder / f"{name}.png"
             Image.fromarray(image).save(path, pnginfo=info)
             files.append(str(path))
             gallery.append((str(path), caption))

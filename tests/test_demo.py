@@ -15,7 +15,8 @@ from PIL import Image
 
 from apps.demo import Demo, build_app
 from vim.bundle import DEFAULT_BUNDLE, load_bundle
-from vim.config import WorldConfig
+from vim.config import SampleConfig, WorldConfig
+from vim.generate import write_images
 from vim.upsample.infer import Upsampler
 from vim.world.dataset import make_example
 from vim.world.parser import ATTRIBUTES, match_caption
@@ -69,6 +70,22 @@ def test_a_prompt_returns_n_images(served):
     assert "3 image(s) in" in note and "seeds 11, 12, 13" in note
 
 
+def test_png_metadata_is_the_record_vim_generate_writes(demo, tmp_path):
+    """The demo's PNG says what `vim generate`'s sidecar says for the same prompt, seed and settings (all
+    but the time it took)."""
+    prompt = "two small yellow stars above a big green heart"
+    _, _, files = demo.generate(prompt, 2, 2.0, 0.9, 5, 0.95, 7)
+    sidecars = write_images(tmp_path, [prompt], 2, 7, SampleConfig(2.0, 0.9, 5, 0.95), demo.generator, progress=False)
+    assert len(files) == len(sidecars) == 2
+    for file, sidecar in zip(files, sidecars, strict=True):
+        with Image.open(file) as im:
+            shown = json.loads(im.text["vim"])
+        assert json.loads((tmp_path / sidecar["image"]).with_suffix(".json").read_text()) == sidecar
+        assert Path(file).name == sidecar["image"]
+        assert shown.pop("seconds") >= 0 and sidecar.pop("seconds") >= 0
+        assert shown == sidecar
+
+
 VERDICT = re.compile(r"([✓✗]) (count|shape|color|size|relation|exact)\b")
 
 
@@ -85,7 +102,7 @@ def test_in_grammar_prompt_shows_the_parsers_verdict_per_image(served):
         assert list(shown) == [*ATTRIBUTES, "exact"], item["caption"]  # all five, in order, then the overall call
         with Image.open(file) as im:
             judged = match_caption(np.asarray(im.convert("RGB")), prompt)  # the judge, rerun on the saved pixels
-            assert json.loads(im.text["vim"])["faithfulness"] == judged
+            assert json.loads(im.text["faithfulness"]) == judged
         assert shown == judged
         exact += judged["exact"]
     assert f"{exact} of 4 image(s) match the prompt exactly" in note, note
@@ -98,7 +115,7 @@ def test_out_of_grammar_prompt_says_it_cannot_be_checked(served):
     assert not any(re.search("[✓✗]", item["caption"]) for item in gallery)
     for file in files:
         with Image.open(file) as im:
-            assert json.loads(im.text["vim"])["faithfulness"] is None
+            assert json.loads(im.text["faithfulness"]) is None
 
 
 @pytest.mark.parametrize("upsample", [False, True])

@@ -141,6 +141,43 @@ class Drawn:
     truncated: bool  # the prompt was cut to the model's text length
 
 
+def image_name(prompt_index: int, rank: int, seed: int) -> str:
+    """The file name (without suffix) of prompt i's j-th kept image; its PNG and JSON sidecar share it."""
+    return f"{prompt_index:04d}_{rank:02d}_seed{seed}"
+
+
+def image_record(
+    drawn: Drawn,
+    rank: int,
+    prompt: str,
+    name: str,
+    sample: SampleConfig,
+    checkpoint: str | os.PathLike,
+    upsampled: bool,
+    seconds: float,
+) -> dict:
+    """What is known of the `rank`-th kept image of `drawn`: `vim generate` writes it as the JSON sidecar,
+    the demo inside the PNG. It holds what is needed to draw the image again exactly, and with reranking
+    the image's rank and score and every candidate's seed and score."""
+    record = {
+        "prompt": prompt,
+        "image": f"{name}.png",
+        "seed": drawn.seeds[rank],
+        "settings": dataclasses.asdict(sample),
+        "checkpoint": str(checkpoint),
+        "text_truncated": drawn.truncated,
+        "upsampled": upsampled,
+        "seconds": round(seconds, 4),
+    }
+    if drawn.scores is not None:
+        record["rerank"] = {
+            "rank": rank,
+            "score": drawn.scores[drawn.kept[rank]],
+            "candidates": [{"seed": s, "score": sc} for s, sc in zip(drawn.candidate_seeds, drawn.scores, strict=True)],
+        }
+    return record
+
+
 def draw(
     generator: Generator,
     prompt: str,
@@ -223,26 +260,9 @@ def write_images(
         drawn = draw(generator, prompt, n, seed + i * draws, sample, candidates, reranker, upsampler)
         seconds = (time.perf_counter() - start) / n
         for j, (image, image_seed) in enumerate(zip(drawn.images, drawn.seeds, strict=True)):
-            name = f"{i:04d}_{j:02d}_seed{image_seed}"
+            name = image_name(i, j, image_seed)
             Image.fromarray(image).save(out / f"{name}.png")
-            record = {
-                "prompt": prompt,
-                "image": f"{name}.png",
-                "seed": image_seed,
-                "settings": dataclasses.asdict(sample),
-                "checkpoint": str(generator.bundle.path),
-                "text_truncated": drawn.truncated,
-                "upsampled": upsampler is not None,
-                "seconds": round(seconds, 4),
-            }
-            if drawn.scores is not None:
-                record["rerank"] = {
-                    "rank": j,
-                    "score": drawn.scores[drawn.kept[j]],
-                    "candidates": [
-                        {"seed": s, "score": sc} for s, sc in zip(drawn.candidate_seeds, drawn.scores, strict=True)
-                    ],
-                }
+            record = image_record(drawn, j, prompt, name, sample, generator.bundle.path, upsampler is not None, seconds)
             (out / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
             records.append(record)
             bar.update(1)
