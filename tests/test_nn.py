@@ -28,6 +28,17 @@ def test_matmul_value_and_gradients_equal_jnp_dot(x_shape):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
 
+def test_matmul_with_several_output_dims_equals_einsum():
+    """A fused kernel [D, n, H·K] is contracted unmerged (so a sharded H·K stays sharded)."""
+    kx, kw, kg = jax.random.split(jax.random.key(0), 3)
+    x, w, g = jax.random.normal(kx, (2, 3, 5)), jax.random.normal(kw, (5, 3, 4)), jax.random.normal(kg, (2, 3, 3, 4))
+    ours, ours_vjp = jax.vjp(matmul, x, w)
+    ref, ref_vjp = jax.vjp(lambda x, w: jnp.einsum("bsd,dni->bsni", x, w), x, w)
+    np.testing.assert_allclose(ours, ref, rtol=1e-6)
+    for a, b in zip(ours_vjp(g), ref_vjp(g), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
 def test_linear_with_row_major_dot_general_equals_the_default_linear():
     default = nnx.Linear(5, 3, rngs=nnx.Rngs(0))
     ours = nnx.Linear(5, 3, dot_general=row_major_dot_general, rngs=nnx.Rngs(0))

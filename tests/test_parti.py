@@ -196,3 +196,36 @@ def test_plan_compiles_on_a_fake_mesh_without_allocating():
     assert gib["params"] < full_params_gib / 4  # weights really are split over fsdp × model
     assert gib["optimizer_state"] > gib["params"] and gib["xla_temporaries_activations"] > 0
     assert plan["flops_per_step"] > 0
+
+
+PLAN_MESHES = textwrap.dedent("""
+    import json
+    from vim import config as config_lib
+    from vim.parti.plan import parse_mesh, plan
+
+    out = {}
+    for mesh, remat in (("2x4", False), ("8x1", False), ("2x4", True)):
+        cfg = config_lib.preset("tiny", "parti")
+        small = dict(width=32, encoder_layers=1, decoder_layers=1, heads=4, head_dim=8, mlp_dim=64, remat=remat)
+        cfg.parti = config_lib.PartiConfig(**small)
+        out[f"{mesh}_{remat}"] = plan(cfg, parse_mesh(mesh), 16)
+    print(json.dumps(out))
+""")
+
+
+def test_plan_splits_heads_over_the_model_axis_and_counts_the_recomputed_forward():
+    """Splitting the model 4 ways must not add matmul work (the fused q/k/v kernel once made every
+    device project all heads), and remat shows up as recomputed forward matmuls."""
+    out = subprocess.run(
+        [sys.executable, "-c", PLAN_MESHES], capture_output=True, text=True, env=fake_devices_env(8), timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    plans = json.loads(out.stdout.strip().splitlines()[-1])
+    split, unsplit, remat = (plans[k]["matmul_flops_per_step"] for k in ("2x4_False", "8x1_False", "2x4_True"))
+    assert sum(split.values()) == pytest.approx(sum(unsplit.values()), rel=0.01), (split, unsplit)
+    assert split["unattributed"] < 0.25 * sum(split.values())  # attention dots that lost their names
+    assert split["recompute"] == 0 and remat["forward"] == pytest.approx(split["forward"])
+    assert remat["backward"] == pytest.approx(split["backward"], rel=0.01)
+    # Remat recomputes the blocks' forward (the logits layer, here most of the forward, is not in a
+    # block), except what only feeds a residual sum (the output projections).
+    assert 0.2 < plans["2x4_True"]["recomputed_share_of_forward"] < 1.0

@@ -8,6 +8,7 @@ maps to mesh axes; activations are constrained to (batch, length, embed) at bloc
 from __future__ import annotations
 
 import functools
+import math
 
 import jax
 import jax.numpy as jnp
@@ -15,7 +16,7 @@ from flax import nnx
 
 from vim.config import PartiConfig
 from vim.nn import attention_bhtk, compute_dtype, layer_norm, matmul
-from vim.sharding import constrain
+from vim.sharding import constrain, logical_spec
 
 _init = jax.nn.initializers.variance_scaling(1.0, "fan_in", "truncated_normal")
 
@@ -62,8 +63,13 @@ class Attention(nnx.Module):
     def _project(self, x_bsd: jax.Array, kernel_dni: jax.Array) -> jax.Array:
         """x through a fused kernel [D, n, H·K] → [n, B, H, S, K] (heads-major, one transpose for all n)."""
         b, s, d = x_bsd.shape
-        y = matmul(x_bsd.astype(self.dtype), kernel_dni.reshape(d, -1).astype(self.dtype))
-        return jnp.transpose(y.reshape(b, s, kernel_dni.shape[1], self.heads, self.head_dim), (2, 0, 3, 1, 4))
+        if heads_split():
+            # Contracted as [D, n, H·K]: merged into [D, n·H·K] the heads could not stay split (the
+            # partitioner would gather the whole kernel and every device would project all heads).
+            y_bsni = matmul(x_bsd.astype(self.dtype), kernel_dni.astype(self.dtype))
+        else:  # one 2-D kernel: XLA:CPU copies a 3-D one into a transposed layout for the input gradient
+            y_bsni = matmul(x_bsd.astype(self.dtype), kernel_dni.reshape(d, -1).astype(self.dtype))
+        return jnp.transpose(y_bsni.reshape(b, s, kernel_dni.shape[1], self.heads, self.head_dim), (2, 0, 3, 1, 4))
 
     def project_q(self, x_btd: jax.Array) -> jax.Array:
         """Cross-attention queries [B, H, T, K] of the image stream."""
@@ -232,9 +238,18 @@ class Parti(nnx.Module):
         return self.decode_features(text, text_mask_bt, jnp.concatenate([bos, codes_bn[:, :-1]], axis=1))
 
 
+def heads_split() -> bool:
+    """Whether the mesh in use splits attention heads over more than one device."""
+    mesh = jax.sharding.get_abstract_mesh()
+    if mesh.empty:
+        return False
+    axes = logical_spec(["heads"])[0] or ()
+    return math.prod(mesh.shape[a] for a in ((axes,) if isinstance(axes, str) else axes)) > 1
+
+
 def _call(block: nnx.Module, remat: bool, *args: jax.Array) -> jax.Array:
     """Run a block; with remat only its inputs are kept and its activations are recomputed in the
-    backward pass (memory for ~1/3 more FLOPs)."""
+    backward pass (memory for about a quarter more step FLOPs: `vim plan` counts the recomputed forward)."""
     if not remat:
         return block(*args)
     graphdef, state = nnx.split(block)

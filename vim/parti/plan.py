@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -67,6 +68,7 @@ def plan(cfg: Config, mesh_cfg: MeshConfig, batch_size: int | None = None) -> di
         start = time.perf_counter()
         compiled = step.lower(abstract_like(abstract, shardings), batch_in).compile()
         compile_seconds = time.perf_counter() - start
+    matmul = matmul_flops(compiled.as_text())
     memory = compiled.memory_analysis()
     cost = compiled.cost_analysis() or {}
     flops = float(cost.get("flops", float("nan")))
@@ -102,8 +104,82 @@ def plan(cfg: Config, mesh_cfg: MeshConfig, batch_size: int | None = None) -> di
         "flops_per_step_per_device": flops * cfg.train.microbatches,
         "flops_per_step": flops * cfg.train.microbatches * n,
         "model_flops_per_step_6nd": 6.0 * params * batch * tokens,
+        # Matmul FLOPs of the compiled program, every loop body times its trip count: the forward pass,
+        # its recomputation in the backward pass (remat, logits chunks) and the backward pass proper.
+        "matmul_flops_per_step": {k: v * n for k, v in matmul.items()},
+        "recomputed_share_of_forward": matmul["recompute"] / matmul["forward"] if matmul["forward"] else 0.0,
         "compile_wall_seconds": round(compile_seconds),
     }
+
+
+_INSTRUCTION = re.compile(r"^\s*(?:ROOT )?%([\w.\-]+) = \w+\[([\d,]*)\]")
+_COMPUTATION = re.compile(r"^(?:ENTRY )?%([\w.\-]+) .*\{$")
+
+
+def matmul_flops(hlo_text: str) -> dict[str, float]:
+    """Per-device matmul FLOPs of a compiled (SPMD-partitioned) HLO module, by pass.
+
+    XLA's cost analysis counts a loop body once; here each body counts its known trip count times
+    (microbatches, logit chunks), and a conditional's branches all count (the remat one has a single
+    branch with matmuls). A dot is "recompute" when JAX's name stack puts it in the forward of a
+    rematerialized function inside the backward pass (the remat conditional's branch, a
+    `jax.checkpoint`), "backward" under any other transpose, else "forward"; "unattributed" when the
+    compiler dropped the name.
+    """
+    computations: dict[str, list[str]] = {}
+    lines: list[str] = []
+    entry = ""
+    for line in hlo_text.splitlines():
+        head = _COMPUTATION.match(line)
+        if head:
+            lines = computations.setdefault(head.group(1), [])
+            entry = head.group(1) if line.startswith("ENTRY") else entry
+        elif line.startswith("  "):
+            lines.append(line)
+    if not entry:
+        raise ValueError("matmul_flops: no ENTRY computation in the HLO text")
+    totals = {"forward": 0.0, "recompute": 0.0, "backward": 0.0, "unattributed": 0.0}
+
+    def visit(name: str, times: int) -> None:
+        shapes = {}
+        for line in computations[name]:
+            defined = _INSTRUCTION.match(line)
+            if defined:
+                shapes[defined.group(1)] = [int(v) for v in defined.group(2).split(",") if v]
+            if " dot(" in line and defined:
+                lhs = shapes[re.search(r" dot\(%([\w.\-]+),", line).group(1)]
+                contracted = re.search(r"lhs_contracting_dims=\{([\d,]*)\}", line).group(1)
+                flops = 2.0 * math.prod(shapes[defined.group(1)])
+                flops *= math.prod(lhs[int(i)] for i in contracted.split(",") if i)
+                totals[_matmul_pass(line)] += flops * times
+            if " while(" in line:
+                trips = re.search(r'"known_trip_count":\{"n":"(\d+)"', line)
+                if trips is None:
+                    raise ValueError(f"matmul_flops: a loop without a known trip count: {line.strip()[:200]}")
+                visit(re.search(r"body=%([\w.\-]+)", line).group(1), times * int(trips.group(1)))
+            elif " fusion(" in line or " call(" in line:
+                for callee in re.findall(r"(?:calls|to_apply)=%([\w.\-]+)", line):
+                    visit(callee, times)
+            branches = re.search(r"branch_computations=\{([^}]*)\}", line)
+            pair = re.search(r"true_computation=%([\w.\-]+), false_computation=%([\w.\-]+)", line)
+            for callee in re.findall(r"%([\w.\-]+)", branches.group(1)) if branches else pair.groups() if pair else ():
+                visit(callee, times)
+
+    visit(entry, 1)
+    return totals
+
+
+def _matmul_pass(dot_line: str) -> str:
+    op_name = re.search(r'op_name="([^"]*)"', dot_line)
+    if op_name is None:  # XLA:CPU's YNNPACK fusions drop the metadata of some (attention) dots
+        return "unattributed"
+    path = op_name.group(1)
+    if "rematted_computation" in path:
+        return "recompute"
+    remat_branch = re.split(r"/cond/branch_\d+_fun/", path)
+    if len(remat_branch) > 1 and "transpose(" in remat_branch[0]:
+        return "backward" if remat_branch[-1].startswith("transpose(") else "recompute"
+    return "backward" if "transpose(" in path else "forward"
 
 
 def run_with_fake_devices(argv: list[str], count: int) -> int:
