@@ -49,7 +49,16 @@ def served(small_bundle, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != AUTH_ENV} | {"PYTHONUNBUFFERED": "1"}
     log = tmp_path / "terminal.txt"
     with log.open("w") as terminal:
-        process = subprocess.Popen([sys.executable, "-m", "vim.cli", *argv], stdout=terminal, stderr=terminal, env=env)
+        # A shell that starts pytest in the background has SIGINT ignored, and an ignored signal stays ignored
+        # in children. A handled one is reset to the default by exec, so the child's Python installs its Ctrl-C
+        # handler and the SIGINT below closes the server.
+        previous_handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "vim.cli", *argv], stdout=terminal, stderr=terminal, env=env
+            )
+        finally:
+            signal.signal(signal.SIGINT, previous_handler)
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 150
