@@ -102,9 +102,11 @@ def encode_dataset(tokenizer_workdir: str | os.PathLike, batch_size: int = 128) 
     grid = cfg.tokenizer.image_size // cfg.tokenizer.patch_size
     available = [s for s in SPLITS if _has_split(cfg, s)]
 
-    def encode_batch(source, start: int) -> np.ndarray:
-        images = [source[i]["image"] for i in range(start, min(start + batch_size, len(source)))]
-        images = jnp.asarray(np.stack(images), jnp.float32) / 255.0
+    def read_batch(source, start: int) -> list[dict]:
+        return [source[i] for i in range(start, min(start + batch_size, len(source)))]
+
+    def encode_batch(batch: list[dict]) -> np.ndarray:
+        images = jnp.asarray(np.stack([e["image"] for e in batch]), jnp.float32) / 255.0
         return np.asarray(jax.device_get(encode(model, images)), np.int16)
 
     def my_shares() -> str:  # this process's batches of every split, saved for process 0
@@ -112,7 +114,7 @@ def encode_dataset(tokenizer_workdir: str | os.PathLike, batch_size: int = 128) 
         for split in available:
             source = open_split(cfg.data, split)
             for start in distributed.my_share(range(0, len(source), batch_size)):
-                arrays[f"{split}-{start}"] = encode_batch(source, start)
+                arrays[f"{split}-{start}"] = encode_batch(read_batch(source, start))
         parts.mkdir(exist_ok=True)
         tmp = parts / f"p{distributed.process_index()}.tmp.npz"
         np.savez(tmp, **arrays)
@@ -127,8 +129,8 @@ def encode_dataset(tokenizer_workdir: str | os.PathLike, batch_size: int = 128) 
     def examples(split: str) -> Iterator[tuple[int, dict]]:
         source = open_split(cfg.data, split)
         for start in range(0, len(source), batch_size):
-            batch = [source[i] for i in range(start, min(start + batch_size, len(source)))]
-            codes = shared.pop(f"{split}-{start}") if several else encode_batch(source, start)
+            batch = read_batch(source, start)  # read once: its images are encoded here when running alone
+            codes = shared.pop(f"{split}-{start}") if several else encode_batch(batch)
             captions = [e["caption"].decode() for e in batch]
             ids = text.encode(captions, cfg.text.max_length).ids
             for j, e in enumerate(batch):
