@@ -36,6 +36,7 @@ from vim.config import SampleConfig
 from vim.generate import Generator, PromptError, check_prompt, check_settings, draw, image_name, image_record
 from vim.metrics.lpips import make_distance
 from vim.metrics.lpips_weights import load_lpips_or_reason
+from vim.metrics.pixels import psnr
 from vim.tokenizer.infer import load_square
 from vim.world.captions import CaptionParseError, parse_caption
 from vim.world.parser import ATTRIBUTES, match_spec, parse_image
@@ -189,8 +190,7 @@ class Demo:
             raise gr.Error(str(e)) from None
         codes, recon = self._roundtrip(jnp.asarray(pixels[None], jnp.float32) / 255.0)
         recon = np.asarray(recon[0])
-        mse = float(np.mean((recon - pixels / 255.0) ** 2))
-        psnr = 10 * np.log10(1.0 / max(mse, 1e-10))
+        psnr_db = float(psnr(jnp.asarray(recon[None]), jnp.asarray(pixels[None] / 255.0))[0])
         if self._lpips_of is not None:
             distance = self._lpips_of(jnp.asarray(recon[None]), jnp.asarray(pixels[None] / 255.0))
             lpips = f"LPIPS {float(distance[0]):.4f}"
@@ -200,7 +200,7 @@ class Demo:
         unique = len(np.unique(codes))
         code_map = _code_map(codes, self.codebook_size, self.image_size)
         stats = (
-            f"PSNR {psnr:.2f} dB · {lpips} · {codes.size} tokens ({codes.shape[0]}×{codes.shape[1]}) · "
+            f"PSNR {psnr_db:.2f} dB · {lpips} · {codes.size} tokens ({codes.shape[0]}×{codes.shape[1]}) · "
             f"{unique} distinct codes = {100 * unique / self.codebook_size:.2f} % of the {self.codebook_size}-code book"
         )
         return pixels, (recon * 255).round().astype(np.uint8), code_map, stats
