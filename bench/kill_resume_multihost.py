@@ -185,6 +185,7 @@ def main() -> None:
         "survivor_error_named": sum(r["survivor_error_named"] for r in killed),
         "checkpoints_reached": sum(r["checkpoint_reached"] for r in killed),
         "identical": sum(r["identical"] for r in results),
+        "ratio": round(sum(r["identical"] for r in results) / len(results), 3) if results else None,  # as kill_resume
         "uninterrupted_s": round(full_s, 1),
     }
     print(json.dumps(report))
