@@ -1,5 +1,5 @@
-"""`vim generate --file`, `vim p2 run` and `vim encode-dataset` as two processes on 127.0.0.1: each process
-does its share, every output is written once, and the result equals one process's."""
+"""`vim generate --file`, `vim p2 run`, `vim eval faithfulness` and `vim encode-dataset` as two processes on
+127.0.0.1: each process does its share, every output is written once, and the result equals one process's."""
 
 from __future__ import annotations
 
@@ -28,19 +28,27 @@ def without_timing(record: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def inference_runs(small_bundle, encoded, tmp_path_factory):
-    """generate and p2 run, each on two processes and on one, and encode-dataset on two processes (into a
-    copy of the tokenizer run the `encoded` fixture encoded in-process), all started side by side."""
+    """generate, p2 run and eval faithfulness, each on two processes and on one, and encode-dataset on two
+    processes (into a copy of the tokenizer run the `encoded` fixture encoded in-process), all started side by
+    side."""
     root = tmp_path_factory.mktemp("multihost-inference")
     shutil.copytree(encoded, root / "tokenizer", ignore=shutil.ignore_patterns("encoded"))
     (root / "prompts.txt").write_text("\n".join(PROMPTS) + "\n")
     sampling = ["--checkpoint", str(small_bundle), "--batch-size", "2", "--seed", "5"]
     generate = ["generate", "--file", str(root / "prompts.txt"), "-n", "2", *sampling]
     p2 = ["p2", "run", "--challenge", "Quantity", "--limit", "3", "-n", "1", *sampling]
+    # 3 captions at two scales: blocks of 1 and 2 captions, gathered twice
+    faithfulness = ["eval", "faithfulness", "-n", "3", "--scales", "1,2", "--fid-images", "0", *sampling]
     procs = {}
-    for name, args in (("generate", generate), ("p2", p2)):
+    for name, args in (("generate", generate), ("p2", p2), ("faithfulness", faithfulness)):
         for count in (2, 1):
-            out = ["-o" if name == "generate" else "--out", str(root / f"{name}-{count}")]
-            procs[name, count] = start([*args, *out], count, root / f"{name}-{count}")
+            out = root / f"{name}-{count}"
+            target = {
+                "generate": ["-o", str(out)],
+                "p2": ["--out", str(out)],
+                "faithfulness": ["-o", f"{out}.json", "--images", str(out)],
+            }
+            procs[name, count] = start([*args, *target[name]], count, out)
     procs["encode", 2] = start(["encode-dataset", "--tokenizer", str(root / "tokenizer")], 2, root / "encode-2")
     return root, procs
 
@@ -109,11 +117,25 @@ def test_encode_dataset_splits_batches_and_writes_one_cache(inference_runs, enco
     assert "process 0 encoded 4 batch(es)" in logs[0] and "process 1 encoded 1 batch(es)" in logs[1]
 
 
-def test_eval_refuses_multi_process_settings_naming_the_commands_that_take_them(capsys):
+def test_eval_faithfulness_splits_captions_and_reports_once(inference_runs):
+    root, procs = inference_runs
+    for count in (2, 1):
+        finish(procs["faithfulness", count], root / f"faithfulness-{count}")
+    two, one = (json.loads((root / f"faithfulness-{count}.json").read_text()) for count in (2, 1))
+    assert two == one and [r["cfg_scale"] for r in one["rows"]] == [1.0, 2.0]
+    images = [pixels(root / f"faithfulness-{count}") for count in (2, 1)]  # written by process 0 alone
+    assert sorted(images[1]) == [f"cfg{s}/{i:05d}.png" for s in (1, 2) for i in range(3)] == sorted(images[0])
+    assert all(np.array_equal(images[0][name], images[1][name]) for name in images[1])
+    assert not np.array_equal(images[1]["cfg1/00000.png"], images[1]["cfg1/00001.png"])
+    logs = [Path(f"{root / 'faithfulness-2'}.p{i}.log").read_text() for i in range(2)]
+    assert "| CFG scale |" in logs[0] and "| CFG scale |" not in logs[1]  # the table, printed by process 0
+
+
+def test_single_process_commands_refuse_multi_process_settings_naming_the_ones_that_take_them(capsys):
     from vim.cli import main
 
     flags = ["--coordinator", "127.0.0.1:1", "--num-processes", "2", "--process-id", "0"]
-    assert main([*flags, "eval", "faithfulness"]) == 2
+    assert main([*flags, "eval", "tokenizer", "--checkpoint", "x"]) == 2
     err = capsys.readouterr().err
-    assert "vim eval faithfulness runs as one process, but 2 processes asked for several" in err
-    assert "encode-dataset, generate, p2 run" in err
+    assert "vim eval tokenizer runs as one process, but 2 processes asked for several" in err
+    assert "encode-dataset, generate, p2 run, eval faithfulness" in err

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import functools
 import json
 import logging
 import os
@@ -264,11 +263,16 @@ def cmd_export(args: argparse.Namespace) -> None:
 
 
 def cmd_eval_faithfulness(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from vim import distributed
     from vim.bundle import load_bundle
     from vim.generate import Generator, draw_images
     from vim.metrics.faithfulness import faithfulness_table, markdown
     from vim.training.checkpoint import dump_json
 
+    if args.n < distributed.process_count():
+        raise ValueError(f"-n must be at least the number of processes ({distributed.process_count()}), got {args.n}")
     bundle = load_bundle(args.checkpoint)
     recommended = bundle.parti_cfg.sample
     scales = [float(s) for s in args.scales.split(",") if s.strip()] if args.scales else [recommended.cfg_scale]
@@ -276,8 +280,33 @@ def cmd_eval_faithfulness(args: argparse.Namespace) -> None:
     reranker = None
     if args.candidates > 1 and (reranker := bundle.reranker()) is None:
         raise ValueError(f"{bundle.path} has no scorer/ folder, so --candidates cannot rerank")
+
+    def draw(captions: list[str], sample: config_lib.SampleConfig) -> np.ndarray:
+        """Each process draws a consecutive block of the captions with the seeds one process would use
+        (caption i: seed + i·C + c), and every process gets all the images, in caption order."""
+        block = distributed.my_block(len(captions))
+        mine: list[np.ndarray] = []
+
+        def my_images() -> str:
+            seed = args.seed + block.start * args.candidates
+            block_captions = captions[block.start : block.stop]
+            mine.append(draw_images(generator, block_captions, sample, seed, args.candidates, reranker))
+            return str(len(mine[0]))
+
+        distributed.finish_shares(my_images, "vim eval faithfulness")
+        images = distributed.gather_rows(mine[0])
+        if args.images and distributed.is_primary():
+            from PIL import Image
+
+            folder = Path(args.images) / f"cfg{sample.cfg_scale:g}"
+            folder.mkdir(parents=True, exist_ok=True)
+            for i, image in enumerate(images):
+                Image.fromarray(image).save(folder / f"{i:05d}.png")
+        return images
+
+    # Every process judges the gathered images (the same table on each); process 0 prints and writes it.
     table = faithfulness_table(
-        functools.partial(draw_images, generator, seed=args.seed, candidates=args.candidates, reranker=reranker),
+        draw,
         bundle.parti_cfg.data.world,
         scales,
         args.n,
@@ -287,6 +316,8 @@ def cmd_eval_faithfulness(args: argparse.Namespace) -> None:
         fid_images=args.fid_images,
     )
     table["checkpoint"] = str(bundle.path)
+    if not distributed.is_primary():
+        return
     print(markdown(table))
     if args.output:
         dump_json(Path(args.output), table)
@@ -364,8 +395,8 @@ def cmd_eval_tokenizer(args: argparse.Namespace) -> None:
 
 
 # Commands that run as several processes (hosts) when asked to; the others refuse multi-process settings.
-# The train-* commands shard every step over all processes' devices; generate and p2 run split their prompts,
-# encode-dataset its examples, each process working on its own devices.
+# The train-* commands shard every step over all processes' devices; generate, p2 run and eval faithfulness
+# split their prompts, encode-dataset its examples, each process working on its own devices.
 MULTIPROCESS_COMMANDS = (
     "train-tokenizer",
     "train-parti",
@@ -374,6 +405,7 @@ MULTIPROCESS_COMMANDS = (
     "encode-dataset",
     "generate",
     "p2 run",
+    "eval faithfulness",
 )
 
 
@@ -583,6 +615,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="world FID: this many images drawn at the best scale vs the rendered test images (0 = skip)",
     )
     p.add_argument("-o", "--output", help="also write the table as JSON")
+    p.add_argument("--images", metavar="DIR", help="also save the judged images: DIR/cfg<scale>/<test caption i>.png")
     p = add(eval_group, "tokenizer", cmd_eval_tokenizer, "PSNR, LPIPS and codebook usage over a split", config=False)
     p.add_argument("--checkpoint", required=True, help="tokenizer workdir")
     p.add_argument("--split", default="validation")

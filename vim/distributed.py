@@ -212,6 +212,29 @@ def my_share(items: Sequence[T]) -> list[T]:
     return list(items[process_index() :: process_count()])
 
 
+def my_block(count: int) -> range:
+    """This process's contiguous part of `count` items that every process lists alike: process i of n gets
+    the i-th of n nearly equal consecutive blocks (all of them when it runs alone). Concatenating the
+    processes' results in process order (`gather_rows`) gives the items' order."""
+    n, i = process_count(), process_index()
+    return range(count * i // n, count * (i + 1) // n)
+
+
+def gather_rows(rows: np.ndarray) -> np.ndarray:
+    """Every process's `rows` (same trailing shape and dtype, any number of rows) concatenated in process
+    order. A collective: every process must call it."""
+    import jax
+    from jax.experimental import multihost_utils
+
+    if jax.process_count() == 1:
+        return rows
+    counts = np.asarray(multihost_utils.process_allgather(np.array([len(rows)], np.int64))).reshape(-1)
+    padded = np.zeros((int(counts.max()), *rows.shape[1:]), rows.dtype)
+    padded[: len(rows)] = rows
+    gathered = np.asarray(multihost_utils.process_allgather(padded))
+    return np.concatenate([part[:n] for part, n in zip(gathered, counts, strict=True)])
+
+
 def finish_shares(action: Callable[[], str], what: str) -> list[str]:
     """Run this process's share of a split job (`action`, returning text to pass on), then wait for every
     process's. Returns each process's text in process order. If `action` failed on any process, every

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -246,17 +247,25 @@ def compute_features(
 
 
 def save_statistics(stats: Statistics, path: str | Path) -> Path:
-    """Write `mu`, `sigma`, `n` and the settings (`weights` as JSON, `mode`) to an .npz."""
+    """Write `mu`, `sigma`, `n` and the settings (`weights` as JSON, `mode`) to an .npz.
+
+    Written beside `path` and renamed into place, so a killed writer, or several processes writing the same
+    cache at once, never leave a half-written file there."""
     path = Path(path)
+    if path.suffix != ".npz":  # as numpy.savez names a path itself
+        path = path.with_name(path.name + ".npz")
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(
-        path,
-        mu=stats.mu,
-        sigma=stats.sigma,
-        n=np.int64(stats.n),
-        weights=np.array(json.dumps(stats.weights or {})),
-        mode=np.array(stats.mode or ""),
-    )
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    with open(partial, "wb") as f:
+        np.savez(
+            f,
+            mu=stats.mu,
+            sigma=stats.sigma,
+            n=np.int64(stats.n),
+            weights=np.array(json.dumps(stats.weights or {})),
+            mode=np.array(stats.mode or ""),
+        )
+    os.replace(partial, path)
     return path
 
 
