@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
+import tempfile
 
-import pytest
+# XLA programs kept on disk for this test session, shared by the test process and every `vim` subprocess it
+# starts (they inherit the environment): the same small models compile in many tests and commands, and only
+# the first pays. Set before JAX is imported; a developer's own JAX_COMPILATION_CACHE_DIR is kept.
+_SESSION_CACHE = None
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    _SESSION_CACHE = os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="vim-tests-xla-")
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
 
-from vim import allocator
-from vim import config as config_lib
-from vim.data.builders import build_world
-from vim.data.pipeline import open_split, text_tokenizer_path
-from vim.data.text import train_text_tokenizer
+import pytest  # noqa: E402
+
+from vim import allocator  # noqa: E402
+from vim import config as config_lib  # noqa: E402
+from vim.data.builders import build_world  # noqa: E402
+from vim.data.pipeline import open_split, text_tokenizer_path  # noqa: E402
+from vim.data.text import train_text_tokenizer  # noqa: E402
 
 allocator.keep_freed_memory()  # the test runner owns its process: XLA:CPU's scratch reused (vim/allocator.py)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _SESSION_CACHE is not None:
+        shutil.rmtree(_SESSION_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

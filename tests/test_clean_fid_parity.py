@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.test_own_data import shared_compilation_cache  # noqa: F401 (fixture: Inception compiles once)
 from vim.metrics import features as features_lib
 from vim.metrics import fid as fid_lib
 from vim.metrics import weights as weights_lib

@@ -6,11 +6,9 @@ import io
 import json
 import sys
 
-import jax
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
-from jax.experimental.compilation_cache import compilation_cache
 from PIL import Image
 
 from vim.cli import main
@@ -40,21 +38,6 @@ SMALL = {
     "train.eval_batches": 1,
     "train.progress": "false",
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def shared_compilation_cache(tmp_path_factory):
-    """XLA programs kept on disk for this test session: the tokenizer, Parti and Inception programs are the same
-    for every dataset of these shapes, so only the first test that runs them pays for compiling them."""
-    names = ("jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs")
-    before = {name: getattr(jax.config, name) for name in names}
-    jax.config.update("jax_compilation_cache_dir", str(tmp_path_factory.getbasetemp() / "jax-compilation-cache"))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
-    compilation_cache.reset_cache()  # JAX decides once whether a cache is used; decide again now and after
-    yield
-    for name, value in before.items():
-        jax.config.update(name, value)
-    compilation_cache.reset_cache()
 
 
 def small_args(**extra: object) -> list[str]:
