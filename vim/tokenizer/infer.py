@@ -108,7 +108,7 @@ def evaluate_split(
     from vim.metrics.lpips_weights import load_lpips_or_reason
 
     model, cfg = load_tokenizer(checkpoint)
-    lpips_net, lpips_source = load_lpips_or_reason(lpips_weights) if lpips else (None, "not measured (lpips=False)")
+    lpips_net, lpips_source = load_lpips_or_reason(lpips_weights) if lpips else (None, "not measured: switched off")
     source = open_split(cfg.data, split)
     k = cfg.tokenizer.codebook_size
 
@@ -141,7 +141,7 @@ def evaluate_split(
         "split": split,
         "images": len(source),
         "psnr": float(np.mean(distributed.gather_rows(np.concatenate(values)))),
-        "lpips": float(np.mean(distributed.gather_rows(np.concatenate(distances)))) if lpips_of else None,
+        "lpips": float(np.mean(distributed.gather_rows(np.concatenate(distances)))) if lpips_of is not None else None,
         "codebook_usage": float((hist > 0).mean()),
         "codebook_perplexity": float(np.exp(-(nz * np.log(nz)).sum())),
     }
