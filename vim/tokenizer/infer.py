@@ -122,13 +122,12 @@ def evaluate_split(
     values, distances, hist = [np.zeros(0, np.float32)], [np.zeros(0, np.float32)], np.zeros(k, np.int64)
 
     def my_batches() -> str:  # batch j is done by process j mod N (all of them when it runs alone)
-        nonlocal hist
         for start in distributed.my_share(range(0, len(source), batch_size)):
             images = np.stack([source[i]["image"] for i in range(start, min(start + batch_size, len(source)))])
             x = jnp.asarray(images, jnp.float32) / 255.0
             recon, v, h = run(model, x)
             values.append(np.asarray(v, np.float32))
-            hist += np.asarray(h)
+            hist[:] += np.asarray(h)
             if lpips_of is not None:
                 distances.append(np.asarray(lpips_of(recon, x), np.float32))
         return ""

@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from vim.config import WorldConfig
+from vim.data.image_files import read_image
 from vim.world.dataset import make_example
 from vim.world.parser import match_caption
 
@@ -36,7 +37,7 @@ def main() -> None:
         caption = example["caption"]
         cells = [np.pad(example["image"], ((0, BAR), (0, 0), (0, 0)), constant_values=255)]
         for folder in folders:
-            image = np.asarray(Image.open(folder / f"{i:05d}.png").convert("RGB"))
+            image = np.asarray(read_image(folder / f"{i:05d}.png")[0])
             bar = np.zeros((BAR, image.shape[1], 3), np.uint8)
             bar[...] = (40, 170, 60) if match_caption(image, caption)["exact"] else (200, 40, 40)
             cells.append(np.concatenate([image, bar]))
