@@ -51,7 +51,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(args: list[str], processes: int, logs: Path, per_process: dict[int, list[str]] | None = None) -> list:
+def start(
+    args: list[str],
+    processes: int,
+    logs: Path,
+    per_process: dict[int, list[str]] | None = None,
+    env: dict | None = None,
+) -> list:
     """`vim` as `processes` processes of one run (one plain process when 1); output to logs.p<i>.log."""
     port, procs = free_port(), []
     for i in range(processes):
@@ -59,7 +65,7 @@ def start(args: list[str], processes: int, logs: Path, per_process: dict[int, li
         argv = (per_process or {}).get(i, args)
         with open(f"{logs}.p{i}.log", "a") as log:
             cmd = [sys.executable, "-m", "vim.cli", *(flags if processes > 1 else []), *argv]
-            procs.append(subprocess.Popen(cmd, env=ENV, stdout=log, stderr=subprocess.STDOUT))
+            procs.append(subprocess.Popen(cmd, env=env or ENV, stdout=log, stderr=subprocess.STDOUT))
     return procs
 
 
@@ -125,7 +131,9 @@ def test_killed_peer_stops_the_survivor_and_both_resume_identically(small_cfg, e
     rng = random.Random()
     workdir, logs = tmp_path / "run", tmp_path / "log"
     args = command(small_cfg, encoded, workdir)
-    procs = start(args, 2, logs)
+    # A survivor outside a collective learns of the death from the missing heartbeats: 20 s instead of
+    # the default 45 s keeps the test short (heartbeats come from a thread, so compiling does not delay them).
+    procs = start(args, 2, logs, env={**ENV, "VIM_HEARTBEAT_TIMEOUT": "20"})
     kill_after, victim = rng.randint(2, STEPS - 2), rng.randrange(2)
     metrics = workdir / "metrics.jsonl"
     while not (metrics.exists() and len(metrics.read_text().splitlines()) >= kill_after):

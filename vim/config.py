@@ -206,7 +206,8 @@ class TrainConfig:
     num_steps: int = _resume_safe(20_000)  # total optimizer steps (may be raised to train longer)
     learning_rate: float = 1e-4  # peak learning rate after warm-up
     warmup_steps: int = 1_000  # linear warm-up from 0
-    min_lr_ratio: float = 0.1  # cosine decays to peak * this
+    # cosine decays to peak * this; may change on resume (with num_steps: a cool-down to 0 after the end)
+    min_lr_ratio: float = _resume_safe(0.1)
     # "adamw" (two f32 moments per parameter) or "adafactor" (factored second moment: a row and a column
     # vector per matrix; first moment in bf16, as Parti trained).
     optimizer: str = _one_of("adamw", "adafactor")

@@ -258,12 +258,17 @@ def finish_shares(action: Callable[[], str], what: str) -> list[str]:
 
 
 def peer_failure(error: BaseException) -> str | None:
-    """A one-line explanation when `error` is a failed cross-process collective (a peer died or was
-    killed, or its host became unreachable), else None."""
+    """A one-line explanation when `error`, or an error it was raised from (a checkpoint write that
+    gathers across processes), is a failed cross-process collective (a peer died or was killed, or its
+    host became unreachable), else None."""
     import sys
 
     jax = sys.modules.get("jax")
-    if jax is None or jax.process_count() == 1 or not isinstance(error, jax.errors.JaxRuntimeError):
+    if jax is None or jax.process_count() == 1:
+        return None
+    while error is not None and not isinstance(error, jax.errors.JaxRuntimeError):
+        error = error.__cause__
+    if error is None:
         return None
     first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return (
