@@ -91,6 +91,28 @@ def test_faithfulness_table(generator, small_cfg):
     assert markdown(table).count("\n") == 3
 
 
+def test_match_rates_split_seen_pairs_by_caption_kind():
+    """Rendered test images match their captions; blanking the two-group ones fails exactly that kind."""
+    from vim.config import WorldConfig
+    from vim.metrics.faithfulness import CAPTION_KINDS, caption_kind, match_rates
+    from vim.world.captions import parse_caption
+    from vim.world.dataset import make_example
+
+    world = WorldConfig()
+    examples = [make_example(world, "test", i) for i in range(60)]
+    kinds = [caption_kind(parse_caption(ex["caption"])) for ex in examples]
+    seen = [not ex["heldout"] for ex in examples]
+    assert {k for k, s in zip(kinds, seen, strict=True) if s} == set(CAPTION_KINDS)
+    images = np.stack([ex["image"] for ex in examples])
+    assert dict(match_rates(images, examples))["exact"] == 1.0
+    blank = images[0] * 0 + 40  # a plain dark image: no objects to parse
+    images[[k == "two_groups" for k in kinds]] = blank
+    rates = dict(match_rates(images, examples))
+    assert rates["exact_seen_two_groups"] == 0.0
+    assert rates["exact_seen_one_object"] == rates["exact_seen_one_group"] == 1.0
+    assert rates["exact"] == pytest.approx(1 - kinds.count("two_groups") / len(kinds))
+
+
 def test_cli_eval_faithfulness(small_bundle, tmp_path, capsys):
     out = tmp_path / "f.json"
     argv = ["eval", "faithfulness", "--checkpoint", str(small_bundle), "--scales", "1,4", "-n", "4", "-o", str(out)]

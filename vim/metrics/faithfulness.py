@@ -6,8 +6,10 @@ how often an image shows exactly what its caption says. The images come from the
 
 Per-attribute rates (count, shape, color, size, relation) come from `vim.world.parser.match_spec`;
 `exact` needs all of them. Test captions include color–shape pairs never seen in training
-(`heldout`), reported separately. World FID compares images drawn for the first test captions (at the
-best scale) with the rendered test images of the same captions, on vim's Inception features.
+(`heldout`), reported separately; seen-pair exact rates are also split by caption kind (one object,
+one group, two groups in a relation), which shows where attribute binding fails. World FID compares
+images drawn for the first test captions (at the best scale) with the rendered test images of the same
+captions, on vim's Inception features.
 """
 
 from __future__ import annotations
@@ -21,20 +23,43 @@ from typing import Any
 import numpy as np
 
 from vim.config import SampleConfig, WorldConfig
+from vim.world.captions import parse_caption
 from vim.world.dataset import make_example
-from vim.world.parser import ATTRIBUTES, match_caption
+from vim.world.parser import ATTRIBUTES, match_spec, parse_image
+from vim.world.scene import CaptionSpec
+
+# What a caption asks for, by how hard it is to bind: one object at a place; one group of 2–3 alike
+# objects; two groups in a relation (each group's color, shape and size must land on its own objects).
+CAPTION_KINDS = ("one_object", "one_group", "two_groups")
+
+
+def caption_kind(spec: CaptionSpec) -> str:
+    if len(spec.groups) == 2:
+        return "two_groups"
+    if len(spec.groups) == 1:
+        return "one_object" if spec.groups[0].count == 1 else "one_group"
+    raise ValueError(f"a caption of {len(spec.groups)} groups has no kind in {CAPTION_KINDS}")
+
+
+def _rate(hits: np.ndarray, where: np.ndarray) -> float:
+    return float(hits[where].mean()) if where.any() else float("nan")
 
 
 def match_rates(images: np.ndarray, examples: Sequence[dict]) -> Iterator[tuple[str, float]]:
-    """(name, value) pairs: exact and per-attribute match rates of images against their examples' captions."""
-    matches = [match_caption(image, ex["caption"]) for image, ex in zip(images, examples, strict=True)]
-    heldout = np.array([ex["heldout"] for ex in examples])
+    """(name, value) pairs: exact and per-attribute match rates of images against their examples' captions,
+    exact on held-out and on seen color–shape pairs, and exact on seen pairs per caption kind."""
+    specs = [parse_caption(ex["caption"]) for ex in examples]
+    matches = [match_spec(parse_image(image), spec) for image, spec in zip(images, specs, strict=True)]
+    heldout = np.array([ex["heldout"] for ex in examples], bool)
     exact = np.array([m["exact"] for m in matches], float)
     yield "exact", float(exact.mean())
     for attribute in ATTRIBUTES:
         yield attribute, float(np.mean([m[attribute] for m in matches]))
-    yield "exact_heldout_pairs", float(exact[heldout].mean()) if heldout.any() else float("nan")
-    yield "exact_seen_pairs", float(exact[~heldout].mean()) if (~heldout).any() else float("nan")
+    yield "exact_heldout_pairs", _rate(exact, heldout)
+    yield "exact_seen_pairs", _rate(exact, ~heldout)
+    kinds = np.array([caption_kind(spec) for spec in specs])
+    for kind in CAPTION_KINDS:
+        yield f"exact_seen_{kind}", _rate(exact, ~heldout & (kinds == kind))
 
 
 def world_fid(images: np.ndarray, world: WorldConfig, extractor: Any | None = None) -> float:
@@ -114,7 +139,8 @@ def faithfulness_table(
 
 def markdown(table: dict) -> str:
     """The rows as a Markdown table (and the world FID line when measured)."""
-    cols = ["exact", *ATTRIBUTES, "exact_heldout_pairs", "exact_seen_pairs"]
+    kinds = [f"exact_seen_{k}" for k in CAPTION_KINDS]
+    cols = ["exact", *ATTRIBUTES, "exact_heldout_pairs", "exact_seen_pairs", *kinds]
     lines = [
         "| CFG scale | " + " | ".join(c.replace("_", " ") for c in cols) + " |",
         "|---" * (len(cols) + 1) + "|",
