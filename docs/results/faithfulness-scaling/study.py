@@ -9,6 +9,10 @@
     # what a run draws for held-out color–shape pairs (the shape in another color, the color as another shape?)
     python docs/results/faithfulness-scaling/study.py heldout --tokenizer runs/tok-bundled --run tiny=runs/p-tiny \
         --steps 10000 -n 200
+    # how two-group captions of seen pairs fail, from images saved by `vim eval faithfulness --images DIR`
+    python docs/results/faithfulness-scaling/study.py failures --images DIR/cfg1.5
+    # do held-out pairs need image codes that training never uses?
+    python docs/results/faithfulness-scaling/study.py codes --tokenizer checkpoints/shapes-tiny/tokenizer
     # the table (README.md's) and the plot (scaling.png) from results.jsonl; needs matplotlib
     python docs/results/faithfulness-scaling/study.py report
 
@@ -102,7 +106,8 @@ def evaluate(args: argparse.Namespace) -> None:
                 print(
                     f"{name} step {step} cfg {scale:g} T {temperature:g} top-k {top_k}: nll {nll:.4f} "
                     f"exact {row['exact']:.3f} seen {row['exact_seen_pairs']:.3f} "
-                    f"held-out {row['exact_heldout_pairs']:.3f} ({time.perf_counter() - start:.0f} s)",
+                    f"held-out {row['exact_heldout_pairs']:.3f} seen two-group {row['exact_seen_two_groups']:.3f} "
+                    f"({time.perf_counter() - start:.0f} s)",
                     flush=True,
                 )
 
@@ -158,6 +163,86 @@ def heldout(args: argparse.Namespace) -> None:
     (HERE / "heldout.json").write_text(json.dumps(out, indent=2) + "\n")
 
 
+def failures(args: argparse.Namespace) -> None:
+    """How images drawn for seen-pair two-group captions fail (from `vim eval faithfulness --images DIR`)."""
+    from PIL import Image
+
+    from vim.config import WorldConfig
+    from vim.world.captions import parse_caption
+    from vim.world.dataset import make_example
+    from vim.world.parser import match_spec, parse_image
+
+    world, counts = WorldConfig(), dict.fromkeys(FAILURES, 0)
+    for i in range(args.n):
+        ex = make_example(world, "test", i)
+        spec = parse_caption(ex["caption"])
+        if ex["heldout"] or len(spec.groups) != 2:
+            continue
+        objects = parse_image(np.asarray(Image.open(Path(args.images) / f"{i:05d}.png").convert("RGB")))
+        match = match_spec(objects, spec)
+        if match["exact"]:
+            counts["exact"] += 1
+        elif sorted((o.size, o.color, o.shape) for o in objects) == spec.expanded():
+            counts["right objects, wrong places"] += 1
+        elif all(match[a] for a in ("count", "shape", "color", "size")):
+            counts["every attribute drawn, on the wrong objects"] += 1
+        else:
+            counts["an attribute missing or extra"] += 1
+    total = sum(counts.values())
+    print(json.dumps({"captions": total, **{k: round(100 * v / total, 1) for k, v in counts.items()}}))
+
+
+FAILURES = (
+    "exact",
+    "right objects, wrong places",
+    "every attribute drawn, on the wrong objects",
+    "an attribute missing or extra",
+)
+
+
+def codes(args: argparse.Namespace) -> None:
+    """Do held-out pairs need codes the training images never use? For each 8×8 patch an object covers
+    (> 10 %) in the first 2,000 test images: how often its code occurs in the first `--train` training images."""
+    from flax import nnx
+
+    from vim.world.dataset import make_example
+    from vim.world.render import coverage
+
+    tokenizer, cfg = load_tokenizer(args.tokenizer)
+    world, grid = cfg.data.world, cfg.tokenizer.image_size // cfg.tokenizer.patch_size
+    encode = nnx.jit(lambda m, x: m.encode(x))
+
+    def tokens(split: str, n: int) -> tuple[list[dict], np.ndarray]:
+        examples = [make_example(world, split, i) for i in range(n)]
+        out = [
+            np.asarray(encode(tokenizer, np.stack([e["image"] for e in examples[s : s + 256]]) / np.float32(255)))
+            for s in range(0, n, 256)
+        ]
+        return examples, np.concatenate(out).reshape(n, -1)
+
+    frequency = np.bincount(tokens("train", args.train)[1].ravel(), minlength=cfg.tokenizer.codebook_size)
+    seen: dict[bool, list[int]] = {True: [], False: []}
+    for ex, row in zip(*tokens("test", 2000), strict=True):
+        for o in json.loads(ex["scene"])["objects"]:
+            patches = coverage(o["shape"], o["size"], o["x"], o["y"], world.resolution)
+            patches = patches.reshape(grid, world.resolution // grid, grid, -1).mean((1, 3)).ravel()
+            heldout = f"{o['color']} {o['shape']}" in world.heldout_pairs
+            seen[heldout] += [int(frequency[row[p]]) for p in np.nonzero(patches > 0.1)[0]]
+    for heldout, counts in seen.items():
+        c = np.array(counts)
+        print(
+            json.dumps(
+                {
+                    "objects": "held-out pairs" if heldout else "seen pairs",
+                    "patches": len(c),
+                    "code never in the training images, %": round(100 * float((c == 0).mean()), 2),
+                    "code in < 50 of them, %": round(100 * float((c < 50).mean()), 2),
+                    "median occurrences": float(np.median(c)),
+                }
+            )
+        )
+
+
 def validation_nll(cfg, evaluate_step, state) -> float:
     mesh = make_mesh(cfg.mesh)
     losses = []
@@ -191,7 +276,8 @@ def report(_: argparse.Namespace) -> None:
             pts = [
                 r for r in rows if (r["run"], r["step"], r["temperature"], r["top_k"]) == (name, final, temperature, 0)
             ]
-            pts = sorted(pts, key=lambda r: r["cfg_scale"])
+            first_per_scale = {r["cfg_scale"]: r for r in reversed(pts)}
+            pts = sorted(first_per_scale.values(), key=lambda r: r["cfg_scale"])
             scales, exact = [r["cfg_scale"] for r in pts], [100 * r["exact"] for r in pts]
             axes[2].plot(scales, exact, style, label=f"{name}, step {final}, temperature {temperature:g}")
     axes[0].set(xscale="log", xlabel="training images seen (never repeated)", ylabel="validation nats / image token")
@@ -205,13 +291,16 @@ def report(_: argparse.Namespace) -> None:
     fig.tight_layout()
     fig.savefig(HERE / "scaling.png", dpi=110)
     cols = ["exact", "count", "shape", "color", "size", "relation", "exact_seen_pairs", "exact_heldout_pairs"]
+    cols += ["exact_seen_one_object", "exact_seen_one_group", "exact_seen_two_groups"]  # rows from 2026-11-30 on
     print("| run | params | step | images seen | PFLOP | CFG | T | top-k | val nats/token | " + " | ".join(cols) + " |")
     print("|---" * (9 + len(cols)) + "|")
     for r in sorted(rows, key=lambda r: (r["parameters"], r["step"], r["cfg_scale"], -r["temperature"], r["top_k"])):
         print(
             f"| {r['run']} | {r['parameters'] / 1e6:.1f} M | {r['step']:,} | {r['images_seen']:,} | "
             f"{r['train_flops'] / 1e15:.2f} | {r['cfg_scale']:g} | {r['temperature']:g} | {r['top_k']} | "
-            f"{r['val_nats_per_token']:.3f} | " + " | ".join(f"{100 * r[c]:.1f}" for c in cols) + " |"
+            f"{r['val_nats_per_token']:.3f} | "
+            + " | ".join(f"{100 * r[c]:.1f}" if c in r else "–" for c in cols)
+            + " |"
         )
 
 
@@ -233,6 +322,14 @@ def main() -> None:
     h.add_argument("--steps", required=True)
     h.add_argument("-n", type=int, default=200, help="held-out test captions")
     h.set_defaults(fn=heldout)
+    f = sub.add_parser("failures")
+    f.add_argument("--images", required=True, help="a cfg<scale> folder written by vim eval faithfulness --images")
+    f.add_argument("-n", type=int, default=1000, help="test captions the folder holds")
+    f.set_defaults(fn=failures)
+    c = sub.add_parser("codes")
+    c.add_argument("--tokenizer", required=True)
+    c.add_argument("--train", type=int, default=20000, help="training images to count codes in")
+    c.set_defaults(fn=codes)
     sub.add_parser("report").set_defaults(fn=report)
     args = parser.parse_args()
     args.fn(args)
