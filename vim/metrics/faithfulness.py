@@ -34,6 +34,7 @@ CAPTION_KINDS = ("one_object", "one_group", "two_groups")
 
 
 def caption_kind(spec: CaptionSpec) -> str:
+    """Which of CAPTION_KINDS a parsed caption is."""
     if len(spec.groups) == 2:
         return "two_groups"
     if len(spec.groups) == 1:

@@ -168,6 +168,7 @@ def failures(args: argparse.Namespace) -> None:
     from PIL import Image
 
     from vim.config import WorldConfig
+    from vim.metrics.faithfulness import caption_kind
     from vim.world.captions import parse_caption
     from vim.world.dataset import make_example
     from vim.world.parser import match_spec, parse_image
@@ -176,7 +177,7 @@ def failures(args: argparse.Namespace) -> None:
     for i in range(args.n):
         ex = make_example(world, "test", i)
         spec = parse_caption(ex["caption"])
-        if ex["heldout"] or len(spec.groups) != 2:
+        if ex["heldout"] or caption_kind(spec) != "two_groups":
             continue
         objects = parse_image(np.asarray(Image.open(Path(args.images) / f"{i:05d}.png").convert("RGB")))
         match = match_spec(objects, spec)
