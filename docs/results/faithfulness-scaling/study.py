@@ -163,11 +163,18 @@ def heldout(args: argparse.Namespace) -> None:
     (HERE / "heldout.json").write_text(json.dumps(out, indent=2) + "\n")
 
 
+FAILURES = (
+    "exact",
+    "right objects, wrong places",
+    "every attribute drawn, on the wrong objects",
+    "an attribute missing or extra",
+)
+
+
 def failures(args: argparse.Namespace) -> None:
     """How images drawn for seen-pair two-group captions fail (from `vim eval faithfulness --images DIR`)."""
-    from PIL import Image
-
     from vim.config import WorldConfig
+    from vim.data.image_files import read_image
     from vim.metrics.faithfulness import caption_kind
     from vim.world.captions import parse_caption
     from vim.world.dataset import make_example
@@ -179,7 +186,7 @@ def failures(args: argparse.Namespace) -> None:
         spec = parse_caption(ex["caption"])
         if ex["heldout"] or caption_kind(spec) != "two_groups":
             continue
-        objects = parse_image(np.asarray(Image.open(Path(args.images) / f"{i:05d}.png").convert("RGB")))
+        objects = parse_image(np.asarray(read_image(Path(args.images) / f"{i:05d}.png")[0]))
         match = match_spec(objects, spec)
         if match["exact"]:
             counts["exact"] += 1
@@ -191,14 +198,6 @@ def failures(args: argparse.Namespace) -> None:
             counts["an attribute missing or extra"] += 1
     total = sum(counts.values())
     print(json.dumps({"captions": total, **{k: round(100 * v / total, 1) for k, v in counts.items()}}))
-
-
-FAILURES = (
-    "exact",
-    "right objects, wrong places",
-    "every attribute drawn, on the wrong objects",
-    "an attribute missing or extra",
-)
 
 
 def codes(args: argparse.Namespace) -> None:
