@@ -88,7 +88,8 @@ def test_faithfulness_table(generator, small_cfg):
     for row in table["rows"]:
         assert all(0.0 <= row[k] <= 1.0 for k in ("exact", "count", "shape", "color", "size", "relation"))
     assert table["best"] in table["rows"]
-    assert markdown(table).count("\n") == 3
+    text = markdown(table)
+    assert text.count("\n") == 8 and "| seen pairs: count |" in text  # two rows in each of the two tables
 
 
 def test_match_rates_split_seen_pairs_by_caption_kind():
@@ -97,6 +98,7 @@ def test_match_rates_split_seen_pairs_by_caption_kind():
     from vim.metrics.faithfulness import CAPTION_KINDS, caption_kind, match_rates
     from vim.world.captions import parse_caption
     from vim.world.dataset import make_example
+    from vim.world.parser import ATTRIBUTES
 
     world = WorldConfig()
     examples = [make_example(world, "test", i) for i in range(60)]
@@ -104,13 +106,16 @@ def test_match_rates_split_seen_pairs_by_caption_kind():
     seen = [not ex["heldout"] for ex in examples]
     assert {k for k, s in zip(kinds, seen, strict=True) if s} == set(CAPTION_KINDS)
     images = np.stack([ex["image"] for ex in examples])
-    assert dict(match_rates(images, examples))["exact"] == 1.0
+    rendered = dict(match_rates(images, examples))
+    assert rendered["exact"] == 1.0 and all(rendered[f"seen_{a}"] == 1.0 for a in ATTRIBUTES)
     blank = images[0] * 0 + 40  # a plain dark image: no objects to parse
     images[[k == "two_groups" for k in kinds]] = blank
     rates = dict(match_rates(images, examples))
     assert rates["exact_seen_two_groups"] == 0.0
     assert rates["exact_seen_one_object"] == rates["exact_seen_one_group"] == 1.0
     assert rates["exact"] == pytest.approx(1 - kinds.count("two_groups") / len(kinds))
+    seen_two_groups = sum(k == "two_groups" and s for k, s in zip(kinds, seen, strict=True))
+    assert rates["seen_count"] == pytest.approx(1 - seen_two_groups / sum(seen))  # a blank image has no objects
 
 
 def test_cli_eval_faithfulness(small_bundle, tmp_path, capsys):
