@@ -54,13 +54,14 @@ def match_rates(images: np.ndarray, examples: Sequence[dict]) -> Iterator[tuple[
     matches = [match_spec(parse_image(image), spec) for image, spec in zip(images, specs, strict=True)]
     heldout = np.array([ex["heldout"] for ex in examples], bool)
     exact = np.array([m["exact"] for m in matches], float)
+    hits = {attribute: np.array([m[attribute] for m in matches], float) for attribute in ATTRIBUTES}
     yield "exact", float(exact.mean())
     for attribute in ATTRIBUTES:
-        yield attribute, float(np.mean([m[attribute] for m in matches]))
+        yield attribute, float(hits[attribute].mean())
     yield "exact_heldout_pairs", _rate(exact, heldout)
     yield "exact_seen_pairs", _rate(exact, ~heldout)
     for attribute in ATTRIBUTES:  # issue 17's per-attribute target is on seen pairs
-        yield f"seen_{attribute}", _rate(np.array([m[attribute] for m in matches], float), ~heldout)
+        yield f"seen_{attribute}", _rate(hits[attribute], ~heldout)
     kinds = np.array([caption_kind(spec) for spec in specs])
     for kind in CAPTION_KINDS:
         yield f"exact_seen_{kind}", _rate(exact, ~heldout & (kinds == kind))
@@ -144,18 +145,16 @@ def faithfulness_table(
 def markdown(table: dict) -> str:
     """The rows as a Markdown table (and the world FID line when measured)."""
     kinds = [f"exact_seen_{k}" for k in CAPTION_KINDS]
+
+    def rows(headers: list[str], cols: list[str]) -> list[str]:
+        lines = ["| CFG scale | " + " | ".join(headers) + " |", "|---" * (len(cols) + 1) + "|"]
+        for row in table["rows"]:
+            lines.append(f"| {row['cfg_scale']:g} | " + " | ".join(f"{100 * row[c]:.1f} %" for c in cols) + " |")
+        return lines
+
     cols = ["exact", *ATTRIBUTES, "exact_heldout_pairs", "exact_seen_pairs", *kinds]
-    lines = [
-        "| CFG scale | " + " | ".join(c.replace("_", " ") for c in cols) + " |",
-        "|---" * (len(cols) + 1) + "|",
-    ]
-    for row in table["rows"]:
-        lines.append(f"| {row['cfg_scale']:g} | " + " | ".join(f"{100 * row[c]:.1f} %" for c in cols) + " |")
-    seen = [f"seen_{a}" for a in ATTRIBUTES]
-    lines += ["", "| CFG scale | " + " | ".join(f"seen pairs: {a}" for a in ATTRIBUTES) + " |"]
-    lines.append("|---" * (len(seen) + 1) + "|")
-    for row in table["rows"]:
-        lines.append(f"| {row['cfg_scale']:g} | " + " | ".join(f"{100 * row[c]:.1f} %" for c in seen) + " |")
+    lines = rows([c.replace("_", " ") for c in cols], cols)
+    lines += ["", *rows([f"seen pairs: {a}" for a in ATTRIBUTES], [f"seen_{a}" for a in ATTRIBUTES])]
     if "fid" in table:
         fid = table["fid"]
         lines.append(f"\nWorld FID ({fid['images']} drawn at CFG {fid['cfg_scale']:g} vs rendered): {fid['value']:.2f}")
