@@ -1,6 +1,7 @@
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -17,6 +18,7 @@ from vim.parti.data import code_batches, encode_dataset
 from vim.parti.model import Parti
 from vim.parti.train import PartiTask, train_and_evaluate
 from vim.training.checkpoint import Checkpointer
+from vim.training.weights import PARAMS_FILE, TRAINED_ON, flatten, read_config
 from vim.training.writer import read_metrics
 
 from .conftest import fake_devices_env
@@ -229,3 +231,37 @@ def test_plan_splits_heads_over_the_model_axis_and_counts_the_recomputed_forward
     # Remat recomputes the blocks' forward (the logits layer, here most of the forward, is not in a
     # block), except what only feeds a residual sum (the output projections).
     assert 0.2 < plans["2x4_True"]["recomputed_share_of_forward"] < 1.0
+
+
+def test_init_from_an_exported_part(small_cfg, encoded, small_bundle, tmp_path):
+    part = tmp_path / "part"  # the bundle's generator, every weight shifted: far from any random init
+    shutil.copytree(small_bundle / "parti", part)
+    with np.load(part / PARAMS_FILE) as stored:
+        np.savez(part / PARAMS_FILE, **{name: stored[name] + 0.5 for name in stored.files})
+    cfg = parti_cfg(small_cfg, num_steps=2, checkpoint_every=2, eval_every=2, learning_rate=1e-9)
+    cfg.parti = read_config(part).parti
+    cfg.train.init_from = str(part)
+    train_and_evaluate(cfg, tmp_path / "started", encoded)
+    task = PartiTask(cfg)
+    ckpt = Checkpointer(tmp_path / "started" / "checkpoints", use_async=False)
+    state, _, step = ckpt.restore(jax.eval_shape(task.init_state, jax.random.key_data(jax.random.key(0))))
+    ckpt.close()
+    assert step == 2
+    with np.load(part / PARAMS_FILE) as stored:
+        for weights in ("params", "ema"):
+            started = flatten(state[weights])
+            assert set(started) == set(stored.files)
+            for name, value in started.items():  # two steps at a rate of 1e-9 move nothing measurable
+                np.testing.assert_allclose(np.asarray(value), stored[name], atol=1e-6)
+
+    no_weights = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, init_from=str(tmp_path)))
+    with pytest.raises(config_lib.ConfigError, match=r"holds no params\.npz"):
+        train_and_evaluate(no_weights, tmp_path / "a", encoded)
+    other = dataclasses.replace(cfg, parti=dataclasses.replace(cfg.parti, decoder_layers=2))
+    with pytest.raises(config_lib.ConfigError, match="does not hold this model's parameters: lacks"):
+        train_and_evaluate(other, tmp_path / "b", encoded)
+    record = json.loads((part / TRAINED_ON).read_text())
+    record["tokenizer"]["fingerprint"] = "0" * 64
+    (part / TRAINED_ON).write_text(json.dumps(record))
+    with pytest.raises(config_lib.ConfigError, match="was trained on other parts: tokenizer"):
+        train_and_evaluate(cfg, tmp_path / "c", encoded)

@@ -204,6 +204,9 @@ class TrainConfig:
     """The shared training core (vim/training): optimizer, EMA, checkpoints, logging."""
 
     num_steps: int = _resume_safe(20_000)  # total optimizer steps (may be raised to train longer)
+    # Start a new run from these weights (an exported part: a bundle's parti/ or `vim export` output) with a
+    # fresh optimizer at step 0, for fine-tuning; "" = random init. Unused once the run has a checkpoint.
+    init_from: str = _resume_safe("")
     learning_rate: float = 1e-4  # peak learning rate after warm-up
     warmup_steps: int = 1_000  # linear warm-up from 0
     # cosine decays to peak * this; may change on resume (with num_steps: a cool-down to 0 after the end)

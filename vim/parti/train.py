@@ -7,6 +7,7 @@ vim train-parti --preset tiny --tokenizer runs/tok --workdir runs/parti
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -26,7 +27,7 @@ from vim.sharding import param_specs, replicated
 from vim.training.loop import fit
 from vim.training.optim import accumulate_gradients, guarded_update, make_optimizer
 from vim.training.state import advance, new_state, step_key
-from vim.training.weights import text_record
+from vim.training.weights import TRAINED_ON, read_record, records_mismatch, text_record
 
 
 class PartiTask:
@@ -198,6 +199,10 @@ def train_and_evaluate(
         trained_on = {"tokenizer": tok_state, "text_tokenizer": text_record(text_tokenizer_path(cfg))}
     else:
         trained_on = check_codes(tokenizer, tok_state)
+    if cfg.train.init_from:  # weights drawn in another tokenizer's codes would start from garbage
+        start = read_record(Path(cfg.train.init_from) / TRAINED_ON)
+        if start is not None and (wrong := records_mismatch(start, trained_on)):
+            raise ConfigError(f"train.init_from={cfg.train.init_from} was trained on other parts: {wrong}")
     task = PartiTask(cfg, tokenizer=tok_model)
     if cfg.data.dataset == STREAM:
         if cfg.data.world.resolution != tok_cfg.tokenizer.image_size:

@@ -25,6 +25,7 @@ from vim.config import Config, ConfigError, MeshConfig, save_or_check
 from vim.sharding import batch_sharding, global_batch, make_mesh, replicated
 from vim.training.checkpoint import Checkpointer, NonFiniteStateError, abstract_like, dump_json
 from vim.training.optim import schedule
+from vim.training.weights import PARAMS_FILE, read_params
 from vim.training.writer import MetricWriter
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,9 @@ def fit(
             log.info("resumed %s from step %d", workdir, step)
         else:
             state = jax.jit(task.init_state, out_shardings=shardings)(rng)
+            if tc.init_from:
+                state = start_from_weights(state, Path(tc.init_from), shardings)
+                log.info("started %s from the weights in %s", workdir, tc.init_from)
             step = 0
         writer = MetricWriter(workdir, resume_step=step, primary=primary)
         lr_schedule = schedule(tc)
@@ -161,6 +165,29 @@ def fit(
         if primary:
             dump_json(workdir / "summary.json", result)
         return result
+
+
+def start_from_weights(state: dict, folder: Path, shardings: dict) -> dict:
+    """`state` with its params and EMA replaced by an exported part's weights (train.init_from)."""
+    file = folder / PARAMS_FILE
+    if not file.is_file():
+        raise ConfigError(
+            f"train.init_from={str(folder)!r} holds no {PARAMS_FILE}: name an exported part "
+            "(a bundle's parti/ or a `vim export` output)"
+        )
+    try:
+        weights = read_params(file, state["params"])
+    except ValueError as e:
+        raise ConfigError(f"train.init_from: {e}") from None
+
+    def place(tree: dict) -> dict:  # every process holds the whole file: each fills its own shards
+        return jax.tree.map(
+            lambda a, s: jax.make_array_from_callback(a.shape, s, lambda index: np.asarray(a)[index]),
+            tree,
+            shardings["params"],
+        )
+
+    return {**state, "params": place(weights), "ema": place(weights)}  # two copies: the step donates both
 
 
 def _image_grid(task: Task, state: dict, batch: dict) -> np.ndarray | None:

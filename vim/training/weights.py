@@ -114,15 +114,18 @@ def write_record(file: Path, record: dict) -> None:
     tmp.replace(file)
 
 
-def load_params(module: nnx.Module, path: Path) -> nnx.Module:
-    """Fill an (abstract) module's parameters from `path`; every array must be there with its shape."""
-    graphdef, abstract = nnx.split(module)
-    pure = nnx.to_pure_dict(abstract)
+def read_params(path: Path, like: dict) -> dict:
+    """A weights tree shaped like `like` (nested dicts of arrays or shape structs) from a params.npz, in
+    `like`'s dtypes; every array must be there with its shape (extra arrays in the file are an error too:
+    they mean another model)."""
     with np.load(path, allow_pickle=False) as stored:
-        flat = flatten(pure)
-        missing = sorted(set(flat) - set(stored.files))
-        if missing:
-            raise ValueError(f"{path} lacks parameters {missing[:5]}{' …' if len(missing) > 5 else ''}")
+        flat = flatten(like)
+        missing, extra = sorted(set(flat) - set(stored.files)), sorted(set(stored.files) - set(flat))
+        if missing or extra:
+            raise ValueError(
+                f"{path} does not hold this model's parameters: lacks {missing[:5]}{' …' if len(missing) > 5 else ''}"
+                f", has others {extra[:5]}{' …' if len(extra) > 5 else ''}"
+            )
 
         def fill(tree: dict, prefix: str = "") -> dict:
             out = {}
@@ -137,7 +140,13 @@ def load_params(module: nnx.Module, path: Path) -> nnx.Module:
                 out[key] = jnp.asarray(array, value.dtype)
             return out
 
-        nnx.replace_by_pure_dict(abstract, fill(pure))
+        return fill(like)
+
+
+def load_params(module: nnx.Module, path: Path) -> nnx.Module:
+    """Fill an (abstract) module's parameters from `path` (`read_params`)."""
+    graphdef, abstract = nnx.split(module)
+    nnx.replace_by_pure_dict(abstract, read_params(path, nnx.to_pure_dict(abstract)))
     return nnx.merge(graphdef, abstract)
 
 
