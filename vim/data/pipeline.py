@@ -145,6 +145,16 @@ class TokenizeCaptions(grain.transforms.Map):
         }
 
 
+def absl_flags_parsed() -> None:
+    """grain's worker processes read grain's absl flags, which only an absl app parses; in any other
+    program (vim's CLI, a notebook) they stay unparsed and every worker dies on the first read. Marking
+    them parsed keeps their defaults and any value already set."""
+    from absl import flags
+
+    if not flags.FLAGS.is_parsed():
+        flags.FLAGS.mark_as_parsed()
+
+
 def make_batches(cfg: Config, split: str, **options: Any) -> grain.DataLoaderIterator:
     """Iterator of numpy batches of this process's share of `split`.
 
@@ -215,6 +225,8 @@ def batch_iterator(
     )
     if process_count > 1:
         sampler = ProcessSlice(sampler, cfg.data.batch_size, process_index, process_count)
+    if cfg.data.num_workers > 0:
+        absl_flags_parsed()
     loader = grain.DataLoader(
         data_source=source,
         sampler=sampler,
