@@ -1,4 +1,8 @@
 import dataclasses
+import json
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -60,6 +64,35 @@ def test_shuffling_is_seeded_and_epochs_differ(small_cfg):
     epoch1 = [c for _ in range(40) for c in next(it)["caption"]]
     epoch2 = [c for _ in range(40) for c in next(it)["caption"]]
     assert sorted(epoch1) == sorted(epoch2) and epoch1 != epoch2
+
+
+WORKER_BATCH = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    from vim import config as config_lib
+    from vim.data.pipeline import make_batches
+    cfg = config_lib.from_dict(json.loads(sys.argv[1]))
+    batch = next(make_batches(cfg, "train", process_index=0, process_count=1))
+    print(json.dumps({"caption": [str(c) for c in batch["caption"]], "image_sum": int(batch["image"].sum())}))
+""")
+
+
+def test_worker_processes_start_and_repeat_their_batches(small_cfg):
+    """Fresh programs, as vim's CLI is (no absl app has parsed grain's flags), with two grain workers: each
+    yields a full batch, the same one both times (workers split the records differently from data.num_workers=0,
+    so only the worker runs are compared)."""
+    cfg = dataclasses.replace(small_cfg, data=dataclasses.replace(small_cfg.data, num_workers=2))
+    runs = []
+    for _ in range(2):
+        out = subprocess.run(
+            [sys.executable, "-c", WORKER_BATCH, json.dumps(config_lib.to_dict(cfg))],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    assert runs[0] == runs[1] and len(runs[0]["caption"]) == cfg.data.batch_size
 
 
 def test_processes_read_disjoint_shards(small_cfg):
