@@ -260,3 +260,13 @@ def test_bf16_compute_equals_f32_within_bf16_tolerance():
     out32, _ = f32(images, use_codes=False)
     out16, _ = bf16(images, use_codes=False)
     np.testing.assert_allclose(out16, out32, atol=0.05 * float(jnp.abs(out32).max()))
+
+
+def test_encode_runs_every_matmul_at_full_precision():
+    """Codes are data: a GPU's default f32 matmul precision changed about half the bundled tokenizer's codes
+    (measured on an H200), so encode must ask for HIGHEST on every dot, whatever the platform's default."""
+    model = ViTVQGAN(config_lib.TokenizerConfig(), rngs=nnx.Rngs(0))
+    hlo = jax.jit(model.encode).lower(jnp.zeros((2, 64, 64, 3))).as_text()
+    dots = [line for line in hlo.splitlines() if "stablehlo.dot_general" in line]
+    assert len(dots) >= 10
+    assert all("precision = [HIGHEST, HIGHEST]" in line for line in dots), [d for d in dots if "HIGHEST" not in d][:2]
