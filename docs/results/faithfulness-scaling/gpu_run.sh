@@ -3,6 +3,8 @@
 # a wall-clock budget, both evaluated there, and the better one's weights brought back under $OUT.
 #   warm: the bundled `tiny` generator fine-tuned from its weights (train.init_from), a new cosine to 0;
 #   wide: a larger generator from scratch (width 320, 5 heads × 64, MLP 1,280, 2 encoder + 6 decoder blocks).
+# Ran once on an H200 (README: "The first lent GPU"): the streamed world's rendering there, not the GPU,
+# bounded both runs, at about a twentieth of what the train step alone takes. Next time cache codes first.
 #
 # Here (PyPI reachable), once:   ../shared/gpu/wheels.sh gpu-wheels && echo /gpu-wheels/ >> .git/info/exclude
 # Then one `run` of the device tool (carry: ["gpu-wheels"], timeout_s 600):
