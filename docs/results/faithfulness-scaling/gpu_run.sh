@@ -14,7 +14,8 @@
 #   vim eval faithfulness --checkpoint runs/gpu-bundle -n 1000 --scales 1,1.5   # CPU numbers, world FID
 #
 # Knobs (environment): BUDGET seconds for the whole script (keep it under the call's timeout_s); RESERVE
-# seconds kept after training for export, evaluation and packing; BATCH; WORKERS grain processes per run
+# seconds kept after training for export, evaluation and packing; CACHE_N examples to build and encode first
+# (0 = the stream); BATCH; WORKERS grain processes per run
 # (the world renders at ~0.6 ms per 64×64 image per core); EVAL_N test captions; DRY=1 runs the whole
 # flow on this machine's CPU at toy sizes, to check the script itself.
 set -euo pipefail
@@ -33,6 +34,7 @@ START=$(date +%s)
 BUDGET=${BUDGET:-540}
 RESERVE=${RESERVE:-140}
 BATCH=${BATCH:-256}
+CACHE_N=${CACHE_N:-0}
 WORKERS=${WORKERS:-7}
 EVAL_N=${EVAL_N:-1000}
 PROBE_STEPS=${PROBE_STEPS:-120}
@@ -47,7 +49,7 @@ declare -A SETS=(
           --set train.learning_rate=1e-3 --set train.warmup_steps=300"
 )
 if [[ "${DRY:-0}" == 1 ]]; then   # the same flow on a CPU at toy sizes
-  BUDGET=200 RESERVE=120 BATCH=8 WORKERS=0 EVAL_N=8 PROBE_STEPS=4
+  BUDGET=200 RESERVE=120 BATCH=8 WORKERS=0 EVAL_N=8 PROBE_STEPS=4 CACHE_N=$((CACHE_N > 0 ? 2000 : 0))
 fi
 
 if [[ -d gpu-wheels && "${DRY:-0}" != 1 ]]; then
@@ -67,9 +69,33 @@ elapsed() { echo $(($(date +%s) - START)); }
 nproc | tee -a "$LOGS/machine.txt"
 "$PY" -c "import jax; print(jax.__version__, jax.devices())" | tee -a "$LOGS/machine.txt"
 
-COMMON=(--preset tiny --tokenizer "$BUNDLE/tokenizer"
-  --set data.dataset=shapes-stream --set data.world.num_train=100000000
-  --set text.model_path="$BUNDLE/text_tokenizer.model" --set data.batch_size="$BATCH"
+# 0. The data: the world streamed (CACHE_N=0), or CACHE_N examples built and encoded here first and read as
+# cached codes over epochs (the stream renders far slower than a GPU trains).
+TEXT_MODEL=$PWD/$BUNDLE/text_tokenizer.model
+if [[ "$CACHE_N" -gt 0 ]]; then
+  log "building $CACHE_N examples"
+  vim data build shapes --preset tiny --set data.world.num_train="$CACHE_N" --data-dir "$WORK/data" \
+    --workers "$(nproc)" > "$LOGS/build.log" 2>&1
+  cp -r "$BUNDLE/tokenizer" "$WORK/tok"   # the same weights, its config pointed at the built world
+  "$PY" - "$WORK/tok/config.json" "$WORK/data" "$CACHE_N" "$TEXT_MODEL" <<'PYEOF'
+import json, sys
+path, data_dir, n, text_model = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+cfg = json.load(open(path))
+cfg["data"]["data_dir"], cfg["data"]["world"]["num_train"], cfg["text"]["model_path"] = data_dir, n, text_model
+json.dump(cfg, open(path, "w"), indent=2)
+PYEOF
+  log "encoding"
+  vim encode-dataset --tokenizer "$WORK/tok" > "$LOGS/encode.log" 2>&1
+  log "cached"
+  TOKENIZER=$WORK/tok
+  DATA=(--set data.dataset=shapes --set data.data_dir="$WORK/data" --set data.world.num_train="$CACHE_N")
+else
+  TOKENIZER=$BUNDLE/tokenizer
+  DATA=(--set data.dataset=shapes-stream --set data.world.num_train=100000000)
+fi
+
+COMMON=(--preset tiny --tokenizer "$TOKENIZER" "${DATA[@]}"
+  --set text.model_path="$TEXT_MODEL" --set data.batch_size="$BATCH"
   --set data.num_workers="$WORKERS" --set train.progress=false --set train.min_lr_ratio=0
   --set train.ema_decay=0.999 --set train.keep_checkpoints=2 --set log_every=20)
 
