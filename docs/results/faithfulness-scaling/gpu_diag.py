@@ -100,11 +100,21 @@ def main() -> None:
     images = test_images()
     for precision in (None, "highest"):
         codes = encode(images, precision)
-        print(json.dumps({"measure": "codes_equal_cpu", "precision": precision or "default",
-                          "fraction_equal": float((codes == reference).mean())}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "measure": "codes_equal_cpu",
+                    "precision": precision or "default",
+                    "fraction_equal": float((codes == reference).mean()),
+                }
+            ),
+            flush=True,
+        )
     print(json.dumps({"measure": "train_step_synthetic", **step_rate()}), flush=True)
     for workers in (0, 4, 14):
-        print(json.dumps({"measure": "pipeline", "workers": workers, "images_per_s": pipeline_rate(workers)}), flush=True)
+        print(
+            json.dumps({"measure": "pipeline", "workers": workers, "images_per_s": pipeline_rate(workers)}), flush=True
+        )
 
 
 if __name__ == "__main__":
