@@ -243,6 +243,237 @@ def codes(args: argparse.Namespace) -> None:
         )
 
 
+def prefix(args: argparse.Namespace) -> None:
+    """Does the generator fail to *start* a held-out pair, or to *draw* it? For held-out test captions,
+    the first m image tokens are forced to the rendered image's codes and the rest sampled (CFG and
+    temperature of the bundle): m = 0; m = up to the first patch of the first held-out object; m = through
+    that object's first row of patches; m = through the whole object (the tokenizer's round trip bounds
+    it). Exact match and the pair drawn on one object, by the parser."""
+    import jax.numpy as jnp
+    from flax import nnx
+
+    from vim.bundle import load_bundle
+    from vim.parti.sample import choose, empty_text, guide, settings_arrays
+    from vim.world.captions import parse_caption
+    from vim.world.dataset import make_example
+    from vim.world.parser import match_spec, parse_image
+    from vim.world.render import coverage
+
+    bundle = load_bundle(args.checkpoint)
+    world, sample = bundle.parti_cfg.data.world, bundle.parti_cfg.sample
+    grid = bundle.parti_cfg.parti.image_grid
+    examples = [ex for ex in (make_example(world, "test", i) for i in range(6 * args.n)) if ex["heldout"]][: args.n]
+    images = np.stack([ex["image"] for ex in examples])
+    true_codes = np.asarray(nnx.jit(lambda m, x: m.encode(x))(bundle.tokenizer, images / np.float32(255))).reshape(
+        len(examples), -1
+    )
+    starts, first_rows, whole = [], [], []
+    for ex in examples:
+        patches = []
+        for o in json.loads(ex["scene"])["objects"]:
+            if f"{o['color']} {o['shape']}" in world.heldout_pairs:
+                cover = coverage(o["shape"], o["size"], o["x"], o["y"], world.resolution)
+                cover = cover.reshape(grid, world.resolution // grid, grid, -1).mean((1, 3))
+                patches.append(np.argwhere(cover > 0.1))
+        first = min(patches, key=lambda p: tuple(p.min(0)))  # the held-out object that starts first in raster order
+        row = first[:, 0].min()
+        starts.append(int(row * grid + first[first[:, 0] == row][:, 1].min()))
+        first_rows.append(int(row * grid + first[first[:, 0] == row][:, 1].max() + 1))
+        last = first[:, 0].max()
+        whole.append(int(last * grid + first[first[:, 0] == last][:, 1].max() + 1))
+    text = bundle.text.encode([ex["caption"] for ex in examples], bundle.parti_cfg.parti.text_length).ids
+    settings = settings_arrays(sample)
+    model = bundle.parti
+
+    @jax.jit
+    def forced(ids_bt, forced_bn, m_b, seeds_b):
+        b, t = ids_bt.shape
+        ids_bt = jnp.concatenate([ids_bt, jnp.broadcast_to(jnp.asarray(empty_text(t)), (b, t))])
+        mask_bt = ids_bt != 0
+        cache = model.init_cache(model.encode_text(ids_bt, mask_bt))
+        keys_b = jax.vmap(jax.random.key)(seeds_b)
+
+        def body(i, carry):
+            token_b, cache, codes_bn = carry
+            logits_bv, cache = model.decode_step(token_b, i, cache, mask_bt)
+            logits_bv = guide(logits_bv[:b], logits_bv[b:], settings["cfg_scale"])
+            code_b = choose(logits_bv, jax.vmap(lambda k: jax.random.fold_in(k, i))(keys_b), settings)
+            code_b = jnp.where(i < m_b, forced_bn[:, i], code_b)
+            return jnp.concatenate([code_b, code_b]), cache, codes_bn.at[:, i].set(code_b)
+
+        bos_b = jnp.full((2 * b,), model.bos_id, jnp.int32)
+        return jax.lax.fori_loop(0, grid * grid, body, (bos_b, cache, jnp.zeros((b, grid * grid), jnp.int32)))[2]
+
+    decode = nnx.jit(lambda m, c: m.decode(c))
+    out = {
+        "checkpoint": args.checkpoint,
+        "captions": len(examples),
+        "cfg_scale": sample.cfg_scale,
+        "temperature": sample.temperature,
+        "seeds": args.seeds,
+    }
+    for name, m in (
+        ("nothing forced", np.zeros(len(examples), int)),
+        ("up to the held-out object", np.array(starts)),
+        ("through its first patch row", np.array(first_rows)),
+        ("through the whole object", np.array(whole)),
+    ):
+        exact = pair = 0
+        for seed in range(args.seeds):
+            for s in range(0, len(examples), 64):
+                sl = slice(s, s + 64)
+                codes = forced(text[sl], true_codes[sl], m[sl], np.arange(s, s + len(text[sl])) + 1000 * seed)
+                pixels = np.asarray(jnp.round(decode(bundle.tokenizer, codes.reshape(-1, grid, grid)) * 255))
+                for ex, image in zip(examples[sl], pixels.astype(np.uint8), strict=True):
+                    spec, objects = parse_caption(ex["caption"]), parse_image(image)
+                    exact += match_spec(objects, spec)["exact"]
+                    pair += all(
+                        any(o.color == g.color and o.shape == g.shape for o in objects)
+                        for g in spec.groups
+                        if f"{g.color} {g.shape}" in world.heldout_pairs
+                    )
+        total = len(examples) * args.seeds
+        out[name] = {
+            "tokens forced (mean)": float(m.mean()),
+            "exact %": round(100 * exact / total, 1),
+            "held-out pair drawn %": round(100 * pair / total, 1),
+        }
+        print(name, json.dumps(out[name]), flush=True)
+    record = json.loads((HERE / "prefix.json").read_text()) if (HERE / "prefix.json").is_file() else {}
+    record[args.checkpoint] = out
+    (HERE / "prefix.json").write_text(json.dumps(record, indent=2) + "\n")
+
+
+def additive(args: argparse.Namespace) -> None:
+    """Is the tokenizer's code space additive in color and shape? Each color–shape pair is rendered as one
+    object (both sizes, 4 places, 4 backgrounds), encoded to the l2-normalized lookup vectors, and the
+    vectors of every object patch fitted over the seen pairs as color(c, patch) + shape(s, patch). For the
+    held-out pairs that fit is the only guess (no held-out vector enters it): its nearest codes, decoded,
+    are parsed. Were a generator to compose in this space, it would draw that share of held-out pairs."""
+    import jax.numpy as jnp
+    from flax import nnx
+
+    from vim.tokenizer.model import l2_normalize
+    from vim.world.parser import parse_image
+    from vim.world.render import coverage, render
+    from vim.world.scene import (
+        BACKGROUND_DIRECTIONS,
+        BACKGROUND_TONES,
+        COLORS,
+        SHAPES,
+        SIZES,
+        Background,
+        CaptionSpec,
+        Group,
+        Scene,
+        SceneObject,
+    )
+
+    tokenizer, cfg = load_tokenizer(args.tokenizer)
+    world, grid = cfg.data.world, cfg.tokenizer.image_size // cfg.tokenizer.patch_size
+    rng = np.random.default_rng(0)
+    backgrounds = [
+        Background(BACKGROUND_TONES[a], BACKGROUND_TONES[b], BACKGROUND_DIRECTIONS[d], int(seed))
+        for a, b, d, seed in zip(
+            *(
+                rng.integers(n, size=4)
+                for n in (len(BACKGROUND_TONES), len(BACKGROUND_TONES), len(BACKGROUND_DIRECTIONS), 2**31)
+            ),
+            strict=True,
+        )
+    ]
+    places = [(0.5, 0.5), (0.3125, 0.375), (0.6875, 0.625), (0.5625, 0.3125)]
+    colors, shapes = list(COLORS), list(SHAPES)
+    heldout = {tuple(p.split()) for p in world.heldout_pairs}
+    encode_latents = nnx.jit(lambda m, x: l2_normalize(m.encode_latents(x)))
+    codebook = np.asarray(l2_normalize(tokenizer.codebook_kc[...]))
+    decode = nnx.jit(lambda m, c: m.decode(c))
+    counts = {"seen": [0, 0, 0], "held-out": [0, 0, 0]}  # objects, pair drawn from the fit, patches' codes equal
+    for size, bg, (x, y) in itertools.product(SIZES, backgrounds, places):
+        scenes = {
+            (c, s): Scene(CaptionSpec((Group(1, size, c, s),)), (SceneObject(s, c, size, x, y),), bg)
+            for c in colors
+            for s in shapes
+        }
+        images = np.stack([render(sc, world.resolution) for sc in scenes.values()])
+        z = np.asarray(encode_latents(tokenizer, images / np.float32(255))).reshape(
+            len(colors), len(shapes), grid * grid, -1
+        )
+        true_codes = np.argmax(z @ codebook.T, -1)
+        mask = np.zeros(grid * grid, bool)
+        for s in shapes:
+            cover = coverage(s, size, x, y, world.resolution).reshape(grid, world.resolution // grid, grid, -1)
+            mask |= cover.mean((1, 3)).ravel() > 0.1
+        # least squares z[c, s] ≈ a[c] + b[s] per patch over the seen pairs (one-hot design, shared by patches)
+        seen = [(i, j) for i, c in enumerate(colors) for j, s in enumerate(shapes) if (c, s) not in heldout]
+        design = np.zeros((len(seen), len(colors) + len(shapes)))
+        for r, (i, j) in enumerate(seen):
+            design[r, i] = design[r, len(colors) + j] = 1
+        target = np.stack([z[i, j] for i, j in seen]).reshape(len(seen), -1)
+        coef = np.linalg.lstsq(design, target, rcond=None)[0].reshape(len(colors) + len(shapes), grid * grid, -1)
+        for i, c in enumerate(colors):
+            for j, s in enumerate(shapes):
+                guess = coef[i] + coef[len(colors) + j]
+                codes = np.where(mask, np.argmax(guess @ codebook.T, -1), true_codes[i, j])
+                pixels = decode(tokenizer, jnp.asarray(codes.reshape(1, grid, grid)))
+                objects = parse_image(np.asarray(jnp.round(pixels[0] * 255)).astype(np.uint8))
+                key = "held-out" if (c, s) in heldout else "seen"
+                counts[key][0] += 1
+                counts[key][1] += any(o.color == c and o.shape == s for o in objects)
+                counts[key][2] += float(np.mean(codes[mask] == true_codes[i, j][mask]))
+    rows = [
+        {
+            "pairs": key,
+            "objects": n,
+            "pair drawn from the additive guess, %": round(100 * drawn / n, 1),
+            "object patches whose guessed code is the encoder's, %": round(100 * equal / n, 1),
+        }
+        for key, (n, drawn, equal) in counts.items()
+    ]
+    print("\n".join(json.dumps(r) for r in rows))
+    head = head_in_code_space(args.checkpoint, codebook)
+    print(json.dumps(head))
+    (HERE / "additive.json").write_text(
+        json.dumps({"tokenizer": args.tokenizer, "rows": rows, "generator_head": head}, indent=2) + "\n"
+    )
+
+
+def head_in_code_space(checkpoint: str, codebook_kc: np.ndarray) -> dict:
+    """Does a bundle's generator score codes through the tokenizer's code space? Its logits kernel [D, K]
+    fitted by least squares as P·codebookᵀ (rank code_dim): the kernel's variance that fit explains, and the
+    teacher-forced validation loss with the fitted kernel in place of the learned one (512 examples)."""
+    import jax.numpy as jnp
+    from flax import nnx
+
+    from vim.bundle import load_bundle
+    from vim.world.dataset import make_example
+
+    bundle = load_bundle(checkpoint)
+    examples = [make_example(bundle.parti_cfg.data.world, "validation", i) for i in range(512)]
+    images = np.stack([e["image"] for e in examples]) / np.float32(255)
+    codes = np.asarray(nnx.jit(lambda m, x: m.encode(x))(bundle.tokenizer, images)).reshape(len(examples), -1)
+    ids = jnp.asarray(bundle.text.encode([e["caption"] for e in examples], bundle.parti_cfg.parti.text_length).ids)
+    features = np.asarray(nnx.jit(lambda m, i, c: m.features(i, i != 0, c))(bundle.parti, ids, jnp.asarray(codes)))
+    features, targets = features.reshape(-1, features.shape[-1]), codes.reshape(-1)
+    kernel, bias = np.asarray(bundle.parti.logits.kernel[...]), np.asarray(bundle.parti.logits.bias[...])
+    fit = np.linalg.lstsq(codebook_kc, kernel.T, rcond=None)[0]  # [C, D]: kernelᵀ ≈ codebook · fit
+
+    def nats(logits: np.ndarray) -> float:
+        logits = logits - logits.max(-1, keepdims=True)
+        log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+        return round(float(-log_probs[np.arange(len(targets)), targets].mean()), 4)
+
+    centered = kernel.T - kernel.T.mean(0)
+    return {
+        "checkpoint": checkpoint,
+        "kernel variance in the code space, %": round(
+            100 * (1 - float(((kernel.T - codebook_kc @ fit) ** 2).sum() / (centered**2).sum())), 1
+        ),
+        "validation nats/token, learned kernel": nats(features @ kernel + bias),
+        "validation nats/token, kernel fitted in the code space": nats(features @ (codebook_kc @ fit).T + bias),
+    }
+
+
 def validation_nll(cfg, evaluate_step, state) -> float:
     mesh = make_mesh(cfg.mesh)
     losses = []
@@ -330,6 +561,15 @@ def main() -> None:
     c.add_argument("--tokenizer", required=True)
     c.add_argument("--train", type=int, default=20000, help="training images to count codes in")
     c.set_defaults(fn=codes)
+    a = sub.add_parser("additive")
+    a.add_argument("--tokenizer", default="checkpoints/shapes-tiny/tokenizer")
+    a.add_argument("--checkpoint", default="checkpoints/shapes-tiny", help="a bundle whose generator head to fit")
+    a.set_defaults(fn=additive)
+    x = sub.add_parser("prefix")
+    x.add_argument("--checkpoint", default="checkpoints/shapes-tiny", help="a bundle")
+    x.add_argument("-n", type=int, default=200, help="held-out test captions")
+    x.add_argument("--seeds", type=int, default=2, help="samples per caption and setting")
+    x.set_defaults(fn=prefix)
     sub.add_parser("report").set_defaults(fn=report)
     args = parser.parse_args()
     args.fn(args)
