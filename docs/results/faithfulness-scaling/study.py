@@ -37,7 +37,7 @@ import numpy as np
 from vim.bundle import Bundle
 from vim.config import Config, SampleConfig, from_dict
 from vim.data.pipeline import make_batches
-from vim.data.text import TextTokenizer
+from vim.data.text import PAD_ID, TextTokenizer
 from vim.generate import Generator, draw_images
 from vim.metrics.faithfulness import faithfulness_table
 from vim.parti.train import PartiTask
@@ -289,7 +289,7 @@ def prefix(args: argparse.Namespace) -> None:
     def forced(ids_bt, forced_bn, m_b, seeds_b):
         b, t = ids_bt.shape
         ids_bt = jnp.concatenate([ids_bt, jnp.broadcast_to(jnp.asarray(empty_text(t)), (b, t))])
-        mask_bt = ids_bt != 0
+        mask_bt = ids_bt != PAD_ID
         cache = model.init_cache(model.encode_text(ids_bt, mask_bt))
         keys_b = jax.vmap(jax.random.key)(seeds_b)
 
@@ -453,7 +453,7 @@ def head_in_code_space(checkpoint: str, codebook_kc: np.ndarray) -> dict:
     images = np.stack([e["image"] for e in examples]) / np.float32(255)
     codes = np.asarray(nnx.jit(lambda m, x: m.encode(x))(bundle.tokenizer, images)).reshape(len(examples), -1)
     ids = jnp.asarray(bundle.text.encode([e["caption"] for e in examples], bundle.parti_cfg.parti.text_length).ids)
-    features = np.asarray(nnx.jit(lambda m, i, c: m.features(i, i != 0, c))(bundle.parti, ids, jnp.asarray(codes)))
+    features = np.asarray(nnx.jit(lambda m, i, c: m.features(i, i != PAD_ID, c))(bundle.parti, ids, jnp.asarray(codes)))
     features, targets = features.reshape(-1, features.shape[-1]), codes.reshape(-1)
     kernel, bias = np.asarray(bundle.parti.logits.kernel[...]), np.asarray(bundle.parti.logits.bias[...])
     fit = np.linalg.lstsq(codebook_kc, kernel.T, rcond=None)[0]  # [C, D]: kernelᵀ ≈ codebook · fit
