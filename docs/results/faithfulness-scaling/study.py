@@ -29,6 +29,7 @@ import functools
 import itertools
 import json
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import jax
@@ -201,8 +202,9 @@ def failures(args: argparse.Namespace) -> None:
 
 
 def codes(args: argparse.Namespace) -> None:
-    """Do held-out pairs need codes the training images never use? For each 8×8 patch an object covers
-    (> 10 %) in the first 2,000 test images: how often its code occurs in the first `--train` training images."""
+    """Do held-out pairs need codes the training images never use, and where do their codes come from? For
+    each 8×8 patch an object covers (> 10 %): how often its code occurs in the first `--train` training
+    images, and whether it occurs there on objects of the same color, of the same shape, both or neither."""
     from flax import nnx
 
     from vim.world.dataset import make_example
@@ -212,24 +214,34 @@ def codes(args: argparse.Namespace) -> None:
     world, grid = cfg.data.world, cfg.tokenizer.image_size // cfg.tokenizer.patch_size
     encode = nnx.jit(lambda m, x: m.encode(x))
 
-    def tokens(split: str, n: int) -> tuple[list[dict], np.ndarray]:
+    def object_patches(split: str, n: int) -> tuple[np.ndarray, list[tuple[int, str, str]]]:
+        """All codes of the first n images, and (code, color, shape) of every patch an object covers."""
         examples = [make_example(world, split, i) for i in range(n)]
         out = [
             np.asarray(encode(tokenizer, np.stack([e["image"] for e in examples[s : s + 256]]) / np.float32(255)))
             for s in range(0, n, 256)
         ]
-        return examples, np.concatenate(out).reshape(n, -1)
+        codes_ni = np.concatenate(out).reshape(n, -1)
+        patches = []
+        for ex, row in zip(examples, codes_ni, strict=True):
+            for o in json.loads(ex["scene"])["objects"]:
+                cover = coverage(o["shape"], o["size"], o["x"], o["y"], world.resolution)
+                cover = cover.reshape(grid, world.resolution // grid, grid, -1).mean((1, 3)).ravel()
+                patches += [(int(row[p]), o["color"], o["shape"]) for p in np.nonzero(cover > 0.1)[0]]
+        return codes_ni, patches
 
-    frequency = np.bincount(tokens("train", args.train)[1].ravel(), minlength=cfg.tokenizer.codebook_size)
-    seen: dict[bool, list[int]] = {True: [], False: []}
-    for ex, row in zip(*tokens("test", 2000), strict=True):
-        for o in json.loads(ex["scene"])["objects"]:
-            patches = coverage(o["shape"], o["size"], o["x"], o["y"], world.resolution)
-            patches = patches.reshape(grid, world.resolution // grid, grid, -1).mean((1, 3)).ravel()
-            heldout = f"{o['color']} {o['shape']}" in world.heldout_pairs
-            seen[heldout] += [int(frequency[row[p]]) for p in np.nonzero(patches > 0.1)[0]]
-    for heldout, counts in seen.items():
-        c = np.array(counts)
+    train_codes, train_patches = object_patches("train", args.train)
+    frequency = np.bincount(train_codes.ravel(), minlength=cfg.tokenizer.codebook_size)
+    colors_of, shapes_of = defaultdict(set), defaultdict(set)
+    for code, color, shape in train_patches:
+        colors_of[code].add(color)
+        shapes_of[code].add(shape)
+    _, test_patches = object_patches("test", 2000)
+    for heldout in (True, False):
+        rows = [p for p in test_patches if (f"{p[1]} {p[2]}" in world.heldout_pairs) == heldout]
+        c = np.array([frequency[code] for code, _, _ in rows])
+        color = np.array([col in colors_of[code] for code, col, _ in rows])
+        shape = np.array([sh in shapes_of[code] for code, _, sh in rows])
         print(
             json.dumps(
                 {
@@ -238,6 +250,12 @@ def codes(args: argparse.Namespace) -> None:
                     "code never in the training images, %": round(100 * float((c == 0).mean()), 2),
                     "code in < 50 of them, %": round(100 * float((c < 50).mean()), 2),
                     "median occurrences": float(np.median(c)),
+                    "code on training objects of the same color and of the same shape, %": round(
+                        100 * float((color & shape).mean()), 1
+                    ),
+                    "of the same color only, %": round(100 * float((color & ~shape).mean()), 1),
+                    "of the same shape only, %": round(100 * float((~color & shape).mean()), 1),
+                    "of neither, %": round(100 * float((~color & ~shape).mean()), 1),
                 }
             )
         )

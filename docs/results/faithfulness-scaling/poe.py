@@ -1,0 +1,261 @@
+"""A product of two experts for held-out color–shape pairs (issue 17 study; a fine-tune, not the product).
+
+The generator scores every image token as l(caption without its shape words) + l(caption without its color
+words): one network, two rows per caption. Neither row ever sees a color next to a shape, so neither can
+learn "yellow is never a cross"; the product is what is trained (cross-entropy of the sum), so each row
+only has to score what the other leaves open. Unconditional = both rows on the empty caption.
+
+    python poe.py train --steps 4000 --workdir runs/poe          # fine-tunes the bundled generator
+    python poe.py eval --params runs/poe/params_4000.pkl -n 500   # CFG and temperature of the bundle
+    python poe.py eval -n 500 --plain                            # the bundle itself, same captions
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import queue
+import re
+import threading
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+from vim.bundle import load_bundle
+from vim.data.text import PAD_ID
+from vim.parti.sample import choose, empty_text, guide, settings_arrays
+from vim.tokenizer.model import l2_normalize
+from vim.world.captions import SHAPE_WORDS, parse_caption
+from vim.world.dataset import make_example
+from vim.world.parser import match_spec, parse_image
+from vim.world.scene import COLORS
+
+NOUNS = sorted({w for synonyms in SHAPE_WORDS.values() for pair in synonyms for w in pair}, key=len, reverse=True)
+SHAPE_RE = re.compile(rf"\b({'|'.join(NOUNS)})\b")
+COLOR_RE = re.compile(rf"\b({'|'.join(COLORS)})\b")
+
+
+def without(pattern: re.Pattern, caption: str) -> str:
+    return " ".join(pattern.sub("", caption).split())
+
+
+def halves(captions: list[str]) -> tuple[list[str], list[str]]:
+    """(captions without shape words, captions without color words)."""
+    return [without(SHAPE_RE, c) for c in captions], [without(COLOR_RE, c) for c in captions]
+
+
+def scores(model, code_w_dc: jax.Array, codebook_kc: jax.Array, features_bnd: jax.Array) -> jax.Array:
+    """The model's logits plus a term shared by all codes through their code vectors: features·W·codebookᵀ."""
+    shared_bnk = (features_bnd.astype(jnp.float32) @ code_w_dc) @ codebook_kc.T
+    return model.logits(features_bnd).astype(jnp.float32) + shared_bnk
+
+
+def step_features(model, token_b, index, cache, text_mask_bt):
+    """`Parti.decode_step` up to the logits layer: ([B, D] features, cache)."""
+    pos_1d = jax.lax.dynamic_slice_in_dim(model.image_positions(), index, 1)
+    x_b1d = (model.image_embed[...][token_b][:, None] + pos_1d[None]).astype(model.dtype)
+    new_self = []
+    for block, layer_cache, cross_kv in zip(model.decoder, cache["self"], cache["cross"], strict=True):
+        x_b1d, layer_cache = block.step(x_b1d, cross_kv, text_mask_bt[:, None, None, :], layer_cache, index)
+        new_self.append(layer_cache)
+    return model.decoder_ln(x_b1d)[:, 0], {"self": new_self, "cross": cache["cross"]}
+
+
+def train(args: argparse.Namespace) -> None:
+    bundle = load_bundle(args.checkpoint)
+    world, pc = bundle.parti_cfg.data.world, bundle.parti_cfg.parti
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    graphdef, state = nnx.split(bundle.parti)
+    codebook_kc = l2_normalize(bundle.tokenizer.codebook_kc[...])
+    params = {"parti": state, "code_w": jnp.zeros((pc.width, codebook_kc.shape[1]))}
+    if args.resume:
+        saved = pickle.loads(Path(args.resume).read_bytes())
+        saved = saved if "parti" in saved else {"parti": saved}
+        params["parti"].replace_by_pure_dict(jax.tree.map(jnp.asarray, saved["parti"]))
+        params["code_w"] = jnp.asarray(saved.get("code_w", params["code_w"]))
+    schedule = optax.warmup_constant_schedule(0.0, args.lr, 200) if not args.resume else args.lr
+    tx = optax.chain(optax.clip_by_global_norm(1.0), optax.adamw(schedule, b1=0.9, b2=0.95, weight_decay=1e-4))
+    if not args.code_head:
+        tx = optax.multi_transform({"on": tx, "off": optax.set_to_zero()}, {"parti": "on", "code_w": "off"})
+    opt_state = tx.init(params)
+    encode = nnx.jit(lambda m, x: m.encode(x))
+    empty = empty_text(pc.text_length)
+
+    def batches():  # rendered on a thread while the step runs; indices far past any other run's
+        rng = np.random.default_rng(args.seed)
+        for step in range(args.start, args.steps):
+            base = 900_000_000 + step * args.batch
+            ex = [make_example(world, "train", base + i) for i in range(args.batch)]
+            a, b = halves([e["caption"] for e in ex])
+            ids_a, ids_b = (bundle.text.encode(t, pc.text_length).ids for t in (a, b))
+            drop = rng.random(args.batch) < pc.caption_dropout
+            ids_a[drop], ids_b[drop] = empty, empty
+            yield np.stack([e["image"] for e in ex]), ids_a, ids_b
+
+    q: queue.Queue = queue.Queue(maxsize=4)
+    threading.Thread(target=lambda: [q.put(x) for x in batches()] + [q.put(None)], daemon=True).start()
+
+    def loss_fn(params, ids_a, ids_b, codes):
+        model = nnx.merge(graphdef, params["parti"])
+        ids = jnp.concatenate([ids_a, ids_b])
+        features = model.features(ids, ids != PAD_ID, jnp.concatenate([codes, codes]))
+        logits = scores(model, params["code_w"], codebook_kc, features)
+        b = codes.shape[0]
+        nll = optax.softmax_cross_entropy_with_integer_labels(logits[:b] + logits[b:], codes)
+        return nll.mean()
+
+    @jax.jit
+    def step_fn(params, opt_state, ids_a, ids_b, codes):
+        loss, grads = jax.value_and_grad(loss_fn)(params, ids_a, ids_b, codes)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    start, losses, step = time.perf_counter(), [], args.start
+    while (item := q.get()) is not None:
+        images, ids_a, ids_b = item
+        codes = np.asarray(encode(bundle.tokenizer, images / np.float32(255))).reshape(len(images), -1)
+        params, opt_state, loss = step_fn(params, opt_state, ids_a, ids_b, codes)
+        losses.append(float(loss))
+        step += 1
+        if step % 100 == 0:
+            print(
+                json.dumps(
+                    {
+                        "step": step,
+                        "loss": round(float(np.mean(losses[-100:])), 4),
+                        "seconds": round(time.perf_counter() - start),
+                    }
+                ),
+                flush=True,
+            )
+        if step % args.save_every == 0 or step == args.steps:
+            (workdir / f"params_{step}.pkl").write_bytes(
+                pickle.dumps(
+                    {
+                        "parti": jax.tree.map(np.asarray, params["parti"].to_pure_dict()),
+                        "code_w": np.asarray(params["code_w"]),
+                    }
+                )
+            )
+
+
+def evaluate(args: argparse.Namespace) -> None:
+    bundle = load_bundle(args.checkpoint)
+    world, pc, grid = bundle.parti_cfg.data.world, bundle.parti_cfg.parti, bundle.parti_cfg.parti.image_grid
+    model = bundle.parti
+    codebook_kc = l2_normalize(bundle.tokenizer.codebook_kc[...])
+    code_w = jnp.zeros((pc.width, codebook_kc.shape[1]))
+    if args.params:
+        saved = pickle.loads(Path(args.params).read_bytes())
+        saved = saved if "parti" in saved else {"parti": saved}
+        graphdef, state = nnx.split(model)
+        state.replace_by_pure_dict(jax.tree.map(jnp.asarray, saved["parti"]))
+        model = nnx.merge(graphdef, state)
+        code_w = jnp.asarray(saved.get("code_w", code_w))
+    settings = settings_arrays(bundle.parti_cfg.sample)
+    settings["cfg_scale"] = jnp.float32(args.cfg)
+    shape_scale = jnp.float32(args.cfg if args.cfg_shape is None else args.cfg_shape)
+    examples = [make_example(world, "test", i) for i in range(args.n)]
+    captions = [e["caption"] for e in examples]
+    a, b = halves(captions)
+    rows = [captions, captions] if args.plain else [a, b]
+    ids = np.concatenate([bundle.text.encode(r, pc.text_length).ids for r in rows], axis=1)  # [n, 2T]
+
+    @jax.jit
+    def draw(ids_b2t, seeds_b):
+        b, t = ids_b2t.shape[0], pc.text_length
+        text = jnp.concatenate([ids_b2t[:, :t], ids_b2t[:, t:], jnp.broadcast_to(jnp.asarray(empty_text(t)), (b, t))])
+        mask = text != PAD_ID
+        cache = model.init_cache(model.encode_text(text, mask))
+        keys_b = jax.vmap(jax.random.key)(seeds_b)
+
+        def body(i, carry):
+            token_b, cache, codes_bn = carry
+            features, cache = step_features(model, jnp.concatenate([token_b] * 3), i, cache, mask)
+            lg = scores(model, code_w, codebook_kc, features)
+            if args.plain:
+                logits = guide(lg[:b], lg[2 * b :], settings["cfg_scale"])
+            else:  # each row guided against the empty caption: lA + lB + (sA − 1)(lA − lU) + (sB − 1)(lB − lU)
+                logits = guide(lg[:b], lg[2 * b :], settings["cfg_scale"]) + guide(
+                    lg[b : 2 * b], lg[2 * b :], shape_scale
+                )
+            code_b = choose(
+                logits,
+                jax.vmap(lambda k: jax.random.fold_in(k, i))(keys_b),
+                settings,
+            )
+            return code_b, cache, codes_bn.at[:, i].set(code_b)
+
+        bos = jnp.full((b,), model.bos_id, jnp.int32)
+        return jax.lax.fori_loop(0, grid * grid, body, (bos, cache, jnp.zeros((b, grid * grid), jnp.int32)))[2]
+
+    decode = nnx.jit(lambda m, c: m.decode(c))
+    counts = {"seen": [0, 0], "held-out": [0, 0], "pair drawn": [0, 0]}
+    for s in range(0, args.n, 50):
+        codes = draw(ids[s : s + 50], np.arange(s, min(s + 50, args.n), dtype=np.uint32) + 1000 * args.seed)
+        pixels = np.asarray(jnp.round(decode(bundle.tokenizer, codes.reshape(-1, grid, grid)) * 255)).astype(np.uint8)
+        for ex, image in zip(examples[s : s + 50], pixels, strict=True):
+            spec, objects = parse_caption(ex["caption"]), parse_image(image)
+            key = "held-out" if ex["heldout"] else "seen"
+            counts[key][0] += 1
+            counts[key][1] += match_spec(objects, spec)["exact"]
+            if ex["heldout"]:
+                counts["pair drawn"][0] += 1
+                counts["pair drawn"][1] += all(
+                    any(o.color == g.color and o.shape == g.shape for o in objects)
+                    for g in spec.groups
+                    if f"{g.color} {g.shape}" in world.heldout_pairs
+                )
+    out = {
+        "params": args.params or "bundle",
+        "plain": args.plain,
+        "n": args.n,
+        "cfg": args.cfg,
+        "cfg_shape_row": None if args.plain else float(shape_scale),
+        "temperature": float(settings["temperature"]),
+        "seed": args.seed,
+    }
+    out |= {f"{k} %": round(100 * v[1] / max(v[0], 1), 1) for k, v in counts.items()}
+    out["exact %"] = round(100 * (counts["seen"][1] + counts["held-out"][1]) / args.n, 1)
+    print(json.dumps(out), flush=True)
+    with open(Path(__file__).parent / "poe.jsonl", "a") as f:
+        f.write(json.dumps(out) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train")
+    t.add_argument("--checkpoint", default="checkpoints/shapes-tiny")
+    t.add_argument("--workdir", required=True)
+    t.add_argument("--steps", type=int, default=4000)
+    t.add_argument("--start", type=int, default=0, help="with --resume: the step its params are from")
+    t.add_argument("--resume", default="", help="a params_<step>.pkl to continue from (optimizer restarts)")
+    t.add_argument("--batch", type=int, default=32)
+    t.add_argument("--lr", type=float, default=3e-4)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--save-every", type=int, default=500)
+    t.add_argument("--code-head", action="store_true", help="also train W of the shared term (zero at the start)")
+    t.set_defaults(fn=train)
+    e = sub.add_parser("eval")
+    e.add_argument("--checkpoint", default="checkpoints/shapes-tiny")
+    e.add_argument("--params", default="")
+    e.add_argument("--plain", action="store_true", help="the full caption in both rows (the bundle as it samples)")
+    e.add_argument("-n", type=int, default=500)
+    e.add_argument("--cfg", type=float, default=1.5)
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--cfg-shape", type=float, default=None, help="scale of the shape row (the color-free caption)")
+    e.set_defaults(fn=evaluate)
+    args = parser.parse_args()
+    args.fn(args)
+
+
+if __name__ == "__main__":
+    main()
