@@ -237,28 +237,29 @@ def codes(args: argparse.Namespace) -> None:
         colors_of[code].add(color)
         shapes_of[code].add(shape)
     _, test_patches = object_patches("test", 2000)
+    rows_out = []
     for heldout in (True, False):
         rows = [p for p in test_patches if (f"{p[1]} {p[2]}" in world.heldout_pairs) == heldout]
         c = np.array([frequency[code] for code, _, _ in rows])
         color = np.array([col in colors_of[code] for code, col, _ in rows])
         shape = np.array([sh in shapes_of[code] for code, _, sh in rows])
-        print(
-            json.dumps(
-                {
-                    "objects": "held-out pairs" if heldout else "seen pairs",
-                    "patches": len(c),
-                    "code never in the training images, %": round(100 * float((c == 0).mean()), 2),
-                    "code in < 50 of them, %": round(100 * float((c < 50).mean()), 2),
-                    "median occurrences": float(np.median(c)),
-                    "code on training objects of the same color and of the same shape, %": round(
-                        100 * float((color & shape).mean()), 1
-                    ),
-                    "of the same color only, %": round(100 * float((color & ~shape).mean()), 1),
-                    "of the same shape only, %": round(100 * float((~color & shape).mean()), 1),
-                    "of neither, %": round(100 * float((~color & ~shape).mean()), 1),
-                }
-            )
+        rows_out.append(
+            {
+                "objects": "held-out pairs" if heldout else "seen pairs",
+                "patches": len(c),
+                "code never in the training images, %": round(100 * float((c == 0).mean()), 2),
+                "code in < 50 of them, %": round(100 * float((c < 50).mean()), 2),
+                "median occurrences": float(np.median(c)),
+                "code on training objects of the same color and of the same shape, %": round(
+                    100 * float((color & shape).mean()), 1
+                ),
+                "of the same color only, %": round(100 * float((color & ~shape).mean()), 1),
+                "of the same shape only, %": round(100 * float((~color & shape).mean()), 1),
+                "of neither, %": round(100 * float((~color & ~shape).mean()), 1),
+            }
         )
+        print(json.dumps(rows_out[-1]), flush=True)
+    (HERE / "codes.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows_out))
 
 
 def prefix(args: argparse.Namespace) -> None:
