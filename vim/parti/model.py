@@ -217,6 +217,13 @@ class Parti(nnx.Module):
     ) -> tuple[jax.Array, dict]:
         """Logits [B, V] for position index + 1 given the input token at `index` (BOS at 0), and the
         updated cache. Equal to `decode` on the whole prefix, at a cost of one token."""
+        features_b1d, cache = self.decode_step_features(token_b, index, cache, text_mask_bt)
+        return self.logits(features_b1d)[:, 0].astype(jnp.float32), cache
+
+    def decode_step_features(
+        self, token_b: jax.Array, index: jax.Array, cache: dict, text_mask_bt: jax.Array
+    ) -> tuple[jax.Array, dict]:
+        """`decode_step` up to the logits layer: what `self.logits` reads, [B, 1, D], and the updated cache."""
         pos_1d = jax.lax.dynamic_slice_in_dim(self.image_positions(), index, 1)
         x_b1d = (self.image_embed[...][token_b][:, None] + pos_1d[None]).astype(self.dtype)
         cross_b11t = text_mask_bt[:, None, None, :]
@@ -224,8 +231,7 @@ class Parti(nnx.Module):
         for block, layer_cache, cross_kv in zip(self.decoder, cache["self"], cache["cross"], strict=True):
             x_b1d, layer_cache = block.step(x_b1d, cross_kv, cross_b11t, layer_cache, index)
             new_self.append(layer_cache)
-        logits_bv = self.logits(self.decoder_ln(x_b1d))[:, 0].astype(jnp.float32)
-        return logits_bv, {"self": new_self, "cross": cache["cross"]}
+        return self.decoder_ln(x_b1d), {"self": new_self, "cross": cache["cross"]}
 
     def __call__(self, text_ids_bt: jax.Array, text_mask_bt: jax.Array, codes_bn: jax.Array) -> jax.Array:
         """Logits [B, N, V] predicting codes_bn[:, i] from text and codes_bn[:, :i]."""

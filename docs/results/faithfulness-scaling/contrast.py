@@ -16,13 +16,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+from study import heldout_pair_drawn  # this folder's study.py
 
 from vim.bundle import load_bundle
 from vim.data.text import PAD_ID
+from vim.metrics.faithfulness import match_rates
 from vim.parti.sample import choose, empty_text, guide, settings_arrays
-from vim.world.captions import SHAPE_WORDS, parse_caption
+from vim.world.captions import SHAPE_WORDS
 from vim.world.dataset import make_example
-from vim.world.parser import match_spec, parse_image
 from vim.world.scene import COLORS, SHAPES
 
 bundle = load_bundle("checkpoints/shapes-tiny")
@@ -96,30 +97,22 @@ kinds = np.array([n[1] for n in negs])
 B = 16
 for ws, wc in settings_list:
     t0 = time.time()
-    res = {"seen": [0, 0], "held-out": [0, 0]}
-    pair = [0, 0]
+    images = []
     for s in range(0, N, B):
         sl = slice(s, s + B)
         codes = draw(ids[sl], neg_ids[sl], kinds[sl], np.arange(s, s + len(caps[sl]), dtype=np.uint32), ws, wc)
         px = np.asarray(jnp.round(decode(bundle.tokenizer, codes.reshape(-1, grid, grid)) * 255)).astype(np.uint8)
-        for ex, image in zip(examples[sl], px, strict=True):
-            spec, objs = parse_caption(ex["caption"]), parse_image(image)
-            key = "held-out" if ex["heldout"] else "seen"
-            res[key][0] += 1
-            res[key][1] += match_spec(objs, spec)["exact"]
-            if ex["heldout"]:
-                pair[0] += 1
-                pair[1] += all(
-                    any(o.color == g.color and o.shape == g.shape for o in objs)
-                    for g in spec.groups
-                    if f"{g.color} {g.shape}" in world.heldout_pairs
-                )
+        images.append(px)
+    images = np.concatenate(images)
+    rates = dict(match_rates(images, examples))
+    heldout = sum(ex["heldout"] for ex in examples)
     row = {
         "w_shape": ws,
         "w_color": wc,
-        **{k: round(100 * v[1] / max(v[0], 1), 1) for k, v in res.items()},
-        "n": {k: v[0] for k, v in res.items()},
-        "held-out pair drawn": round(100 * pair[1] / pair[0], 1),
+        "seen": round(100 * rates["exact_seen_pairs"], 1),
+        "held-out": round(100 * rates["exact_heldout_pairs"], 1),
+        "n": {"seen": len(examples) - heldout, "held-out": heldout},
+        "held-out pair drawn": round(100 * heldout_pair_drawn(images, examples, world.heldout_pairs), 1),
     }
     print(json.dumps({**row, "s": round(time.time() - t0)}), flush=True)
     with open(Path(__file__).parent / "contrast.jsonl", "a") as f:

@@ -96,12 +96,13 @@ def main() -> None:
     rows = []
 
     def report(name: str, logits_fn) -> None:
+        test_logits = logits_fn(test_feats)
         rows.append(
             {
                 "head": name,
                 "validation nats": nats(logits_fn(feats[train_m:]), codes[train_m:]),
-                "test, seen-pair object patches": nats(logits_fn(test_feats), test_codes, seen_patch),
-                "test, held-out-pair object patches": nats(logits_fn(test_feats), test_codes, heldout_patch),
+                "test, seen-pair object patches": nats(test_logits, test_codes, seen_patch),
+                "test, held-out-pair object patches": nats(test_logits, test_codes, heldout_patch),
             }
         )
         print(json.dumps(rows[-1]), flush=True)

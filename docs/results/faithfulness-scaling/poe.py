@@ -26,14 +26,15 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
+from study import heldout_pair_drawn  # this folder's study.py
 
 from vim.bundle import load_bundle
 from vim.data.text import PAD_ID
+from vim.metrics.faithfulness import match_rates
 from vim.parti.sample import choose, empty_text, guide, settings_arrays
 from vim.tokenizer.model import l2_normalize
-from vim.world.captions import SHAPE_WORDS, parse_caption
+from vim.world.captions import SHAPE_WORDS
 from vim.world.dataset import make_example
-from vim.world.parser import match_spec, parse_image
 from vim.world.scene import COLORS
 
 NOUNS = sorted({w for synonyms in SHAPE_WORDS.values() for pair in synonyms for w in pair}, key=len, reverse=True)
@@ -54,17 +55,6 @@ def scores(model, code_w_dc: jax.Array, codebook_kc: jax.Array, features_bnd: ja
     """The model's logits plus a term shared by all codes through their code vectors: features·W·codebookᵀ."""
     shared_bnk = (features_bnd.astype(jnp.float32) @ code_w_dc) @ codebook_kc.T
     return model.logits(features_bnd).astype(jnp.float32) + shared_bnk
-
-
-def step_features(model, token_b, index, cache, text_mask_bt):
-    """`Parti.decode_step` up to the logits layer: ([B, D] features, cache)."""
-    pos_1d = jax.lax.dynamic_slice_in_dim(model.image_positions(), index, 1)
-    x_b1d = (model.image_embed[...][token_b][:, None] + pos_1d[None]).astype(model.dtype)
-    new_self = []
-    for block, layer_cache, cross_kv in zip(model.decoder, cache["self"], cache["cross"], strict=True):
-        x_b1d, layer_cache = block.step(x_b1d, cross_kv, text_mask_bt[:, None, None, :], layer_cache, index)
-        new_self.append(layer_cache)
-    return model.decoder_ln(x_b1d)[:, 0], {"self": new_self, "cross": cache["cross"]}
 
 
 def train(args: argparse.Namespace) -> None:
@@ -166,53 +156,41 @@ def evaluate(args: argparse.Namespace) -> None:
     captions = [e["caption"] for e in examples]
     a, b = halves(captions)
     rows = [captions, captions] if args.plain else [a, b]
-    ids = np.concatenate([bundle.text.encode(r, pc.text_length).ids for r in rows], axis=1)  # [n, 2T]
+    ids_a, ids_b = (bundle.text.encode(r, pc.text_length).ids for r in rows)
 
     @jax.jit
-    def draw(ids_b2t, seeds_b):
-        b, t = ids_b2t.shape[0], pc.text_length
-        text = jnp.concatenate([ids_b2t[:, :t], ids_b2t[:, t:], jnp.broadcast_to(jnp.asarray(empty_text(t)), (b, t))])
+    def draw(ids_a_bt, ids_b_bt, seeds_b):
+        b, t = ids_a_bt.shape
+        text = jnp.concatenate([ids_a_bt, ids_b_bt, jnp.broadcast_to(jnp.asarray(empty_text(t)), (b, t))])
         mask = text != PAD_ID
         cache = model.init_cache(model.encode_text(text, mask))
         keys_b = jax.vmap(jax.random.key)(seeds_b)
 
         def body(i, carry):
             token_b, cache, codes_bn = carry
-            features, cache = step_features(model, jnp.concatenate([token_b] * 3), i, cache, mask)
-            lg = scores(model, code_w, codebook_kc, features)
+            features_b1d, cache = model.decode_step_features(jnp.concatenate([token_b] * 3), i, cache, mask)
+            lg = scores(model, code_w, codebook_kc, features_b1d[:, 0])
             if args.plain:
                 logits = guide(lg[:b], lg[2 * b :], settings["cfg_scale"])
             else:  # each row guided against the empty caption: lA + lB + (sA − 1)(lA − lU) + (sB − 1)(lB − lU)
                 logits = guide(lg[:b], lg[2 * b :], settings["cfg_scale"]) + guide(
                     lg[b : 2 * b], lg[2 * b :], shape_scale
                 )
-            code_b = choose(
-                logits,
-                jax.vmap(lambda k: jax.random.fold_in(k, i))(keys_b),
-                settings,
-            )
+            code_b = choose(logits, jax.vmap(lambda k: jax.random.fold_in(k, i))(keys_b), settings)
             return code_b, cache, codes_bn.at[:, i].set(code_b)
 
         bos = jnp.full((b,), model.bos_id, jnp.int32)
         return jax.lax.fori_loop(0, grid * grid, body, (bos, cache, jnp.zeros((b, grid * grid), jnp.int32)))[2]
 
     decode = nnx.jit(lambda m, c: m.decode(c))
-    counts = {"seen": [0, 0], "held-out": [0, 0], "pair drawn": [0, 0]}
+    images = []
     for s in range(0, args.n, 50):
-        codes = draw(ids[s : s + 50], np.arange(s, min(s + 50, args.n), dtype=np.uint32) + 1000 * args.seed)
-        pixels = np.asarray(jnp.round(decode(bundle.tokenizer, codes.reshape(-1, grid, grid)) * 255)).astype(np.uint8)
-        for ex, image in zip(examples[s : s + 50], pixels, strict=True):
-            spec, objects = parse_caption(ex["caption"]), parse_image(image)
-            key = "held-out" if ex["heldout"] else "seen"
-            counts[key][0] += 1
-            counts[key][1] += match_spec(objects, spec)["exact"]
-            if ex["heldout"]:
-                counts["pair drawn"][0] += 1
-                counts["pair drawn"][1] += all(
-                    any(o.color == g.color and o.shape == g.shape for o in objects)
-                    for g in spec.groups
-                    if f"{g.color} {g.shape}" in world.heldout_pairs
-                )
+        seeds = np.arange(s, min(s + 50, args.n), dtype=np.uint32) + 1000 * args.seed
+        codes = draw(ids_a[s : s + 50], ids_b[s : s + 50], seeds)
+        pixels = decode(bundle.tokenizer, codes.reshape(-1, grid, grid))
+        images.append(np.asarray(jnp.round(pixels * 255)).astype(np.uint8))
+    images = np.concatenate(images)
+    rates = dict(match_rates(images, examples))
     out = {
         "params": args.params or "bundle",
         "plain": args.plain,
@@ -222,8 +200,12 @@ def evaluate(args: argparse.Namespace) -> None:
         "temperature": float(settings["temperature"]),
         "seed": args.seed,
     }
-    out |= {f"{k} %": round(100 * v[1] / max(v[0], 1), 1) for k, v in counts.items()}
-    out["exact %"] = round(100 * (counts["seen"][1] + counts["held-out"][1]) / args.n, 1)
+    out |= {
+        "seen %": round(100 * rates["exact_seen_pairs"], 1),
+        "held-out %": round(100 * rates["exact_heldout_pairs"], 1),
+        "pair drawn %": round(100 * heldout_pair_drawn(images, examples, world.heldout_pairs), 1),
+        "exact %": round(100 * rates["exact"], 1),
+    }
     print(json.dumps(out), flush=True)
     with open(Path(__file__).parent / "poe.jsonl", "a") as f:
         f.write(json.dumps(out) + "\n")

@@ -40,7 +40,7 @@ from vim.config import Config, SampleConfig, from_dict
 from vim.data.pipeline import make_batches
 from vim.data.text import PAD_ID, TextTokenizer
 from vim.generate import Generator, draw_images
-from vim.metrics.faithfulness import faithfulness_table
+from vim.metrics.faithfulness import faithfulness_table, match_rates
 from vim.parti.train import PartiTask
 from vim.sharding import global_batch, make_mesh
 from vim.tokenizer.infer import load_tokenizer
@@ -49,6 +49,24 @@ from vim.training.checkpoint import Checkpointer
 HERE = Path(__file__).parent
 RESULTS = HERE / "results.jsonl"
 VALIDATION_EXAMPLES = 512
+
+
+def heldout_pair_drawn(images: np.ndarray, examples: list[dict], heldout_pairs: tuple[str, ...]) -> float:
+    """Share of the held-out examples whose image has, for every held-out color–shape pair the caption
+    names, an object of that color and shape (the parser's reading; other attributes may be wrong)."""
+    from vim.world.captions import parse_caption
+    from vim.world.parser import parse_image
+
+    drawn = [
+        all(
+            any(o.color == g.color and o.shape == g.shape for o in parse_image(image))
+            for g in parse_caption(ex["caption"]).groups
+            if f"{g.color} {g.shape}" in heldout_pairs
+        )
+        for image, ex in zip(images, examples, strict=True)
+        if ex["heldout"]
+    ]
+    return float(np.mean(drawn)) if drawn else float("nan")
 
 
 def done_keys() -> set[tuple]:
@@ -273,9 +291,7 @@ def prefix(args: argparse.Namespace) -> None:
 
     from vim.bundle import load_bundle
     from vim.parti.sample import choose, empty_text, guide, settings_arrays
-    from vim.world.captions import parse_caption
     from vim.world.dataset import make_example
-    from vim.world.parser import match_spec, parse_image
     from vim.world.render import coverage
 
     bundle = load_bundle(args.checkpoint)
@@ -337,25 +353,18 @@ def prefix(args: argparse.Namespace) -> None:
         ("through its first patch row", np.array(first_rows)),
         ("through the whole object", np.array(whole)),
     ):
-        exact = pair = 0
+        images = []
         for seed in range(args.seeds):
             for s in range(0, len(examples), 64):
                 sl = slice(s, s + 64)
                 codes = forced(text[sl], true_codes[sl], m[sl], np.arange(s, s + len(text[sl])) + 1000 * seed)
                 pixels = np.asarray(jnp.round(decode(bundle.tokenizer, codes.reshape(-1, grid, grid)) * 255))
-                for ex, image in zip(examples[sl], pixels.astype(np.uint8), strict=True):
-                    spec, objects = parse_caption(ex["caption"]), parse_image(image)
-                    exact += match_spec(objects, spec)["exact"]
-                    pair += all(
-                        any(o.color == g.color and o.shape == g.shape for o in objects)
-                        for g in spec.groups
-                        if f"{g.color} {g.shape}" in world.heldout_pairs
-                    )
-        total = len(examples) * args.seeds
+                images.append(pixels.astype(np.uint8))
+        images, shown = np.concatenate(images), examples * args.seeds
         out[name] = {
             "tokens forced (mean)": float(m.mean()),
-            "exact %": round(100 * exact / total, 1),
-            "held-out pair drawn %": round(100 * pair / total, 1),
+            "exact %": round(100 * dict(match_rates(images, shown))["exact"], 1),
+            "held-out pair drawn %": round(100 * heldout_pair_drawn(images, shown, world.heldout_pairs), 1),
         }
         print(name, json.dumps(out[name]), flush=True)
     record = json.loads((HERE / "prefix.json").read_text()) if (HERE / "prefix.json").is_file() else {}
