@@ -215,3 +215,25 @@ def test_swap_colors_exchanges_the_groups_colors_and_keeps_the_wording():
         n += 1
         assert parse_caption(text) == swap_colors(spec) and len(text.split()) == len(ex["caption"].split())
     assert n > 50
+
+
+def test_attribute_views_drop_exactly_the_shape_or_the_color_words():
+    from vim.world.captions import SHAPE_WORDS, attribute_views
+
+    shape_words = {w for pairs in SHAPE_WORDS.values() for pair in pairs for phrase in pair for w in phrase.split()}
+    assert attribute_views("a picture of two big yellow plus signs to the left of a small red circle") == (
+        "a picture of two big yellow to the left of a small red",
+        "a picture of two big plus signs to the left of a small circle",
+    )
+    for i in range(300):
+        caption = make_example(WORLD, "validation", i)["caption"]
+        no_shape, no_color = attribute_views(caption)
+        spec = parse_caption(caption)
+        colors = [g.color for g in spec.groups]
+        assert [w for w in no_shape.split() if w in COLORS] == colors  # every color kept, in order
+        assert not set(no_shape.split()) & shape_words, caption
+        assert not set(no_color.split()) & set(COLORS), caption
+        # Only attribute words go: the rest of the caption is the same word sequence in both views.
+        rest = [w for w in caption.split() if w not in COLORS and w not in shape_words]
+        assert [w for w in no_shape.split() if w not in COLORS] == rest
+        assert [w for w in no_color.split() if w not in shape_words] == rest

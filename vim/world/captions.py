@@ -91,8 +91,26 @@ _GROUP = re.compile(
     rf"\b(?P<count>{_COUNT_RE})\s+(?P<size>{_SIZE_RE})\s+(?P<color>{_COLOR_RE})\s+(?P<shape>{_SHAPE_RE})\b"
 )
 _PLURALS = {plural for pairs in SHAPE_WORDS.values() for _, plural in pairs}
+_SHAPE_WORD = re.compile(rf"\b({_SHAPE_RE})\b")
+_COLOR_WORD = re.compile(rf"\b({_COLOR_RE})\b")
 _RELATION = re.compile(rf"\b({_REL_RE})\b")
 _POSITION = re.compile(rf"\b({_POS_RE})\b")
+
+
+def attribute_views(caption: str) -> tuple[str, str]:
+    """(the caption without its shape words, the caption without its color words).
+
+    Each view names only one of a group's two identity attributes, so a model that scores both views
+    (and binds them through the count, size, place and relation words they share) never needs to have
+    seen a color on a shape to score that pair. Text outside the grammar passes through with whatever
+    color and shape words it has removed.
+    """
+    return tuple(" ".join(pattern.sub("", caption).split()) for pattern in (_SHAPE_WORD, _COLOR_WORD))
+
+
+def without_colors(caption: str) -> str:
+    """The caption without its color words (the second of `attribute_views`)."""
+    return attribute_views(caption)[1]
 
 
 class CaptionParseError(ValueError):

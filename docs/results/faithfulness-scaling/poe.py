@@ -32,9 +32,11 @@ from vim.bundle import load_bundle
 from vim.data.text import PAD_ID
 from vim.metrics.faithfulness import match_rates
 from vim.parti.sample import choose, empty_text, guide, settings_arrays
+from vim.rerank.score import Reranker
 from vim.tokenizer.model import l2_normalize
-from vim.world.captions import SHAPE_WORDS
+from vim.world.captions import SHAPE_WORDS, parse_caption
 from vim.world.dataset import make_example
+from vim.world.parser import match_spec, parse_image
 from vim.world.scene import COLORS
 
 NOUNS = sorted({w for synonyms in SHAPE_WORDS.values() for pair in synonyms for w in pair}, key=len, reverse=True)
@@ -55,6 +57,19 @@ def scores(model, code_w_dc: jax.Array, codebook_kc: jax.Array, features_bnd: ja
     """The model's logits plus a term shared by all codes through their code vectors: features·W·codebookᵀ."""
     shared_bnk = (features_bnd.astype(jnp.float32) @ code_w_dc) @ codebook_kc.T
     return model.logits(features_bnd).astype(jnp.float32) + shared_bnk
+
+
+def rerank_variants(reranker, images: np.ndarray, captions: list[str], c: int) -> dict[str, np.ndarray]:
+    """Each caption's kept candidate [P] under the scorer's similarity summed over caption views."""
+    no_shape, no_color = halves(captions)
+    sims = {
+        name: reranker.scores(images, [q for q in views for _ in range(c)]).reshape(len(captions), c)
+        for name, views in (("full", captions), ("no_shape", no_shape), ("no_color", no_color))
+    }
+    return {
+        "views": np.argmax(sims["no_shape"] + sims["no_color"], axis=1),
+        "full+views": np.argmax(sims["full"] + sims["no_shape"] + sims["no_color"], axis=1),
+    }
 
 
 def train(args: argparse.Namespace) -> None:
@@ -154,8 +169,9 @@ def evaluate(args: argparse.Namespace) -> None:
     shape_scale = jnp.float32(args.cfg if args.cfg_shape is None else args.cfg_shape)
     examples = [make_example(world, "test", i) for i in range(args.n)]
     captions = [e["caption"] for e in examples]
-    a, b = halves(captions)
-    rows = [captions, captions] if args.plain else [a, b]
+    drawn_captions = [c for c in captions for _ in range(args.candidates)]  # caption i's candidates together
+    a, b = halves(drawn_captions)
+    rows = [drawn_captions, drawn_captions] if args.plain else [a, b]
     ids_a, ids_b = (bundle.text.encode(r, pc.text_length).ids for r in rows)
 
     @jax.jit
@@ -183,13 +199,26 @@ def evaluate(args: argparse.Namespace) -> None:
         return jax.lax.fori_loop(0, grid * grid, body, (bos, cache, jnp.zeros((b, grid * grid), jnp.int32)))[2]
 
     decode = nnx.jit(lambda m, c: m.decode(c))
-    images = []
-    for s in range(0, args.n, 50):
-        seeds = np.arange(s, min(s + 50, args.n), dtype=np.uint32) + 1000 * args.seed
+    images, total = [], len(drawn_captions)
+    for s in range(0, total, 50):
+        seeds = np.arange(s, min(s + 50, total), dtype=np.uint32) + 1000 * args.seed
         codes = draw(ids_a[s : s + 50], ids_b[s : s + 50], seeds)
         pixels = decode(bundle.tokenizer, codes.reshape(-1, grid, grid))
         images.append(np.asarray(jnp.round(pixels * 255)).astype(np.uint8))
     images = np.concatenate(images)
+    oracle = None
+    if args.candidates > 1:  # the scorer's best of each caption's candidates, on the full caption
+        specs = [parse_caption(c) for c in drawn_captions]
+        exact_nc = np.array([match_spec(parse_image(im), sp)["exact"] for im, sp in zip(images, specs, strict=True)])
+        heldout = np.array([e["heldout"] for e in examples])
+        exact_nc = exact_nc.reshape(args.n, args.candidates)
+        oracle = exact_nc.any(axis=1)  # a diagnostic, not a sampler setting
+        if args.save_candidates:
+            np.savez_compressed(args.save_candidates, images=images, exact=exact_nc, heldout=heldout)
+        reranker = Reranker(args.scorer) if args.scorer else bundle.reranker()
+        best, _ = reranker.rerank(images, captions, 1)
+        variants = rerank_variants(reranker, images, captions, args.candidates)
+        images = images.reshape(args.n, args.candidates, *images.shape[1:])[np.arange(args.n), best[:, 0]]
     rates = dict(match_rates(images, examples))
     out = {
         "params": args.params or "bundle",
@@ -199,6 +228,7 @@ def evaluate(args: argparse.Namespace) -> None:
         "cfg_shape_row": None if args.plain else float(shape_scale),
         "temperature": float(settings["temperature"]),
         "seed": args.seed,
+        "candidates": args.candidates,
     }
     out |= {
         "seen %": round(100 * rates["exact_seen_pairs"], 1),
@@ -206,9 +236,35 @@ def evaluate(args: argparse.Namespace) -> None:
         "pair drawn %": round(100 * heldout_pair_drawn(images, examples, world.heldout_pairs), 1),
         "exact %": round(100 * rates["exact"], 1),
     }
+    if oracle is not None:  # some candidate is exact (what a perfect scorer would keep)
+        out["any candidate exact: seen %"] = round(100 * oracle[~heldout].mean(), 1)
+        out["any candidate exact: held-out %"] = round(100 * oracle[heldout].mean(), 1)
+        for name, chosen in variants.items():  # the same candidates kept by other uses of the scorer
+            hit = exact_nc[np.arange(args.n), chosen]
+            out[f"rerank {name}: seen %"] = round(100 * hit[~heldout].mean(), 1)
+            out[f"rerank {name}: held-out %"] = round(100 * hit[heldout].mean(), 1)
     print(json.dumps(out), flush=True)
     with open(Path(__file__).parent / "poe.jsonl", "a") as f:
         f.write(json.dumps(out) + "\n")
+
+
+def rescore(args: argparse.Namespace) -> None:
+    """Keep the best of saved candidates (`eval --save-candidates`) by another scorer."""
+    saved = np.load(args.candidates)
+    images, exact_nc, heldout = saved["images"], saved["exact"], saved["heldout"]
+    n, c = exact_nc.shape
+    world = load_bundle(args.checkpoint).parti_cfg.data.world
+    captions = [make_example(world, "test", i)["caption"] for i in range(n)]
+    reranker = Reranker(args.scorer)
+    chosen = {"full": reranker.rerank(images, captions, 1)[0][:, 0]}
+    if not reranker.cfg.caption_views:
+        chosen |= rerank_variants(reranker, images, captions, c)
+    out = {"candidates": args.candidates, "scorer": args.scorer, "n": n, "per caption": c}
+    for name, best in chosen.items():
+        hit = exact_nc[np.arange(n), best]
+        out[f"rerank {name}: seen %"] = round(100 * hit[~heldout].mean(), 1)
+        out[f"rerank {name}: held-out %"] = round(100 * hit[heldout].mean(), 1)
+    print(json.dumps(out), flush=True)
 
 
 def main() -> None:
@@ -234,7 +290,15 @@ def main() -> None:
     e.add_argument("--cfg", type=float, default=1.5)
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--cfg-shape", type=float, default=None, help="scale of the shape row (the color-free caption)")
+    e.add_argument("--candidates", type=int, default=1, help="draw C per caption, keep the scorer's best")
+    e.add_argument("--save-candidates", default="", help="with --candidates: an .npz of every candidate drawn")
+    e.add_argument("--scorer", default="", help="rerank with this scorer instead of the bundle's")
     e.set_defaults(fn=evaluate)
+    r = sub.add_parser("rescore")
+    r.add_argument("candidates", help="an .npz of eval --save-candidates")
+    r.add_argument("--scorer", required=True)
+    r.add_argument("--checkpoint", default="checkpoints/shapes-tiny")
+    r.set_defaults(fn=rescore)
     args = parser.parse_args()
     args.fn(args)
 
