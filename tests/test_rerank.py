@@ -13,7 +13,7 @@ from flax import nnx
 
 from vim import config as config_lib
 from vim.config import ScorerConfig
-from vim.rerank.model import DualEncoder, color_blind, info_nce, read_scorer_config
+from vim.rerank.model import DualEncoder, info_nce, read_scorer_config
 from vim.rerank.score import (
     Reranker,
     evaluate_negatives,
@@ -272,80 +272,3 @@ def test_scorer_cli_resumes_exports_and_evaluates(scorer_run, tmp_path, capsys):
     assert out["hard_negative_images"] == 32 and 0.0 <= out["hard_negative_acc"] <= 1.0
     assert 0 < out["color_swap_images"] < 32 and 0.0 <= out["color_swap_acc"] <= 1.0
     assert jax.tree.leaves(nnx.state(Reranker(tmp_path / "exp").model))
-
-
-def test_color_blind_view_keeps_outlines_and_drops_colors():
-    from vim.world.dataset import make_example
-    from vim.world.render import render
-    from vim.world.scene import COLORS, Scene
-
-    image = make_example(config_lib.WorldConfig(), "validation", 0)["image"]
-    blind = color_blind(image)
-    assert blind.shape == image.shape and blind.dtype == np.uint8 and blind.max() == 255
-    assert (blind[..., 0] == blind[..., 1]).all() and (blind[..., 0] == blind[..., 2]).all()
-    np.testing.assert_array_equal(color_blind(image[None])[0], blind)  # batched = one by one
-    # The same scene in two colors: the same map (up to rounding), which the colors' images are not.
-    scene = Scene.from_json(make_example(config_lib.WorldConfig(), "validation", 0)["scene"])
-    recolored = [
-        render(dataclasses.replace(scene, objects=tuple(dataclasses.replace(o, color=c) for o in scene.objects)))
-        for c in ("red", "blue")
-    ]
-    assert set(COLORS) >= {"red", "blue"}
-    assert np.abs(recolored[0].astype(int) - recolored[1]).max() > 100
-    assert np.abs(color_blind(recolored[0]).astype(int) - color_blind(recolored[1])).mean() < 3
-
-
-def test_caption_views_in_training_batches(small_cfg):
-    from vim.data.pipeline import TokenizeCaptions, text_tokenizer_path
-    from vim.data.text import TextTokenizer
-    from vim.rerank.train import HardNegatives
-    from vim.world.captions import without_colors
-    from vim.world.dataset import make_example
-
-    with pytest.raises(ValueError, match="caption views"):
-        scorer_batches(small_cfg, "validation", color_swap=True, views=True)
-    tokenize = TokenizeCaptions(str(text_tokenizer_path(small_cfg)), small_cfg.text.max_length)
-    tok = TextTokenizer(text_tokenizer_path(small_cfg))
-    op = HardNegatives(tokenize, (), 3, views=True)
-    blind_views = dropped = 0
-    for i in range(60):
-        ex = make_example(small_cfg.data.world, "validation", i)
-        out = op.random_map(ex, np.random.default_rng(i))
-        own, negative = tok.decode(out["text_ids"])[0], tok.decode(out["negative_ids"])[0]
-        if own == ex["caption"]:  # the full view: the image as it is
-            np.testing.assert_array_equal(out["image"], ex["image"])
-            assert out["has_negative"] and negative != own
-            continue
-        blind_views += 1  # the color-blind view: both captions without colors, the image color-blind
-        assert own == without_colors(ex["caption"])
-        np.testing.assert_array_equal(out["image"], color_blind(ex["image"]))
-        if out["has_negative"]:
-            assert negative != own and without_colors(negative) == negative
-        else:  # the negative only changed a color: dropped, the own caption stands in
-            dropped += 1
-            assert negative == own
-    assert 15 < blind_views < 45 and dropped > 0
-
-
-def test_a_views_scorer_sums_the_full_and_the_color_blind_similarity(scorer_run, tmp_path):
-    from vim.world.captions import without_colors
-
-    cfg, workdir, _ = scorer_run
-    plain = Reranker(Reranker(workdir).export_to(tmp_path / "plain"))
-    folder = Reranker(workdir).export_to(tmp_path / "views")
-    spec = json.loads((folder / "scorer.json").read_text())
-    (folder / "scorer.json").write_text(json.dumps({**spec, "caption_views": True}))
-    views = Reranker(folder)
-    from vim.data.pipeline import open_split
-
-    source = open_split(cfg.data, "validation")
-    images = np.stack([source[i]["image"] for i in range(6)])
-    captions = [source[i]["caption"].decode() for i in range(6)]
-    expected = plain.scores(images, captions) + plain.scores(color_blind(images), [without_colors(c) for c in captions])
-    np.testing.assert_allclose(views.scores(images, captions), expected, atol=1e-5)
-    assert not np.allclose(expected, plain.scores(images, captions))
-    assert views.embed_images(images).shape == views.embed_text(captions).shape == (6, 2 * spec["embed_dim"])
-    keep, _ = views.rerank(images, [captions[0]], keep=1)
-    assert keep[0, 0] == int(np.argmax(views.scores(images, [captions[0]])))
-    with pytest.raises(ValueError, match="score with Reranker"):  # token ids cannot make the views
-        score(views.model, images, np.zeros((6, 4), np.int32), np.ones((6, 4), bool))

@@ -157,10 +157,6 @@ class ScorerConfig:
     embed_dim: int = 128  # shared embedding width E
     init_temperature: float = 0.07  # softmax temperature at initialization (CLIP's value)
     max_logit_scale: float = 100.0  # the learned 1/temperature is clipped here so training stays stable
-    # Also train on, and score with, a color-blind view: the image's `color_blind` map against the caption
-    # without its color words (vim/world/captions.attribute_views). A score is the sum of the full and the
-    # color-blind similarity, so a shape is judged the same whatever color it is drawn in.
-    caption_views: bool = False
 
 
 @dataclasses.dataclass(slots=True)

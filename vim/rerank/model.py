@@ -20,7 +20,6 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import nnx
 
 from vim.config import ScorerConfig, from_dict
@@ -48,17 +47,6 @@ def read_scorer_config(folder: str | os.PathLike) -> ScorerConfig:
         raise FileNotFoundError(f"{folder} holds no scorer: no {SCORER_FILE}, no scorer section in config.json")
     names = {f.name for f in dataclasses.fields(ScorerConfig)}
     return from_dict({k: v for k, v in d.items() if k in names}, ScorerConfig)
-
-
-def color_blind(images_bhwc: np.ndarray) -> np.ndarray:
-    """uint8 images [..., H, W, 3] → their color-blind view, uint8 of the same shape: each pixel's RGB
-    distance from the image's median color (its background), scaled so the farthest pixel is 255, in all
-    three channels. Shapes keep their outline whatever their color; which color they had is gone."""
-    x = np.asarray(images_bhwc, np.float32)
-    median = np.median(x.reshape(*x.shape[:-3], -1, 3), axis=-2)[..., None, None, :]
-    distance = np.sqrt(np.sum((x - median) ** 2, axis=-1, keepdims=True))
-    scale = 255.0 / np.maximum(distance.max(axis=(-3, -2, -1), keepdims=True), 1.0)
-    return np.repeat(np.round(distance * scale), 3, axis=-1).astype(np.uint8)
 
 
 def l2_normalize(x: jax.Array, axis: int = -1, eps: float = 1e-6) -> jax.Array:

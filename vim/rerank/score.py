@@ -26,8 +26,7 @@ from flax import nnx
 
 from vim.config import ScorerConfig
 from vim.data.text import MODEL_FILE, TextTokenizer
-from vim.rerank.model import DualEncoder, color_blind, read_scorer_config, write_scorer_config
-from vim.world.captions import without_colors
+from vim.rerank.model import DualEncoder, read_scorer_config, write_scorer_config
 from vim.world.negatives import negative_captions
 
 PARAMS_FILE = "params.npz"
@@ -97,8 +96,6 @@ def score(
     scorer: DualEncoder, images_uint8: np.ndarray, text_ids: np.ndarray, text_mask: np.ndarray, batch_size: int = 64
 ) -> np.ndarray:
     """Cosine similarity of image i with caption i, float32 [B]; higher = a better match."""
-    if scorer.cfg.caption_views:
-        raise ValueError("this scorer sums over caption views, which are made from text: score with Reranker")
     embed_images, embed_text = _compiled(scorer)
     img = _chunked(embed_images, [np.asarray(images_uint8)], batch_size)
     txt = _chunked(embed_text, [np.asarray(text_ids), np.asarray(text_mask)], batch_size)
@@ -148,26 +145,17 @@ class Reranker:
         return images
 
     def embed_images(self, images_uint8: np.ndarray) -> np.ndarray:
-        """Unit vectors [N, E] of uint8 images [N, H, W, 3]; with `caption_views`, [N, 2E]: the image's and
-        its color-blind view's (so that a dot product with `embed_text` sums the two similarities)."""
+        """Unit vectors [N, E] of uint8 images [N, H, W, 3]."""
         images = self._check_images(images_uint8)
-        views = [images, color_blind(images)] if self.cfg.caption_views else [images]
-        return np.concatenate([_chunked(self._embed_images, [v], self.batch_size) for v in views], axis=-1)
+        return _chunked(self._embed_images, [images], self.batch_size)
 
     def embed_text(self, prompts: Sequence[str]) -> np.ndarray:
-        """Unit vectors [N, E] of N prompts (tokenized with the scorer's own SentencePiece model); with
-        `caption_views`, [N, 2E]: the prompt's and that of the prompt without its color words."""
-        prompts = list(prompts)
-        views = [prompts, [without_colors(p) for p in prompts]] if self.cfg.caption_views else [prompts]
-        out = []
-        for texts in views:
-            enc = self.text.encode(texts, self.cfg.text_length)
-            out.append(_chunked(self._embed_text, [enc.ids, enc.mask], self.batch_size))
-        return np.concatenate(out, axis=-1)
+        """Unit vectors [N, E] of N prompts (tokenized with the scorer's own SentencePiece model)."""
+        enc = self.text.encode(list(prompts), self.cfg.text_length)
+        return _chunked(self._embed_text, [enc.ids, enc.mask], self.batch_size)
 
     def scores(self, images_uint8: np.ndarray, prompts: Sequence[str]) -> np.ndarray:
-        """Similarity [N] of image i with prompts[i] (a single prompt applies to every image): the cosine, or
-        with `caption_views` the sum of two (the full and the color-blind view's)."""
+        """Cosine similarity [N] of image i with prompts[i] (a single prompt applies to every image)."""
         images = self._check_images(images_uint8)
         prompts = list(prompts)
         if len(prompts) == 1:

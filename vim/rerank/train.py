@@ -31,11 +31,10 @@ from flax import nnx
 from vim.config import Config, ScorerConfig
 from vim.data.pipeline import TokenizeCaptions, batch_iterator, open_split, text_tokenizer_path
 from vim.metrics.pixels import to_unit
-from vim.rerank.model import DualEncoder, color_blind
+from vim.rerank.model import DualEncoder
 from vim.training.loop import fit
 from vim.training.optim import guarded_update, make_optimizer
 from vim.training.state import advance, new_state
-from vim.world.captions import without_colors
 from vim.world.negatives import negative_captions
 
 GROUP = 8  # the "1 of 8" retrieval: an image against its own caption and 7 others
@@ -93,19 +92,10 @@ class HardNegatives(grain.transforms.RandomMap):
     heldout_pairs: tuple[str, ...]
     max_objects: int
     color_swap: bool = False
-    # Training with ScorerConfig.caption_views: half the examples are the color-blind view, the image's
-    # `color_blind` map with the caption and its negative without their color words (a negative the view
-    # makes equal to the own caption is dropped).
-    views: bool = False
 
     def random_map(self, example: dict, rng: np.random.Generator) -> dict:
-        negative, swapped = negative_captions(example, rng, self.heldout_pairs, self.max_objects, self.color_swap)
-        if self.views and rng.random() < 0.5:
-            own = example["caption"]
-            caption = without_colors(own.decode() if isinstance(own, bytes) else str(own))
-            negative = None if negative is None or without_colors(negative) == caption else without_colors(negative)
-            example = {**example, "image": color_blind(example["image"]), "caption": caption}
         out = self.tokenize.map(example)
+        negative, swapped = negative_captions(example, rng, self.heldout_pairs, self.max_objects, self.color_swap)
         named = [("negative", negative), ("swap", swapped)] if self.color_swap else [("negative", negative)]
         for name, caption in named:
             # The same tokenization path as the own caption: same length, padding and truncation.
@@ -115,13 +105,8 @@ class HardNegatives(grain.transforms.RandomMap):
         return out
 
 
-def scorer_batches(
-    cfg: Config, split: str, *, color_swap: bool = False, views: bool = False, **options: Any
-) -> grain.DataLoaderIterator:
-    """`make_batches` plus the hard negatives of `HardNegatives` (and color swaps with `color_swap`; caption
-    views with `views`)."""
-    if views and color_swap:
-        raise ValueError("caption views are for training batches; color-swap evaluation takes full captions")
+def scorer_batches(cfg: Config, split: str, *, color_swap: bool = False, **options: Any) -> grain.DataLoaderIterator:
+    """`make_batches` plus the hard negatives of `HardNegatives` (and color swaps with `color_swap`)."""
     source = open_split(cfg.data, split)
     tokenizer_path = text_tokenizer_path(cfg)
     if not tokenizer_path.is_file():
@@ -131,7 +116,6 @@ def scorer_batches(
         tuple(cfg.data.world.heldout_pairs),
         cfg.data.world.max_objects,
         color_swap,
-        views,
     )
     return batch_iterator(source, [op], cfg, **options)
 
@@ -248,7 +232,7 @@ def train_and_evaluate(cfg: Config, workdir: str | os.PathLike, stop_at: int | N
         cfg,
         workdir,
         ScorerTask(cfg),
-        train_batches=lambda: scorer_batches(cfg, "train", views=cfg.scorer.caption_views),
+        train_batches=lambda: scorer_batches(cfg, "train"),
         eval_batches=lambda: scorer_batches(cfg, "validation", color_swap=True, shuffle=False, num_epochs=1),
         stop_at=stop_at,
     )

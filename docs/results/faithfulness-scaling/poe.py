@@ -16,7 +16,6 @@ import argparse
 import json
 import pickle
 import queue
-import re
 import threading
 import time
 from pathlib import Path
@@ -34,23 +33,15 @@ from vim.metrics.faithfulness import match_rates
 from vim.parti.sample import choose, empty_text, guide, settings_arrays
 from vim.rerank.score import Reranker
 from vim.tokenizer.model import l2_normalize
-from vim.world.captions import SHAPE_WORDS, parse_caption
+from vim.world.captions import attribute_views, parse_caption
 from vim.world.dataset import make_example
 from vim.world.parser import match_spec, parse_image
-from vim.world.scene import COLORS
-
-NOUNS = sorted({w for synonyms in SHAPE_WORDS.values() for pair in synonyms for w in pair}, key=len, reverse=True)
-SHAPE_RE = re.compile(rf"\b({'|'.join(NOUNS)})\b")
-COLOR_RE = re.compile(rf"\b({'|'.join(COLORS)})\b")
-
-
-def without(pattern: re.Pattern, caption: str) -> str:
-    return " ".join(pattern.sub("", caption).split())
 
 
 def halves(captions: list[str]) -> tuple[list[str], list[str]]:
     """(captions without shape words, captions without color words)."""
-    return [without(SHAPE_RE, c) for c in captions], [without(COLOR_RE, c) for c in captions]
+    no_shape, no_color = zip(*map(attribute_views, captions), strict=True) if captions else ((), ())
+    return list(no_shape), list(no_color)
 
 
 def scores(model, code_w_dc: jax.Array, codebook_kc: jax.Array, features_bnd: jax.Array) -> jax.Array:
@@ -256,9 +247,7 @@ def rescore(args: argparse.Namespace) -> None:
     world = load_bundle(args.checkpoint).parti_cfg.data.world
     captions = [make_example(world, "test", i)["caption"] for i in range(n)]
     reranker = Reranker(args.scorer)
-    chosen = {"full": reranker.rerank(images, captions, 1)[0][:, 0]}
-    if not reranker.cfg.caption_views:
-        chosen |= rerank_variants(reranker, images, captions, c)
+    chosen = {"full": reranker.rerank(images, captions, 1)[0][:, 0]} | rerank_variants(reranker, images, captions, c)
     out = {"candidates": args.candidates, "scorer": args.scorer, "n": n, "per caption": c}
     for name, best in chosen.items():
         hit = exact_nc[np.arange(n), best]
