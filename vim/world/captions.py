@@ -108,11 +108,6 @@ def attribute_views(caption: str) -> tuple[str, str]:
     return tuple(" ".join(pattern.sub("", caption).split()) for pattern in (_SHAPE_WORD, _COLOR_WORD))
 
 
-def without_colors(caption: str) -> str:
-    """The caption without its color words (the second of `attribute_views`)."""
-    return attribute_views(caption)[1]
-
-
 class CaptionParseError(ValueError):
     """A caption outside the shapes-world grammar."""
 
