@@ -8,6 +8,8 @@ only has to score what the other leaves open. Unconditional = both rows on the e
     python poe.py train --steps 4000 --workdir runs/poe          # fine-tunes the bundled generator
     python poe.py eval --params runs/poe/params_4000.pkl -n 500   # CFG and temperature of the bundle
     python poe.py eval -n 500 --plain                            # the bundle itself, same captions
+    python poe.py eval --params runs/poe/params_4000.pkl -n 1000 --cfg 2 --candidates 16 --save-candidates c.npz
+    python poe.py rescore c.npz --scorer runs/scorer-10k         # the same candidates kept by another scorer
 """
 
 from __future__ import annotations
