@@ -52,17 +52,30 @@ def scores(model, code_w_dc: jax.Array, codebook_kc: jax.Array, features_bnd: ja
     return model.logits(features_bnd).astype(jnp.float32) + shared_bnk
 
 
-def rerank_variants(reranker, images: np.ndarray, captions: list[str], c: int) -> dict[str, np.ndarray]:
-    """Each caption's kept candidate [P] under the scorer's similarity summed over caption views."""
+def kept_candidates(reranker, images: np.ndarray, captions: list[str], c: int) -> dict[str, np.ndarray]:
+    """Each caption's kept candidate [P] (of its C in consecutive rows of `images`) by the scorer's similarity
+    to the full caption ("full", what `Reranker.rerank` keeps), to its two views summed, and to all three."""
+    image_pce = reranker.embed_images(images).reshape(len(captions), c, -1)  # embedded once for every view
     no_shape, no_color = halves(captions)
     sims = {
-        name: reranker.scores(images, [q for q in views for _ in range(c)]).reshape(len(captions), c)
+        name: np.einsum("pce,pe->pc", image_pce, reranker.embed_text(views))
         for name, views in (("full", captions), ("no_shape", no_shape), ("no_color", no_color))
     }
     return {
+        "full": np.argmax(sims["full"], axis=1),
         "views": np.argmax(sims["no_shape"] + sims["no_color"], axis=1),
         "full+views": np.argmax(sims["full"] + sims["no_shape"] + sims["no_color"], axis=1),
     }
+
+
+def kept_rates(exact_nc: np.ndarray, heldout: np.ndarray, kept: dict[str, np.ndarray]) -> dict[str, float]:
+    """Exact % on seen and held-out captions of the candidates each way of keeping keeps."""
+    out = {}
+    for name, best in kept.items():
+        hit = exact_nc[np.arange(len(exact_nc)), best]
+        out[f"rerank {name}: seen %"] = round(100 * hit[~heldout].mean(), 1)
+        out[f"rerank {name}: held-out %"] = round(100 * hit[heldout].mean(), 1)
+    return out
 
 
 def train(args: argparse.Namespace) -> None:
@@ -209,9 +222,9 @@ def evaluate(args: argparse.Namespace) -> None:
         if args.save_candidates:
             np.savez_compressed(args.save_candidates, images=images, exact=exact_nc, heldout=heldout)
         reranker = Reranker(args.scorer) if args.scorer else bundle.reranker()
-        best, _ = reranker.rerank(images, captions, 1)
-        variants = rerank_variants(reranker, images, captions, args.candidates)
-        images = images.reshape(args.n, args.candidates, *images.shape[1:])[np.arange(args.n), best[:, 0]]
+        variants = kept_candidates(reranker, images, captions, args.candidates)
+        best = variants.pop("full")  # the other two are reported below
+        images = images.reshape(args.n, args.candidates, *images.shape[1:])[np.arange(args.n), best]
     rates = dict(match_rates(images, examples))
     out = {
         "params": args.params or "bundle",
@@ -232,10 +245,7 @@ def evaluate(args: argparse.Namespace) -> None:
     if oracle is not None:  # some candidate is exact (what a perfect scorer would keep)
         out["any candidate exact: seen %"] = round(100 * oracle[~heldout].mean(), 1)
         out["any candidate exact: held-out %"] = round(100 * oracle[heldout].mean(), 1)
-        for name, chosen in variants.items():  # the same candidates kept by other uses of the scorer
-            hit = exact_nc[np.arange(args.n), chosen]
-            out[f"rerank {name}: seen %"] = round(100 * hit[~heldout].mean(), 1)
-            out[f"rerank {name}: held-out %"] = round(100 * hit[heldout].mean(), 1)
+        out |= kept_rates(exact_nc, heldout, variants)  # the same candidates kept by other uses of the scorer
     print(json.dumps(out), flush=True)
     with open(Path(__file__).parent / "poe.jsonl", "a") as f:
         f.write(json.dumps(out) + "\n")
@@ -249,12 +259,8 @@ def rescore(args: argparse.Namespace) -> None:
     world = load_bundle(args.checkpoint).parti_cfg.data.world
     captions = [make_example(world, "test", i)["caption"] for i in range(n)]
     reranker = Reranker(args.scorer)
-    chosen = {"full": reranker.rerank(images, captions, 1)[0][:, 0]} | rerank_variants(reranker, images, captions, c)
     out = {"candidates": args.candidates, "scorer": args.scorer, "n": n, "per caption": c}
-    for name, best in chosen.items():
-        hit = exact_nc[np.arange(n), best]
-        out[f"rerank {name}: seen %"] = round(100 * hit[~heldout].mean(), 1)
-        out[f"rerank {name}: held-out %"] = round(100 * hit[heldout].mean(), 1)
+    out |= kept_rates(exact_nc, heldout, kept_candidates(reranker, images, captions, c))
     print(json.dumps(out), flush=True)
 
 
