@@ -41,6 +41,29 @@ def test_generator_images_and_seeds(generator):
     assert (other["codes"][0] != out["codes"][0]).any()
 
 
+def test_a_caption_views_model_draws_from_each_prompts_two_views(small_bundle, generator):
+    import copy
+
+    import jax.numpy as jnp
+
+    from vim.parti.sample import sample_codes, settings_arrays
+    from vim.world.captions import attribute_views
+
+    bundle = load_bundle(small_bundle)
+    bundle.parti_cfg = copy.deepcopy(bundle.parti_cfg)
+    bundle.parti_cfg.parti.caption_views = True
+    views_generator = Generator(bundle, batch_size=4)
+    prompts, seeds = ["a red circle", "two big blue squares above a green star"], [3, 4]
+    sample = SampleConfig(cfg_scale=2.0)
+    ids, truncated = views_generator.encode(prompts)
+    assert ids.shape == (2, 2, bundle.parti_cfg.parti.text_length) and not truncated.any()
+    np.testing.assert_array_equal(ids[1], bundle.text.encode(list(attribute_views(prompts[1])), ids.shape[-1]).ids)
+    out = views_generator(prompts, seeds, sample)
+    expected = sample_codes(bundle.parti, jnp.asarray(ids), jnp.asarray(seeds, jnp.uint32), settings_arrays(sample))
+    np.testing.assert_array_equal(out["codes"], np.asarray(expected))
+    assert (out["codes"] != generator(prompts, seeds, sample)["codes"]).any()  # not the full caption's draw
+
+
 @pytest.mark.parametrize(
     ("prompt", "message"),
     [
@@ -263,6 +286,17 @@ def test_streamed_run_resumes_and_trains_longer(stream_run, small_bundle, tmp_pa
     assert summary["step"] == 4
     steps = [json.loads(line)["step"] for line in (resumed / "metrics.jsonl").read_text().splitlines()]
     assert steps[logged:] and set(steps[logged:]) == {4}  # continued from step 3, did not start over
+
+
+def test_streamed_parti_trains_a_product_of_caption_views(stream_run, small_bundle, tmp_path):
+    from vim.parti.train import train_and_evaluate
+
+    cfg = dataclasses.replace(stream_run[0])
+    cfg.parti = dataclasses.replace(cfg.parti, caption_views=True)
+    cfg.train = dataclasses.replace(SMALL_TRAIN, num_steps=2, eval_every=2)
+    summary = train_and_evaluate(cfg, tmp_path, small_bundle / "tokenizer")  # batches carry text_ids_views
+    assert summary["step"] == 2 and np.isfinite(summary["nll_per_token"])
+    assert json.loads((tmp_path / "config.json").read_text())["parti"]["caption_views"] is True
 
 
 def test_stream_without_a_text_model_path_says_what_to_set(small_cfg):

@@ -91,6 +91,63 @@ def test_caption_dropout_rate(small_cfg):
     assert (dropped[~is_empty] == ids[~is_empty]).all()
 
 
+def caption_views_task(small_cfg, logits_chunk: int = 0) -> PartiTask:
+    cfg = parti_cfg(small_cfg)
+    cfg.parti = dataclasses.replace(SMALL_PARTI, caption_views=True, logits_chunk=logits_chunk)
+    return PartiTask(cfg)
+
+
+@pytest.mark.parametrize("logits_chunk", [0, 16])
+def test_caption_views_loss_is_the_cross_entropy_of_the_summed_logits(small_cfg, logits_chunk):
+    task = caption_views_task(small_cfg, logits_chunk)
+    params = task.init_state(jax.random.key_data(jax.random.key(0)))["params"]
+    rng = np.random.default_rng(0)
+    views = rng.integers(4, 512, (3, 2, 32)).astype(np.int32)
+    views[:, :, 12:] = PAD_ID
+    codes = rng.integers(0, 32, (3, 64)).astype(np.int32)
+    loss, _ = task.loss(params, {"text_ids_views": views, "codes": codes}, None)
+    model = task.model(params)
+    summed = sum(model(jnp.asarray(views[:, j]), jnp.asarray(views[:, j] != PAD_ID), codes) for j in range(2))
+    log_probs = jax.nn.log_softmax(summed, axis=-1)
+    expected = -jnp.mean(jnp.take_along_axis(log_probs, codes[..., None], axis=-1))
+    np.testing.assert_allclose(loss, expected, rtol=1e-5)
+    first_alone = jax.nn.log_softmax(model(jnp.asarray(views[:, 0]), jnp.asarray(views[:, 0] != PAD_ID), codes))
+    assert abs(float(loss) + float(jnp.mean(jnp.take_along_axis(first_alone, codes[..., None], -1)))) > 1e-3
+
+
+def test_caption_views_drop_both_rows_to_the_empty_caption_together(small_cfg):
+    task = caption_views_task(small_cfg)
+    ids = jnp.tile(jnp.arange(4, 36, dtype=jnp.int32)[None, None], (20_000, 2, 1)).at[:, 1].add(100)
+    dropped = task.drop_captions(ids, jax.random.key(0))
+    empty = (dropped[..., 0] == EOS_ID) & (dropped[..., 1:] == PAD_ID).all(-1)  # [B, 2]
+    assert (empty[:, 0] == empty[:, 1]).all() and abs(float(empty[:, 0].mean()) - 0.1) < 0.01
+    assert (dropped[~empty[:, 0]] == ids[~empty[:, 0]]).all()
+    with pytest.raises(config_lib.ConfigError, match="text_ids_views"):
+        task.loss(None, {"text_ids": ids[:, 0], "codes": np.zeros((20_000, 64), np.int32)}, None)
+
+
+def test_caption_views_need_streamed_captions(small_cfg, encoded, tmp_path):
+    cfg = parti_cfg(small_cfg)
+    cfg.parti = dataclasses.replace(SMALL_PARTI, caption_views=True)
+    with pytest.raises(config_lib.ConfigError, match=r"parti\.caption_views needs captions split per image"):
+        train_and_evaluate(cfg, tmp_path, encoded)
+
+
+def test_pipeline_tokenizes_the_two_caption_views():
+    from vim.data.pipeline import TokenizeCaptions
+    from vim.data.text import TextTokenizer
+    from vim.world.captions import attribute_views
+
+    model = "checkpoints/shapes-tiny/text_tokenizer.model"
+    caption = "a big red circle left of two small blue squares"
+    example = {"image": np.zeros((4, 4, 3), np.uint8), "caption": caption, "heldout": False}
+    out = TokenizeCaptions(model, 32, views=True).map(example)
+    no_shape, no_color = attribute_views(caption)
+    assert "circle" not in no_shape and "red" in no_shape and "red" not in no_color and "circle" in no_color
+    np.testing.assert_array_equal(out["text_ids_views"], TextTokenizer(model).encode([no_shape, no_color], 32).ids)
+    assert "text_ids_views" not in TokenizeCaptions(model, 32).map(example)
+
+
 def test_train_resume_bit_exact(small_cfg, encoded, tmp_path):
     cfg = parti_cfg(small_cfg)
     straight = train_and_evaluate(cfg, tmp_path / "a", encoded)

@@ -189,3 +189,28 @@ def test_the_caption_dropped_in_training_is_the_unconditional_caption_of_samplin
     (ids,) = encoded  # one encoder pass over the doubled batch: captions, then the unconditional rows
     np.testing.assert_array_equal(ids[:3], np.asarray(texts()))
     np.testing.assert_array_equal(ids[3:], dropped)
+
+
+def views(b: int = 3) -> jax.Array:
+    """[B, 2, T]: two different token rows per image, as `parti.caption_views` feeds the sampler."""
+    return jnp.stack([texts(b), jnp.roll(texts(b), 1, axis=0)], axis=1)
+
+
+@pytest.mark.parametrize("temperature", [0.0, 1.0])
+def test_product_of_experts_cached_equals_uncached_forwards_with_the_guidance_formula(model, temperature):
+    seeds = jnp.array([21, 22, 23], jnp.uint32)
+    s = settings(temperature=temperature, cfg_scale=2.0)
+    cached = sample_codes(model, views(), seeds, s, guided=True)
+    reference = sample_uncached(model, views(), seeds, s, guided=True)
+    np.testing.assert_array_equal(cached, reference)
+    # The second expert counts: the product differs from the first row alone, guided the same way.
+    assert (np.asarray(cached) != np.asarray(sample_codes(model, texts(), seeds, s, guided=True))).any()
+    unguided = sample_codes(model, views(), seeds, s, guided=False)
+    np.testing.assert_array_equal(unguided, sample_uncached(model, views(), seeds, s, guided=False))
+
+
+def test_one_expert_samples_exactly_like_plain_captions(model):
+    seeds = jnp.arange(3, dtype=jnp.uint32)
+    s = settings(temperature=1.0, cfg_scale=3.0)
+    one_expert = sample_codes(model, texts()[:, None], seeds, s)
+    np.testing.assert_array_equal(one_expert, sample_codes(model, texts(), seeds, s))

@@ -133,6 +133,11 @@ class PartiConfig:
     image_vocab_size: int = 1024  # tokenizer codebook size
     image_grid: int = 8  # image tokens per side (tokens = grid²)
     caption_dropout: float = 0.1  # probability a caption is replaced by the empty text (for CFG)
+    # A product of two experts: every image token is scored l(caption without its shape words) +
+    # l(caption without its color words), two rows per image (the shapes world's words,
+    # `vim.world.captions.attribute_views`). Neither row sees a color next to a shape, so neither learns
+    # that a pair never seen in training cannot exist. Dropout empties both rows; CFG guides each.
+    caption_views: bool = False
     remat: bool = False  # keep only block inputs; recompute each block's activations in the backward pass
     # Image tokens per cross-entropy chunk in training: the f32 logits exist [B, chunk, V] at a time
     # (recomputed in the backward pass) instead of [B, N, V]. 0 = all N at once. Must divide N.

@@ -16,6 +16,7 @@ from PIL import Image
 from vim.config import Config, DataConfig
 from vim.data.locations import imported_dir, world_dir
 from vim.data.text import MODEL_FILE, TextTokenizer
+from vim.world.captions import attribute_views
 
 # The shapes world rendered on demand instead of read from a built dataset (any size, never repeats).
 STREAM = "shapes-stream"
@@ -120,14 +121,16 @@ def text_tokenizer_path(cfg: Config) -> Path:
 
 @dataclasses.dataclass
 class TokenizeCaptions(grain.transforms.Map):
-    """Adds text_ids / text_mask / truncated to an example; reloads the model in worker processes."""
+    """Adds text_ids / text_mask / truncated to an example (with `views`, also text_ids_views [2, L]: the
+    caption without its shape words and without its color words); reloads the model in worker processes."""
 
     model_path: str
     length: int
+    views: bool = False
     _tokenizer: TextTokenizer | None = None
 
     def __getstate__(self) -> dict:
-        return {"model_path": self.model_path, "length": self.length, "_tokenizer": None}
+        return {"model_path": self.model_path, "length": self.length, "views": self.views, "_tokenizer": None}
 
     def map(self, example: dict) -> dict:
         if self._tokenizer is None:
@@ -135,7 +138,7 @@ class TokenizeCaptions(grain.transforms.Map):
         caption = example["caption"]
         caption = caption.decode() if isinstance(caption, bytes) else str(caption)
         enc = self._tokenizer.encode([caption], self.length)
-        return {
+        out = {
             "image": example["image"],
             "caption": caption,
             "heldout": np.bool_(example["heldout"]),
@@ -143,6 +146,9 @@ class TokenizeCaptions(grain.transforms.Map):
             "text_mask": enc.mask[0],
             "truncated": enc.truncated[0],
         }
+        if self.views:
+            out["text_ids_views"] = self._tokenizer.encode(list(attribute_views(caption)), self.length).ids
+        return out
 
 
 def absl_flags_parsed() -> None:
@@ -159,7 +165,7 @@ def make_batches(cfg: Config, split: str, **options: Any) -> grain.DataLoaderIte
     """Iterator of numpy batches of this process's share of `split`.
 
     Batches hold `image` uint8 [b, R, R, 3], `text_ids` int32 [b, L], `text_mask`, `truncated`,
-    `caption` and `heldout`, with b = cfg.data.batch_size / process_count. `options` are those of
+    `caption` and `heldout` (with parti.caption_views also `text_ids_views` int32 [b, 2, L]), with b = cfg.data.batch_size / process_count. `options` are those of
     `batch_iterator` (shuffle, num_epochs, drop_remainder, process_index, process_count). The iterator's
     `get_state()` / `set_state()` give exact resumption.
     """
@@ -167,7 +173,7 @@ def make_batches(cfg: Config, split: str, **options: Any) -> grain.DataLoaderIte
     tokenizer_path = text_tokenizer_path(cfg)
     if not tokenizer_path.is_file():
         raise FileNotFoundError(f"no text tokenizer at {tokenizer_path}: run `vim data text-tokenizer` first")
-    return batch_iterator(source, [TokenizeCaptions(str(tokenizer_path), cfg.text.max_length)], cfg, **options)
+    return batch_iterator(source, [TokenizeCaptions(str(tokenizer_path), cfg.text.max_length, cfg.parti.caption_views)], cfg, **options)
 
 
 class ProcessSlice:

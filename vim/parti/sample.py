@@ -127,60 +127,71 @@ def weights_in_compute_dtype(model: Parti) -> Parti:
 
 
 def sample_codes(
-    model: Parti, text_ids_bt: jax.Array, seeds_b: jax.Array, settings: dict, guided: bool = True
+    model: Parti, text_ids: jax.Array, seeds_b: jax.Array, settings: dict, guided: bool = True
 ) -> jax.Array:
     """Codes int32 [B, N] for B captions (token ids, padded with PAD_ID) and B seeds.
 
-    `settings` comes from `settings_arrays`. With `guided`, rows B..2B−1 of the doubled batch hold
-    the empty text and the logits are mixed with `guide`; without it the scale is ignored.
+    `text_ids` is [B, T], or [B, E, T] for a product of E experts (`parti.caption_views`: E = 2 views
+    of each caption), whose logits are summed. `settings` comes from `settings_arrays`. With `guided`,
+    B more rows hold the empty text and each expert's logits are guided against them with `guide`;
+    without it the scale is ignored.
     """
-    b, t = text_ids_bt.shape
+    text_ids_bet = text_ids if text_ids.ndim == 3 else text_ids[:, None]
+    b, e, t = text_ids_bet.shape
     n = model.cfg.image_grid**2
     model = weights_in_compute_dtype(model)
     keys_b = jax.vmap(jax.random.key)(seeds_b)
+    text_ids_rt = text_ids_bet.swapaxes(0, 1).reshape(e * b, t)  # expert-major rows: expert j is rows jB..
     if guided:
-        text_ids_bt = jnp.concatenate([text_ids_bt, jnp.broadcast_to(jnp.asarray(empty_text(t)), (b, t))])
-    mask_bt = text_ids_bt != PAD_ID
-    cache = model.init_cache(model.encode_text(text_ids_bt, mask_bt))
-    bos_b = jnp.full((text_ids_bt.shape[0],), model.bos_id, jnp.int32)
+        text_ids_rt = jnp.concatenate([text_ids_rt, jnp.broadcast_to(jnp.asarray(empty_text(t)), (b, t))])
+    rows = text_ids_rt.shape[0] // b
+    mask_rt = text_ids_rt != PAD_ID
+    cache = model.init_cache(model.encode_text(text_ids_rt, mask_rt))
+    bos_r = jnp.full((rows * b,), model.bos_id, jnp.int32)
 
     def body(i, carry):
-        token_b, cache, codes_bn = carry
-        logits_bv, cache = model.decode_step(token_b, i, cache, mask_bt)
+        token_r, cache, codes_bn = carry
+        logits_rv, cache = model.decode_step(token_r, i, cache, mask_rt)
+        logits_ebv = logits_rv.reshape(rows, b, -1)
         if guided:
-            logits_bv = guide(logits_bv[:b], logits_bv[b:], settings["cfg_scale"])
+            logits_bv = jnp.sum(guide(logits_ebv[:e], logits_ebv[e], settings["cfg_scale"]), axis=0)
+        else:
+            logits_bv = jnp.sum(logits_ebv, axis=0)
         step_keys_b = jax.vmap(lambda k: jax.random.fold_in(k, i))(keys_b)
         code_b = choose(logits_bv, step_keys_b, settings)
-        token_b = jnp.concatenate([code_b, code_b]) if guided else code_b
-        return token_b, cache, codes_bn.at[:, i].set(code_b)
+        return jnp.tile(code_b, rows), cache, codes_bn.at[:, i].set(code_b)
 
-    _, _, codes_bn = jax.lax.fori_loop(0, n, body, (bos_b, cache, jnp.zeros((b, n), jnp.int32)))
+    _, _, codes_bn = jax.lax.fori_loop(0, n, body, (bos_r, cache, jnp.zeros((b, n), jnp.int32)))
     return codes_bn
 
 
 def sample_uncached(
-    model: Parti, text_ids_bt: jax.Array, seeds_b: jax.Array, settings: dict, guided: bool = False
+    model: Parti, text_ids: jax.Array, seeds_b: jax.Array, settings: dict, guided: bool = False
 ) -> jax.Array:
     """Reference sampler without cache: the whole prefix is decoded again for every token.
 
-    With `guided`, the empty text's logits come from a second full forward and are mixed as
+    `text_ids` as in `sample_codes`; each expert is its own full forward and their logits are summed.
+    With `guided`, the empty text's logits come from another full forward and each expert is mixed as
     uncond + s·(cond − uncond), the guidance formula as papers write it.
     """
-    text_ids_bt = jnp.asarray(text_ids_bt)
-    b, n = text_ids_bt.shape[0], model.cfg.image_grid**2
+    text_ids_bet = jnp.asarray(text_ids)
+    text_ids_bet = text_ids_bet if text_ids_bet.ndim == 3 else text_ids_bet[:, None]
+    b, e, t = text_ids_bet.shape
+    n = model.cfg.image_grid**2
     keys_b = jax.vmap(jax.random.key)(seeds_b)
-    mask_bt = text_ids_bt != PAD_ID
-    text_btd = model.encode_text(text_ids_bt, mask_bt)
-    empty_bt = jnp.broadcast_to(jnp.asarray(empty_text(text_ids_bt.shape[1])), text_ids_bt.shape)
+    masks = [text_ids_bet[:, j] != PAD_ID for j in range(e)]
+    texts = [model.encode_text(text_ids_bet[:, j], masks[j]) for j in range(e)]
+    empty_bt = jnp.broadcast_to(jnp.asarray(empty_text(t)), (b, t))
     empty_btd = model.encode_text(empty_bt, empty_bt != PAD_ID)
     bos = jnp.full((b, 1), model.bos_id, jnp.int32)
 
     def body(i, codes_bn):
         inputs_bn = jnp.concatenate([bos, codes_bn[:, :-1]], axis=1)
-        logits_bv = model.decode(text_btd, mask_bt, inputs_bn)[:, i]
-        if guided:
-            uncond_bv = model.decode(empty_btd, empty_bt != PAD_ID, inputs_bn)[:, i]
-            logits_bv = uncond_bv + settings["cfg_scale"] * (logits_bv - uncond_bv)
+        uncond_bv = model.decode(empty_btd, empty_bt != PAD_ID, inputs_bn)[:, i] if guided else None
+        logits_bv = 0.0
+        for text_btd, mask_bt in zip(texts, masks, strict=True):
+            cond_bv = model.decode(text_btd, mask_bt, inputs_bn)[:, i]
+            logits_bv = logits_bv + (uncond_bv + settings["cfg_scale"] * (cond_bv - uncond_bv) if guided else cond_bv)
         step_keys_b = jax.vmap(lambda k: jax.random.fold_in(k, i))(keys_b)
         return codes_bn.at[:, i].set(choose(logits_bv, step_keys_b, settings))
 

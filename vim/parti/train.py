@@ -66,10 +66,25 @@ class PartiTask:
         out = jax.tree.map(lambda _: replicated(mesh), abstract_state)
         return {**out, "params": params, "ema": params, "opt_state": opt}
 
-    def drop_captions(self, text_ids_bt: jax.Array, key: jax.Array) -> jax.Array:
-        """Replace each caption by the empty text with probability parti.caption_dropout (for CFG)."""
-        drop_b = jax.random.bernoulli(key, self.pc.caption_dropout, (text_ids_bt.shape[0],))
-        return jnp.where(drop_b[:, None], jnp.asarray(empty_text(text_ids_bt.shape[1]))[None], text_ids_bt)
+    @property
+    def text_key(self) -> str:
+        """The batch field the model conditions on: captions [B, T], or their two views [B, 2, T]."""
+        return "text_ids_views" if self.pc.caption_views else "text_ids"
+
+    def drop_captions(self, text_ids: jax.Array, key: jax.Array) -> jax.Array:
+        """Replace each caption (with caption views: both of an image's rows) by the empty text with
+        probability parti.caption_dropout (for CFG)."""
+        drop_b = jax.random.bernoulli(key, self.pc.caption_dropout, (text_ids.shape[0],))
+        drop = drop_b.reshape(-1, *[1] * (text_ids.ndim - 1))
+        return jnp.where(drop, jnp.asarray(empty_text(text_ids.shape[-1])), text_ids)
+
+    def text_ids(self, batch: dict) -> jax.Array:
+        if self.text_key not in batch:
+            raise ConfigError(
+                f"parti.caption_views={self.pc.caption_views} needs batches with {self.text_key}: caption views "
+                "are made from streamed captions (data.dataset=shapes-stream), not from cached codes"
+            )
+        return batch[self.text_key]
 
     def codes(self, batch: dict) -> jax.Array:
         """Image codes int32 [B, N]: cached ones, or the frozen tokenizer's codes of rendered images."""
@@ -81,16 +96,18 @@ class PartiTask:
         return jax.lax.stop_gradient(self.tokenizer.encode(images_bhwc)).reshape(images_bhwc.shape[0], -1)
 
     def loss(self, params: dict, batch: dict, key: jax.Array | None) -> tuple[jax.Array, dict]:
-        text_ids, codes = batch["text_ids"], self.codes(batch)
+        """Mean cross-entropy per image token; with caption views, of the two rows' summed logits."""
+        text_ids, codes_bn = self.text_ids(batch), self.codes(batch)
         if key is not None:
             text_ids = self.drop_captions(text_ids, key)
+        b, t = codes_bn.shape[0], text_ids.shape[-1]
+        experts = text_ids.shape[1] if text_ids.ndim == 3 else 1
+        text_ids_rt = text_ids.swapaxes(0, 1).reshape(experts * b, t) if experts > 1 else text_ids
+        codes_rn = jnp.tile(codes_bn, (experts, 1))  # every row predicts the same image
         model = self.model(params)
-        if self.pc.logits_chunk:
-            nll, correct = chunked_token_losses(model, model.features(text_ids, text_ids != PAD_ID, codes), codes)
-            return jnp.mean(nll), {"accuracy": jnp.mean(correct)}
-        nll, correct = token_losses(model(text_ids, text_ids != PAD_ID, codes), codes)
-        accuracy = jnp.mean(correct)
-        return jnp.mean(nll), {"accuracy": accuracy}
+        features_rnd = model.features(text_ids_rt, text_ids_rt != PAD_ID, codes_rn)
+        nll, correct = chunked_token_losses(model, features_rnd, codes_bn)
+        return jnp.mean(nll), {"accuracy": jnp.mean(correct)}
 
     def train_step(self, state: dict, batch: dict) -> tuple[dict, dict]:
         key = step_key(state)
@@ -98,7 +115,7 @@ class PartiTask:
         if microbatches == 1:
             (loss, aux), grads = jax.value_and_grad(self.loss, has_aux=True)(state["params"], batch, key)
         else:  # captions drop over the whole batch, so the update equals the one-batch update
-            batch = {**batch, "text_ids": self.drop_captions(batch["text_ids"], key)}
+            batch = {**batch, self.text_key: self.drop_captions(self.text_ids(batch), key)}
             (loss, aux), grads = accumulate_gradients(
                 lambda params, micro: self.loss(params, micro, None),
                 state["params"],
@@ -129,7 +146,7 @@ class PartiTask:
         seeds = jnp.arange(n, dtype=jnp.uint32) + jnp.uint32(state["step"])
         samples = sample_codes(
             self.model(state["ema"]),
-            batch["text_ids"][:n],
+            self.text_ids(batch)[:n],
             seeds,
             settings_arrays(self.cfg.sample),
             guided=self.cfg.sample.guided,
@@ -149,22 +166,31 @@ def token_losses(logits_bnv: jax.Array, codes_bn: jax.Array) -> tuple[jax.Array,
     return nll_bn, true_logit_bn >= jnp.max(logits_bnv, axis=-1)
 
 
-def chunked_token_losses(model: Parti, features_bnd: jax.Array, codes_bn: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """`token_losses` of the model's logits, parti.logits_chunk image tokens at a time: a scan whose
-    step is rematerialized, so only one chunk's f32 logits [B, chunk, V] exist, forward and backward."""
-    b, n, d = features_bnd.shape
-    chunk = model.cfg.logits_chunk
+def chunked_token_losses(model: Parti, features_rnd: jax.Array, codes_bn: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """`token_losses` [B, N] of the model's logits summed over the E = R / B experts' rows (expert-major:
+    rows jB..(j+1)B − 1 are expert j; E = 1 is the plain model), parti.logits_chunk image tokens at a
+    time: a scan whose step is rematerialized, so only one chunk's f32 logits [R, chunk, V] exist, forward
+    and backward. logits_chunk = 0 is one chunk of all N tokens (no scan)."""
+    r, n, d = features_rnd.shape
+    b = codes_bn.shape[0]
+    chunk = model.cfg.logits_chunk or n
     if chunk < 0 or n % chunk:
         raise ConfigError(f"parti.logits_chunk={chunk} must divide the {n} image tokens (or be 0 = off)")
 
+    def losses(features_rcd, codes_bc):
+        logits_rcv = model.logits(features_rcd).astype(jnp.float32)
+        return token_losses(jnp.sum(logits_rcv.reshape(r // b, b, *logits_rcv.shape[1:]), axis=0), codes_bc)
+
+    if chunk == n:
+        return losses(features_rnd, codes_bn)
+
     @jax.checkpoint
     def one_chunk(_, chunk_inputs):
-        features_bcd, codes_bc = chunk_inputs
-        return None, token_losses(model.logits(features_bcd).astype(jnp.float32), codes_bc)
+        return None, losses(*chunk_inputs)
 
-    features_kbcd = features_bnd.reshape(b, n // chunk, chunk, d).swapaxes(0, 1)
+    features_krcd = features_rnd.reshape(r, n // chunk, chunk, d).swapaxes(0, 1)
     codes_kbc = codes_bn.reshape(b, n // chunk, chunk).swapaxes(0, 1)
-    _, (nll_kbc, correct_kbc) = jax.lax.scan(one_chunk, None, (features_kbcd, codes_kbc))
+    _, (nll_kbc, correct_kbc) = jax.lax.scan(one_chunk, None, (features_krcd, codes_kbc))
     return nll_kbc.swapaxes(0, 1).reshape(b, n), correct_kbc.swapaxes(0, 1).reshape(b, n)
 
 
@@ -193,6 +219,11 @@ def train_and_evaluate(
     Cached codes must have been made from the tokenizer's current state; the state trained on is recorded
     in the run (`trained_on.json`) for `vim export`.
     """
+    if cfg.parti.caption_views and cfg.data.dataset != STREAM:
+        raise ConfigError(
+            f"parti.caption_views needs captions split per image: use data.dataset={STREAM} "
+            f"(got {cfg.data.dataset}, whose cached codes hold token ids only)"
+        )
     tok_model, tok_cfg, tok_state = tokenizer_state(tokenizer)
     check_against_tokenizer(cfg, tok_cfg)
     if cfg.data.dataset == STREAM:

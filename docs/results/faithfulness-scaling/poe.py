@@ -1,4 +1,5 @@
-"""A product of two experts for held-out color–shape pairs (issue 17 study; a fine-tune, not the product).
+"""A product of two experts for held-out color–shape pairs (issue 17 study): the fine-tune that made the
+bundled generator (vim samples such a model with `parti.caption_views`; `vim train-parti` trains one).
 
 The generator scores every image token as l(caption without its shape words) + l(caption without its color
 words): one network, two rows per caption. Neither row ever sees a color next to a shape, so neither can
@@ -10,6 +11,7 @@ only has to score what the other leaves open. Unconditional = both rows on the e
     python poe.py eval -n 500 --plain                            # the bundle itself, same captions
     python poe.py eval --params runs/poe/params_4000.pkl -n 1000 --cfg 2 --candidates 16 --save-candidates c.npz
     python poe.py rescore c.npz --scorer runs/scorer-10k         # the same candidates kept by another scorer
+    python poe.py export --params runs/poe/params_4000.pkl --out checkpoints/shapes-tiny   # bundle it
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from vim.metrics.faithfulness import match_rates
 from vim.parti.sample import choose, empty_text, guide, settings_arrays
 from vim.rerank.score import Reranker
 from vim.tokenizer.model import l2_normalize
+from vim.training.weights import PARAMS_FILE, save_params
 from vim.world.captions import attribute_views, parse_caption
 from vim.world.dataset import make_example
 from vim.world.parser import match_spec, parse_image
@@ -264,6 +267,23 @@ def rescore(args: argparse.Namespace) -> None:
     print(json.dumps(out), flush=True)
 
 
+def export(args: argparse.Namespace) -> None:
+    """Put a fine-tune's generator weights into a bundle, with parti.caption_views on in its config, so
+    `vim generate`, `vim eval faithfulness` and the demo sample it as a product of the two views."""
+    out = Path(args.out) / "parti"
+    saved = pickle.loads(Path(args.params).read_bytes())
+    saved = saved if "parti" in saved else {"parti": saved}
+    if np.any(np.asarray(saved.get("code_w", 0.0))):
+        raise ValueError(f"{args.params} has a trained shared code-vector term, which vim's Parti does not hold")
+    state = nnx.state(load_bundle(args.out).parti)
+    state.replace_by_pure_dict(jax.tree.map(jnp.asarray, saved["parti"]))  # refuses a tree of another shape
+    save_params(nnx.to_pure_dict(state), out / PARAMS_FILE)
+    config = json.loads((out / "config.json").read_text())
+    config["parti"]["caption_views"] = True
+    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    print(f"wrote {out / PARAMS_FILE} (from {args.params}) and parti.caption_views=true in {out / 'config.json'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -296,6 +316,10 @@ def main() -> None:
     r.add_argument("--scorer", required=True)
     r.add_argument("--checkpoint", default="checkpoints/shapes-tiny")
     r.set_defaults(fn=rescore)
+    x = sub.add_parser("export")
+    x.add_argument("--params", required=True, help="a params_<step>.pkl of train")
+    x.add_argument("--out", default="checkpoints/shapes-tiny", help="the bundle whose parti/ weights it replaces")
+    x.set_defaults(fn=export)
     args = parser.parse_args()
     args.fn(args)
 
