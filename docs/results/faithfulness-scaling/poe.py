@@ -6,9 +6,10 @@ words): one network, two rows per caption. Neither row ever sees a color next to
 learn "yellow is never a cross"; the product is what is trained (cross-entropy of the sum), so each row
 only has to score what the other leaves open. Unconditional = both rows on the empty caption.
 
-    python poe.py train --steps 4000 --workdir runs/poe          # fine-tunes the bundled generator
+    git worktree add ../b78k 5b1e52e   # the bundle before this fine-tune replaced its generator (2026-12-01)
+    python poe.py train --steps 4000 --workdir runs/poe --checkpoint ../b78k/checkpoints/shapes-tiny
     python poe.py eval --params runs/poe/params_4000.pkl -n 500   # CFG and temperature of the bundle
-    python poe.py eval -n 500 --plain                            # the bundle itself, same captions
+    python poe.py eval -n 500 --plain --checkpoint ../b78k/checkpoints/shapes-tiny   # the step-78,000 generator
     python poe.py eval --params runs/poe/params_4000.pkl -n 1000 --cfg 2 --candidates 16 --save-candidates c.npz
     python poe.py rescore c.npz --scorer runs/scorer-10k         # the same candidates kept by another scorer
     python poe.py export --params runs/poe/params_4000.pkl --out checkpoints/shapes-tiny   # bundle it
