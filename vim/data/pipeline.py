@@ -165,15 +165,17 @@ def make_batches(cfg: Config, split: str, **options: Any) -> grain.DataLoaderIte
     """Iterator of numpy batches of this process's share of `split`.
 
     Batches hold `image` uint8 [b, R, R, 3], `text_ids` int32 [b, L], `text_mask`, `truncated`,
-    `caption` and `heldout` (with parti.caption_views also `text_ids_views` int32 [b, 2, L]), with b = cfg.data.batch_size / process_count. `options` are those of
-    `batch_iterator` (shuffle, num_epochs, drop_remainder, process_index, process_count). The iterator's
+    `caption` and `heldout` (with parti.caption_views also `text_ids_views` int32 [b, 2, L]), with
+    b = cfg.data.batch_size / process_count. `options` are those of `batch_iterator` (shuffle, num_epochs,
+    drop_remainder, process_index, process_count). The iterator's
     `get_state()` / `set_state()` give exact resumption.
     """
     source = open_split(cfg.data, split)
     tokenizer_path = text_tokenizer_path(cfg)
     if not tokenizer_path.is_file():
         raise FileNotFoundError(f"no text tokenizer at {tokenizer_path}: run `vim data text-tokenizer` first")
-    return batch_iterator(source, [TokenizeCaptions(str(tokenizer_path), cfg.text.max_length, cfg.parti.caption_views)], cfg, **options)
+    tokenize = TokenizeCaptions(str(tokenizer_path), cfg.text.max_length, cfg.parti.caption_views)
+    return batch_iterator(source, [tokenize], cfg, **options)
 
 
 class ProcessSlice:
