@@ -207,10 +207,3 @@ def test_product_of_experts_cached_equals_uncached_forwards_with_the_guidance_fo
     assert (np.asarray(cached) != np.asarray(sample_codes(model, texts(), seeds, s, guided=True))).any()
     unguided = sample_codes(model, views(), seeds, s, guided=False)
     np.testing.assert_array_equal(unguided, sample_uncached(model, views(), seeds, s, guided=False))
-
-
-def test_one_expert_samples_exactly_like_plain_captions(model):
-    seeds = jnp.arange(3, dtype=jnp.uint32)
-    s = settings(temperature=1.0, cfg_scale=3.0)
-    one_expert = sample_codes(model, texts()[:, None], seeds, s)
-    np.testing.assert_array_equal(one_expert, sample_codes(model, texts(), seeds, s))

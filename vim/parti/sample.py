@@ -126,6 +126,14 @@ def weights_in_compute_dtype(model: Parti) -> Parti:
     return nnx.merge(graphdef, jax.tree.map(cast, state))
 
 
+def expert_rows(text_ids: jax.Array) -> tuple[jax.Array, int]:
+    """Text ids [B, T] or [B, E, T] (E experts per image) as expert-major rows [E·B, T] (expert j is rows
+    jB..(j+1)B − 1), and E."""
+    text_ids_bet = text_ids if text_ids.ndim == 3 else text_ids[:, None]
+    b, e, t = text_ids_bet.shape
+    return text_ids_bet.swapaxes(0, 1).reshape(e * b, t), e
+
+
 def sample_codes(
     model: Parti, text_ids: jax.Array, seeds_b: jax.Array, settings: dict, guided: bool = True
 ) -> jax.Array:
@@ -136,12 +144,11 @@ def sample_codes(
     B more rows hold the empty text and each expert's logits are guided against them with `guide`;
     without it the scale is ignored.
     """
-    text_ids_bet = text_ids if text_ids.ndim == 3 else text_ids[:, None]
-    b, e, t = text_ids_bet.shape
+    b, t = text_ids.shape[0], text_ids.shape[-1]
+    text_ids_rt, e = expert_rows(text_ids)
     n = model.cfg.image_grid**2
     model = weights_in_compute_dtype(model)
     keys_b = jax.vmap(jax.random.key)(seeds_b)
-    text_ids_rt = text_ids_bet.swapaxes(0, 1).reshape(e * b, t)  # expert-major rows: expert j is rows jB..
     if guided:
         text_ids_rt = jnp.concatenate([text_ids_rt, jnp.broadcast_to(jnp.asarray(empty_text(t)), (b, t))])
     rows = text_ids_rt.shape[0] // b

@@ -22,7 +22,7 @@ from vim.data.pipeline import STREAM, make_batches, text_tokenizer_path
 from vim.data.text import PAD_ID
 from vim.parti.data import check_codes, code_batches, record_trained_on, tokenizer_state
 from vim.parti.model import Parti
-from vim.parti.sample import empty_text, sample_codes, settings_arrays
+from vim.parti.sample import empty_text, expert_rows, sample_codes, settings_arrays
 from vim.sharding import param_specs, replicated
 from vim.training.loop import fit
 from vim.training.optim import accumulate_gradients, guarded_update, make_optimizer
@@ -100,9 +100,7 @@ class PartiTask:
         text_ids, codes_bn = self.text_ids(batch), self.codes(batch)
         if key is not None:
             text_ids = self.drop_captions(text_ids, key)
-        b, t = codes_bn.shape[0], text_ids.shape[-1]
-        experts = text_ids.shape[1] if text_ids.ndim == 3 else 1
-        text_ids_rt = text_ids.swapaxes(0, 1).reshape(experts * b, t) if experts > 1 else text_ids
+        text_ids_rt, experts = expert_rows(text_ids)
         codes_rn = jnp.tile(codes_bn, (experts, 1))  # every row predicts the same image
         model = self.model(params)
         features_rnd = model.features(text_ids_rt, text_ids_rt != PAD_ID, codes_rn)
