@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import ipaddress
+import itertools
 import json
 import logging
 import random
@@ -65,10 +66,13 @@ P2_EXAMPLES = [  # PartiPrompts; the bundled model only knows the shapes world
 class Demo:
     """State shared by all requests: one bundle, one compiled generator, one tokenizer program."""
 
-    def __init__(self, bundle: Bundle, batch_size: int = MAX_IMAGES, max_file_size: int | str = DEFAULT_MAX_FILE_SIZE):
+    def __init__(
+        self, bundle: Bundle, batch_size: int = MAX_CANDIDATES, max_file_size: int | str = DEFAULT_MAX_FILE_SIZE
+    ):
         self.bundle = bundle
         self.max_file_size = parse_file_size(max_file_size)  # bytes per upload, as launch() tells gradio
-        self.generator = Generator(bundle, batch_size=batch_size)
+        # A reranked request samples its candidates as one batch; one without reranking pads to MAX_IMAGES.
+        self.generator = Generator(bundle, batch_size=batch_size, smallest_batch=min(MAX_IMAGES, batch_size))
         self.reranker = bundle.reranker()  # None when the bundle has no scorer/
         self.upsampler = bundle.upsampler()  # None when the bundle has no upsampler/
         tokenizer = bundle.tokenizer
@@ -91,8 +95,9 @@ class Demo:
     def warm_up(self) -> float:
         """Compile every program once so the first user does not wait for XLA."""
         start = time.perf_counter()
-        for scale in (3.0, 1.0):
-            self.generator(["a red circle"], [0], SampleConfig(cfg_scale=scale))
+        rows = {self.generator.smallest_batch, self.generator.batch_size}  # the batch shapes requests use
+        for scale, n in itertools.product((3.0, 1.0), sorted(rows)):
+            self.generator(["a red circle"] * n, list(range(n)), SampleConfig(cfg_scale=scale))
         self._roundtrip(jnp.zeros((1, self.image_size, self.image_size, 3)))
         if self._lpips_of is not None:
             self._lpips_of(*[jnp.zeros((1, self.image_size, self.image_size, 3))] * 2)
@@ -100,6 +105,10 @@ class Demo:
             draws = MAX_CANDIDATES if self.reranker is not None else 1
             recommended = self.bundle.parti_cfg.sample
             draw(self.generator, "a red circle", 1, 0, recommended, draws, self.reranker, self.upsampler)
+        if self.reranker is not None:  # the scorer pads C candidates to a power of two: one shape each
+            side = self.reranker.cfg.image_size
+            for c in range(2, MAX_CANDIDATES + 1):
+                self.reranker.embed_images(np.zeros((c, side, side, 3), np.uint8))
         return time.perf_counter() - start
 
     def generate(self, prompt, n, cfg_scale, temperature, top_k, top_p, seed, candidates=0, upsample=False):

@@ -4,7 +4,10 @@
 
 Starts the Gradio app in-process on 127.0.0.1, then (1) asks for 4 images at the demo's default settings
 (the bundle's recommended sampling, best 4 of 16 by the scorer when the bundle has one)
-`repeats` times through gradio_client, as the browser's Generate button does, and (2) lets `clients`
+`repeats` times through gradio_client, as the browser's Generate button does, and fetches the 4 gallery
+images over one kept-alive connection, as the browser then does: that is the latency. The same requests
+left to gradio_client's own downloads (a new connection per file, and the download list's 4 PNGs too,
+which a browser fetches only when clicked) are timed beside it. (2) lets `clients`
 clients send 3 requests each at once against a queue of 16: every request must be answered or
 refused with "queue is full", and the server must answer afterwards. Prints one JSON object last;
 `ratio` is null (no peer ships a demo); the headline figure is `median_latency_s`.
@@ -20,8 +23,11 @@ import socket
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
+from io import BytesIO
 
+import httpx
 from gradio_client import Client
+from PIL import Image
 
 from apps.demo import MAX_CANDIDATES, Demo, build_app
 from vim.bundle import load_bundle
@@ -55,12 +61,21 @@ def main() -> None:
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     startup_s = time.perf_counter() - start
     client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-    latencies = []
-    for i in range(args.repeats):
-        t = time.perf_counter()
-        gallery, _, _ = request(client, defaults, candidates, seed=i)
-        latencies.append(time.perf_counter() - t)
-        assert len(gallery) == 4
+    browser_like = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
+    side = demo.image_size
+    latencies, client_download_latencies = [], []
+    with httpx.Client() as http:  # one connection for the images, as a browser keeps it alive
+        for i in range(args.repeats):
+            t = time.perf_counter()
+            gallery, _, _ = request(browser_like, defaults, candidates, seed=i)
+            urls = [item["image"]["url"] for item in gallery]
+            images = [Image.open(BytesIO(http.get(url).raise_for_status().content)) for url in urls]
+            latencies.append(time.perf_counter() - t)
+            assert len(images) == 4 and all(im.size == (side, side) for im in images), [im.size for im in images]
+            t = time.perf_counter()
+            gallery, _, _ = request(client, defaults, candidates, seed=i)
+            client_download_latencies.append(time.perf_counter() - t)
+            assert len(gallery) == 4
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     def one_client(c: int) -> list[str]:
@@ -81,6 +96,7 @@ def main() -> None:
     after = request(client, defaults, candidates, n=1)
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     client.close()
+    browser_like.close()
     app.close()
     result = {
         "bench": "demo_latency",
@@ -90,6 +106,8 @@ def main() -> None:
         "compile_s": round(compile_s, 2),
         "latency_4_images_s": [round(x, 3) for x in latencies],
         "median_latency_s": round(statistics.median(latencies), 3),
+        "latency_gradio_client_downloads_s": [round(x, 3) for x in client_download_latencies],
+        "median_latency_gradio_client_downloads_s": round(statistics.median(client_download_latencies), 3),
         "load": {
             "clients": args.clients,
             "requests": len(outcomes),

@@ -14,6 +14,7 @@ from vim.cli import main
 from vim.config import SampleConfig, TrainConfig
 from vim.generate import Generator, PromptError, check_prompt, draw_images
 from vim.metrics.faithfulness import faithfulness_table, markdown
+from vim.sharding import padded_rows
 
 from .conftest import fake_devices_env
 
@@ -39,6 +40,28 @@ def test_generator_images_and_seeds(generator):
     np.testing.assert_array_equal(again["codes"][0], out["codes"][0])  # batch-mates do not matter
     other = generator(prompts[:1], [99], SampleConfig(cfg_scale=3.0, temperature=3.0))
     assert (other["codes"][0] != out["codes"][0]).any()
+
+
+def test_padded_rows_are_powers_of_two_from_the_smallest_batch_up_to_the_batch():
+    assert [padded_rows(n, 16) for n in (1, 2, 3, 5, 9, 16, 40)] == [1, 2, 4, 8, 16, 16, 16]
+    assert [padded_rows(n, 16, 8) for n in (1, 8, 9, 16)] == [8, 8, 16, 16]
+    assert [padded_rows(n, 12, 4) for n in (3, 5, 9)] == [4, 8, 12]  # capped at the batch
+    assert padded_rows(3, 16, 16) == 16  # smallest = batch: one shape
+    for bad in [(0, 16, 1), (3, 4, 8), (3, 16, 0)]:
+        with pytest.raises(ValueError, match="padded_rows"):
+            padded_rows(*bad)
+
+
+def test_a_generator_pads_few_prompts_to_a_smaller_batch_and_draws_the_same(small_bundle, generator):
+    bucketed = Generator(load_bundle(small_bundle), batch_size=8, smallest_batch=2)
+    assert (bucketed.batch_size, bucketed.smallest_batch) == (8, 2)
+    prompts = ["a red circle", "two big blue squares above a green star", "a yellow heart"] * 4
+    full = generator(prompts, list(range(12)), SampleConfig(cfg_scale=2.0))["codes"]  # chunks of 4
+    for n in (1, 3, 12):  # padded to 2, 4, then 8 + 4
+        out = bucketed(prompts[:n], list(range(n)), SampleConfig(cfg_scale=2.0))
+        np.testing.assert_array_equal(out["codes"], full[:n])
+        assert out["images"].shape[0] == n
+    assert bucketed._runs[True]._cache_size() == 3  # shapes 2, 4 and 8 compiled, nothing per call
 
 
 def test_a_caption_views_model_draws_from_each_prompts_two_views(small_bundle, generator):

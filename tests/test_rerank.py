@@ -152,6 +152,16 @@ def test_rerank_keeps_exactly_the_top_scoring_candidates():
         assert (np.diff(direct[p][keep[p]]) <= 0).all()  # best first
 
 
+def test_scores_do_not_depend_on_how_the_candidates_are_chunked_and_padded():
+    scfg = dataclasses.replace(SMALL_SCORER, text_vocab_size=16, text_length=4)
+    model = DualEncoder(scfg, rngs=nnx.Rngs(2))
+    images = np.random.default_rng(1).integers(0, 256, (11, 64, 64, 3), dtype=np.uint8)
+    ids = np.tile(np.array([[4, 5, 3, 0]], np.int32), (11, 1))
+    one_by_one = np.concatenate([score(model, images[i : i + 1], ids[:1], ids[:1] != 0) for i in range(11)])
+    for batch_size in (4, 8, 64):  # chunks 4+4+3 (padded to 4), 8+3 (to 4), 11 (to 16)
+        np.testing.assert_allclose(score(model, images, ids, ids != 0, batch_size), one_by_one, atol=1e-5)
+
+
 def test_padding_does_not_change_a_caption_embedding():
     scfg = dataclasses.replace(SMALL_SCORER, text_vocab_size=16, text_length=6)
     model = DualEncoder(scfg, rngs=nnx.Rngs(1))

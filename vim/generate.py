@@ -28,7 +28,7 @@ from vim import distributed
 from vim.bundle import Bundle
 from vim.config import MeshConfig, SampleConfig
 from vim.parti.sample import sample_codes, settings_arrays
-from vim.sharding import batch_sharding, make_mesh, replicated
+from vim.sharding import batch_sharding, make_mesh, padded_rows, replicated
 from vim.world.captions import attribute_views
 
 MAX_PROMPT_CHARS = 2_000  # longer input is refused before tokenizing, so no request costs unbounded work
@@ -74,7 +74,16 @@ def check_settings(sample: SampleConfig) -> None:
 class Generator:
     """A bundle's Parti + tokenizer behind one jitted program per batch shape (data-parallel over devices)."""
 
-    def __init__(self, bundle: Bundle, batch_size: int = 16, mesh_cfg: MeshConfig | None = None):
+    def __init__(
+        self,
+        bundle: Bundle,
+        batch_size: int = 16,
+        mesh_cfg: MeshConfig | None = None,
+        smallest_batch: int | None = None,
+    ):
+        """Prompts are drawn batch_size at a time; a last (or only) shorter chunk is padded to
+        `padded_rows(n, batch_size, smallest_batch)` rows, so each of those shapes compiles once
+        (smallest_batch None: every chunk is a full batch, one shape)."""
         if bundle.parti is None or bundle.text is None:
             raise ValueError(f"{bundle.path} is a tokenizer-only bundle; generation needs a Parti model")
         self.bundle = bundle
@@ -83,6 +92,8 @@ class Generator:
         self.mesh = make_mesh(mesh_cfg or MeshConfig(), jax.local_devices())
         devices = self.mesh.devices.size
         self.batch_size = -(-batch_size // devices) * devices  # rows split evenly over the data axis
+        smallest = min(smallest_batch or self.batch_size, self.batch_size)
+        self.smallest_batch = -(-smallest // devices) * devices
         self.text_length = bundle.parti_cfg.parti.text_length
         self.grid = bundle.parti_cfg.parti.image_grid
         parti_def, parti_state = nnx.split(bundle.parti)
@@ -126,12 +137,12 @@ class Generator:
             for start in range(0, len(prompts), self.batch_size):
                 chunk_ids = ids[start : start + self.batch_size]
                 chunk_seeds = np.asarray(seeds[start : start + self.batch_size], np.uint32)
-                pad = self.batch_size - len(chunk_ids)  # a fixed batch shape compiles once
+                pad = padded_rows(len(chunk_ids), self.batch_size, self.smallest_batch) - len(chunk_ids)
                 chunk_ids = np.concatenate([chunk_ids, np.repeat(chunk_ids[-1:], pad, 0)])
                 chunk_seeds = np.concatenate([chunk_seeds, np.zeros(pad, np.uint32)])
                 c, px = self._runs[sample.guided](self._states, chunk_ids, chunk_seeds, settings)
-                codes.append(np.asarray(c)[: self.batch_size - pad])
-                images.append(np.asarray(px)[: self.batch_size - pad])
+                codes.append(np.asarray(c)[: len(c) - pad])
+                images.append(np.asarray(px)[: len(px) - pad])
         return {"images": np.concatenate(images), "codes": np.concatenate(codes), "truncated": truncated}
 
 

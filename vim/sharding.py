@@ -63,6 +63,18 @@ def batch_sharding(mesh: jax.sharding.Mesh) -> NamedSharding:
     return NamedSharding(mesh, logical_spec(["batch"]))
 
 
+def padded_rows(n: int, batch_size: int, smallest: int = 1) -> int:
+    """Rows a compiled program takes for n ≥ 1 inputs: batch_size for n ≥ batch_size, else the smallest
+    smallest·2^k ≥ n (capped at batch_size). Few inputs are not padded to a full batch, yet at most
+    log2(batch_size / smallest) + 1 shapes compile; a power-of-two multiple of a device count stays one."""
+    if n < 1 or smallest < 1 or batch_size < smallest:
+        raise ValueError(f"padded_rows needs n ≥ 1 and 1 ≤ smallest ≤ batch_size, got {n}, {smallest}, {batch_size}")
+    rows = smallest
+    while rows < min(n, batch_size):
+        rows *= 2
+    return min(rows, batch_size)
+
+
 def replicated(mesh: jax.sharding.Mesh) -> NamedSharding:
     return NamedSharding(mesh, P())
 

@@ -27,6 +27,7 @@ from flax import nnx
 from vim.config import ScorerConfig
 from vim.data.text import MODEL_FILE, TextTokenizer
 from vim.rerank.model import DualEncoder, read_scorer_config, write_scorer_config
+from vim.sharding import padded_rows
 from vim.world.negatives import negative_captions
 
 PARAMS_FILE = "params.npz"
@@ -81,14 +82,16 @@ def _compiled(scorer: DualEncoder) -> tuple[Callable, Callable]:
 
 
 def _chunked(fn, arrays: Sequence[np.ndarray], batch_size: int) -> np.ndarray:
-    """fn over rows of `arrays` in fixed-size chunks (the last one padded), so each shape compiles once."""
+    """fn over rows of `arrays` in chunks of batch_size rows; the last one padded to `padded_rows`, so a few
+    candidates are not scored at the cost of a full batch."""
     n = len(arrays[0])
     out = []
     for start in range(0, n, batch_size):
         chunk = [a[start : start + batch_size] for a in arrays]
-        pad = batch_size - len(chunk[0])
+        rows = padded_rows(len(chunk[0]), batch_size)
+        pad = rows - len(chunk[0])
         chunk = [np.concatenate([c, np.repeat(c[-1:], pad, 0)]) if pad else c for c in chunk]
-        out.append(np.asarray(fn(*chunk))[: batch_size - pad])
+        out.append(np.asarray(fn(*chunk))[: rows - pad])
     return np.concatenate(out) if out else np.zeros((0,), np.float32)
 
 
