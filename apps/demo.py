@@ -38,6 +38,7 @@ from vim.generate import Generator, PromptError, check_prompt, check_settings, d
 from vim.metrics.lpips import make_distance
 from vim.metrics.lpips_weights import load_lpips_or_reason
 from vim.metrics.pixels import psnr
+from vim.sharding import padded_rows
 from vim.tokenizer.infer import load_square
 from vim.world.captions import CaptionParseError, parse_caption
 from vim.world.parser import ATTRIBUTES, match_spec, parse_image
@@ -105,10 +106,10 @@ class Demo:
             draws = MAX_CANDIDATES if self.reranker is not None else 1
             recommended = self.bundle.parti_cfg.sample
             draw(self.generator, "a red circle", 1, 0, recommended, draws, self.reranker, self.upsampler)
-        if self.reranker is not None:  # the scorer pads C candidates to a power of two: one shape each
+        if self.reranker is not None:  # each batch shape the scorer pads 2..MAX_CANDIDATES candidates to
             side = self.reranker.cfg.image_size
-            for c in range(2, MAX_CANDIDATES + 1):
-                self.reranker.embed_images(np.zeros((c, side, side, 3), np.uint8))
+            for rows in {padded_rows(c, self.reranker.batch_size) for c in range(2, MAX_CANDIDATES + 1)}:
+                self.reranker.embed_images(np.zeros((rows, side, side, 3), np.uint8))
         return time.perf_counter() - start
 
     def generate(self, prompt, n, cfg_scale, temperature, top_k, top_p, seed, candidates=0, upsample=False):

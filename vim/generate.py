@@ -137,12 +137,13 @@ class Generator:
             for start in range(0, len(prompts), self.batch_size):
                 chunk_ids = ids[start : start + self.batch_size]
                 chunk_seeds = np.asarray(seeds[start : start + self.batch_size], np.uint32)
-                pad = padded_rows(len(chunk_ids), self.batch_size, self.smallest_batch) - len(chunk_ids)
+                rows = len(chunk_ids)
+                pad = padded_rows(rows, self.batch_size, self.smallest_batch) - rows
                 chunk_ids = np.concatenate([chunk_ids, np.repeat(chunk_ids[-1:], pad, 0)])
                 chunk_seeds = np.concatenate([chunk_seeds, np.zeros(pad, np.uint32)])
                 c, px = self._runs[sample.guided](self._states, chunk_ids, chunk_seeds, settings)
-                codes.append(np.asarray(c)[: len(c) - pad])
-                images.append(np.asarray(px)[: len(px) - pad])
+                codes.append(np.asarray(c)[:rows])
+                images.append(np.asarray(px)[:rows])
         return {"images": np.concatenate(images), "codes": np.concatenate(codes), "truncated": truncated}
 
 

@@ -88,10 +88,10 @@ def _chunked(fn, arrays: Sequence[np.ndarray], batch_size: int) -> np.ndarray:
     out = []
     for start in range(0, n, batch_size):
         chunk = [a[start : start + batch_size] for a in arrays]
-        rows = padded_rows(len(chunk[0]), batch_size)
-        pad = rows - len(chunk[0])
+        rows = len(chunk[0])
+        pad = padded_rows(rows, batch_size) - rows
         chunk = [np.concatenate([c, np.repeat(c[-1:], pad, 0)]) if pad else c for c in chunk]
-        out.append(np.asarray(fn(*chunk))[: rows - pad])
+        out.append(np.asarray(fn(*chunk))[:rows])
     return np.concatenate(out) if out else np.zeros((0,), np.float32)
 
 

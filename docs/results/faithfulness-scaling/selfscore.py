@@ -159,8 +159,9 @@ def analyse(path: str) -> None:
         pick(scores + w * 0.01 * pmi, f"scorer + {w * 0.01} pmi")
 
 
-def near_misses(caption: str) -> list[str]:
-    """The caption with one group's shape word, or its color word, replaced (each other value), in place."""
+def group_edits(caption: str) -> list[tuple[list[str], list[str]]]:
+    """Per "color shape" group of the caption, in place: (the caption with each other color, with each other
+    shape), keeping the caption's wording and the noun's number."""
     import re
 
     from vim.world.captions import SHAPE_WORDS
@@ -169,13 +170,20 @@ def near_misses(caption: str) -> list[str]:
     noun_shape = {w: s for s, syn in SHAPE_WORDS.items() for pair in syn for w in pair}
     plural = {w for syn in SHAPE_WORDS.values() for pair in syn for w in pair[1:]}
     nouns = "|".join(sorted(noun_shape, key=len, reverse=True))
-    out = []
+    groups = []
     for m in re.finditer(rf"\b({'|'.join(COLORS)}) ({nouns})\b", caption):
         color, noun = m.group(1), m.group(2)
-        edits = [f"{color} {SHAPE_WORDS[s][0][1 if noun in plural else 0]}" for s in SHAPES if s != noun_shape[noun]]
-        edits += [f"{c} {noun}" for c in COLORS if c != color]
-        out += [caption[: m.start()] + e + caption[m.end() :] for e in edits]
-    return out
+        words = [SHAPE_WORDS[s][0][1 if noun in plural else 0] for s in SHAPES if s != noun_shape[noun]]
+        before, after = caption[: m.start()], caption[m.end() :]
+        other_colors = [f"{before}{c} {noun}{after}" for c in COLORS if c != color]
+        other_shapes = [f"{before}{color} {w}{after}" for w in words]
+        groups.append((other_colors, other_shapes))
+    return groups
+
+
+def near_misses(caption: str) -> list[str]:
+    """The caption with one group's shape word, or its color word, replaced (each other value), in place."""
+    return [c for other_colors, other_shapes in group_edits(caption) for c in other_shapes + other_colors]
 
 
 def contrast(path: str) -> None:
@@ -202,29 +210,16 @@ def contrast(path: str) -> None:
 def marginal(path: str) -> None:
     """Candidates chosen by the scorer plus, per group, its best score over the group's other colors (does it
     show the shape?) and over its other shapes (does it show the color?)."""
-    import re
-
-    from vim.world.captions import SHAPE_WORDS
-    from vim.world.scene import COLORS, SHAPES
-
     d = np.load(path)
     exact, heldout, images, captions = d["exact"].astype(float), d["heldout"], d["images"], d["captions"]
     reranker = load_bundle("checkpoints/shapes-tiny").reranker()
-    noun_shape = {w: s for s, syn in SHAPE_WORDS.items() for pair in syn for w in pair}
-    plural = {w for syn in SHAPE_WORDS.values() for pair in syn for w in pair[1:]}
-    nouns = "|".join(sorted(noun_shape, key=len, reverse=True))
     parts = {"full": [], "shape": [], "color": []}
     for imgs, caption in zip(images, captions, strict=True):
         caption = str(caption)
         emb = reranker.embed_images(imgs)
         full = emb @ reranker.embed_text([caption])[0]
         shape_terms, color_terms = [], []
-        for m in re.finditer(rf"\b({'|'.join(COLORS)}) ({nouns})\b", caption):
-            color, noun = m.group(1), m.group(2)
-            any_color = [caption[: m.start()] + f"{c} {noun}" + caption[m.end() :] for c in COLORS if c != color]
-            number = 1 if noun in plural else 0
-            words = [SHAPE_WORDS[s][0][number] for s in SHAPES if s != noun_shape[noun]]
-            any_shape = [caption[: m.start()] + f"{color} {w}" + caption[m.end() :] for w in words]
+        for any_color, any_shape in group_edits(caption):
             shape_terms.append((emb @ reranker.embed_text(any_color).T).max(1))
             color_terms.append((emb @ reranker.embed_text(any_shape).T).max(1))
         parts["full"].append(full)
