@@ -151,7 +151,8 @@ def heldout(args: argparse.Namespace) -> None:
     from vim.world.parser import parse_image
 
     tokenizer, tok_cfg = load_tokenizer(args.tokenizer)
-    out = {}
+    path = HERE / "heldout.json"
+    out = json.loads(path.read_text()) if path.is_file() else {}  # earlier runs' rows are kept
     for name, workdir in (r.split("=", 1) for r in args.run):
         for step in (int(s) for s in args.steps.split(",")):
             generator, cfg, _, _ = restore_run(tokenizer, tok_cfg, Path(workdir), step)
@@ -179,7 +180,7 @@ def heldout(args: argparse.Namespace) -> None:
             top = dict(sorted(instead.items(), key=lambda kv: -kv[1])[:12])
             out[f"{name}@{step}"] = {**counts, "drawn_instead_top": top}
             print(name, step, json.dumps(out[f"{name}@{step}"]), flush=True)
-    (HERE / "heldout.json").write_text(json.dumps(out, indent=2) + "\n")
+    path.write_text(json.dumps(out, indent=2) + "\n")
 
 
 FAILURES = (
