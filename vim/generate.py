@@ -92,7 +92,9 @@ class Generator:
         self.mesh = make_mesh(mesh_cfg or MeshConfig(), jax.local_devices())
         devices = self.mesh.devices.size
         self.batch_size = -(-batch_size // devices) * devices  # rows split evenly over the data axis
-        smallest = min(smallest_batch or self.batch_size, self.batch_size)
+        if smallest_batch is not None and smallest_batch < 1:
+            raise ValueError(f"smallest_batch must be ≥ 1 (or None for full batches only), got {smallest_batch}")
+        smallest = self.batch_size if smallest_batch is None else min(smallest_batch, self.batch_size)
         self.smallest_batch = -(-smallest // devices) * devices
         self.text_length = bundle.parti_cfg.parti.text_length
         self.grid = bundle.parti_cfg.parti.image_grid
