@@ -14,6 +14,11 @@ _SESSION_CACHE = None
 if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
     _SESSION_CACHE = os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="vim-tests-xla-")
     os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+# One Eigen thread per XLA:CPU process: `make test` runs two workers on two cores, plus their subprocesses,
+# and a pool of core-count threads in each only made them fight over the cores. A developer's own XLA_FLAGS
+# is kept; subprocesses that set their own flags start from these.
+TEST_XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false"
+os.environ.setdefault("XLA_FLAGS", TEST_XLA_FLAGS)
 
 import pytest  # noqa: E402
 
@@ -77,7 +82,7 @@ def fake_devices_env(count: int = 8) -> dict[str, str]:
     past XLA:CPU's default 40 s rendezvous limit (seen once in CI, while another job ran), so it is raised.
     """
     flags = (
-        f"--xla_force_host_platform_device_count={count} "
+        f"{TEST_XLA_FLAGS} --xla_force_host_platform_device_count={count} "
         "--xla_cpu_collective_call_terminate_timeout_seconds=600 "
         "--xla_cpu_collective_call_warn_stuck_timeout_seconds=60"
     )

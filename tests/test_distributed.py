@@ -12,6 +12,7 @@ import numpy as np
 
 from vim import config as config_lib
 
+from .conftest import TEST_XLA_FLAGS
 from .test_parti import parti_cfg
 
 STEPS = 3
@@ -65,7 +66,7 @@ def test_two_processes_match_one(small_cfg, encoded, tmp_path):
     cfg = parti_cfg(small_cfg)
     cfg.data.batch_size = 8
     cfg_json = json.dumps(config_lib.to_dict(cfg))
-    env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": ""}
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": TEST_XLA_FLAGS}
     port = _free_port()
     procs = [
         subprocess.Popen(

@@ -20,9 +20,11 @@ import pytest
 
 from vim.training.checkpoint import Checkpointer, restore_latest
 
+from .conftest import TEST_XLA_FLAGS
+
 STEPS = 6
 PARTI = dict(width=32, encoder_layers=1, decoder_layers=1, heads=2, head_dim=16, mlp_dim=64, image_vocab_size=32)
-ENV = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": ""}
+ENV = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": TEST_XLA_FLAGS}
 
 
 def command(small_cfg, encoded, workdir: Path, steps: int = STEPS, *extra: str) -> list[str]:
