@@ -62,6 +62,8 @@ def test_a_generator_pads_few_prompts_to_a_smaller_batch_and_draws_the_same(smal
         np.testing.assert_array_equal(out["codes"], full[:n])
         assert out["images"].shape[0] == n
     assert bucketed._runs[True]._cache_size() == 3  # shapes 2, 4 and 8 compiled, nothing per call
+    with pytest.raises(ValueError, match="smallest_batch must be ≥ 1"):
+        Generator(load_bundle(small_bundle), batch_size=8, smallest_batch=0)  # not read as "full batches only"
 
 
 def test_a_caption_views_model_draws_from_each_prompts_two_views(small_bundle, generator):
