@@ -172,6 +172,56 @@ def test_padding_does_not_change_a_caption_embedding():
     np.testing.assert_allclose(jnp.linalg.norm(emb, axis=-1), 1.0, atol=1e-5)
 
 
+def test_info_nce_with_negative_images_ranks_each_caption_over_all_images():
+    rng = np.random.default_rng(0)
+    sims = rng.uniform(-1, 1, (6, 6)).astype(np.float32)  # rows: 3 images, then their negatives; cols as above
+    has, has_image = np.array([True, True, False]), np.array([True, False, True])
+    scale = 5.0
+    logits = sims.astype(np.float64) * scale
+
+    def xent(rows, targets):
+        return np.mean(
+            [-(r[t] - r.max() - np.log(np.exp(r - r.max()).sum())) for r, t in zip(rows, targets, strict=True)]
+        )
+
+    # Image→text over the three images' rows (caption 5, image 2's stand-in negative, out); text→image:
+    # each own caption's column over the images and the negative images that exist (row 4 is a stand-in).
+    i2t = xent(logits[:3][:, [0, 1, 2, 3, 4]], [0, 1, 2])
+    t2i = xent(logits[[0, 1, 2, 3, 5], :3].T, [0, 1, 2])
+    got = info_nce_with_negatives(jnp.asarray(sims), jnp.asarray(has), jnp.asarray(scale), jnp.asarray(has_image))
+    np.testing.assert_allclose(got, 0.5 * (i2t + t2i), rtol=1e-5)
+    # With every negative image flagged off it is the loss without them.
+    off = info_nce_with_negatives(jnp.asarray(sims), jnp.asarray(has), jnp.asarray(scale), jnp.zeros(3, bool))
+    np.testing.assert_allclose(off, info_nce_with_negatives(jnp.asarray(sims[:3]), jnp.asarray(has), scale), rtol=1e-6)
+    with pytest.raises(ValueError, match="image rows"):
+        info_nce_with_negatives(jnp.asarray(sims[:3]), jnp.asarray(has), scale, jnp.asarray(has_image))
+
+
+def test_a_train_step_with_negative_images_learns_from_them(small_cfg):
+    from vim.rerank.train import ScorerTask, resolve_scorer_config
+
+    cfg = dataclasses.replace(small_cfg)
+    cfg.data = dataclasses.replace(small_cfg.data, batch_size=8)
+    cfg.scorer = dataclasses.replace(SMALL_SCORER, image_negatives=True)
+    cfg = resolve_scorer_config(cfg)
+    batch = next(scorer_batches(cfg, "train", image_negatives=True))
+    batch = {k: v for k, v in batch.items() if v.dtype.kind in "biuf"}  # the arrays (no caption strings)
+    assert batch["negative_image"].shape == batch["image"].shape and batch["has_negative_image"].all()
+    assert "negative_image" not in next(scorer_batches(cfg, "train"))  # only when asked
+    task = ScorerTask(cfg)
+    state = task.init_state(np.asarray(jax.random.key_data(jax.random.key(0))))
+    step = jax.jit(task.train_step)
+    _, metrics = step(state, batch)
+    assert np.isfinite(metrics["loss"]) and 0 <= metrics["batch_image_negative"] <= 1
+    # The negative images are in the loss (each own image as its own "negative" is another loss), unless
+    # flagged off (the masking itself: test_info_nce_with_negative_images_ranks_each_caption_over_all_images).
+    _, other = step(state, {**batch, "negative_image": batch["image"]})
+    assert float(other["loss"]) != float(metrics["loss"])
+    flagged_off = {**batch, "negative_image": batch["image"], "has_negative_image": ~batch["has_negative_image"]}
+    _, off = step(state, flagged_off)
+    assert float(off["loss"]) != float(other["loss"])
+
+
 @pytest.fixture(scope="module")
 def scorer_run(small_cfg, tmp_path_factory):
     """A small scorer trained 300 steps on the 320-example world, with hard negatives (≈ 35 s on 2 cores)."""
@@ -238,6 +288,9 @@ def test_trained_scorer_reports_hard_negative_and_color_swap_accuracy(scorer_run
     assert acc["hard_negative_images"] == 64 and 0 < acc["color_swap_images"] < 64
     assert abs(acc["hard_negative_acc"] - result["hard_negative_acc"]) <= 1 / 64 + 1e-9
     assert abs(acc["color_swap_acc"] - result["color_swap_acc"]) <= 1 / acc["color_swap_images"] + 1e-9
+    # One caption, its image against the image recolored or reshaped in place: what reranking chooses.
+    assert acc["image_negative_images"] == 64 and 0.5 < acc["image_negative_acc"] <= 1.0
+    assert abs(acc["image_negative_acc"] - result["image_negative_acc"]) <= 1 / 64 + 1e-9
 
 
 def test_scorer_cli_resumes_exports_and_evaluates(scorer_run, tmp_path, capsys):

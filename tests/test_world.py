@@ -189,6 +189,38 @@ def test_perturb_avoids_heldout_pairs_even_from_a_heldout_scene():
         perturb(star, np.random.default_rng(0), ("pink star",))
 
 
+def test_perturb_scene_recolors_or_reshapes_one_group_in_place():
+    from collections import Counter
+
+    from vim.world.negatives import IMAGE_KINDS, negative_image, perturb_scene, perturb_with_kind
+    from vim.world.scene import sample_scene
+
+    heldout = set(WORLD.heldout_pairs)
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        scene = sample_scene(rng, max_objects=WORLD.max_objects, heldout_pairs=WORLD.heldout_pairs)
+        changed = perturb_scene(scene, np.random.default_rng(int(rng.integers(1 << 30))), WORLD.heldout_pairs)
+        assert changed.spec != scene.spec and changed.background == scene.background
+        assert not spec_pairs(changed.spec) & heldout
+        # Same places and sizes; what the objects show is exactly what the new spec says.
+        assert [(o.x, o.y, o.size) for o in changed.objects] == [(o.x, o.y, o.size) for o in scene.objects]
+        assert Counter((o.size, o.color, o.shape) for o in changed.objects) == Counter(changed.spec.expanded())
+        # Only colors and shapes change: counts, sizes, relation and position stay.
+        assert [(g.count, g.size) for g in changed.spec.groups] == [(g.count, g.size) for g in scene.spec.groups]
+        assert (changed.spec.relation, changed.spec.position) == (scene.spec.relation, scene.spec.position)
+        assert not np.array_equal(render(changed), render(scene))
+    # An example's negative image has its image's size; no scene (imported data), no negative.
+    ex = make_example(WORLD, "validation", 0)
+    image = negative_image(ex, np.random.default_rng(0), WORLD.heldout_pairs, WORLD.max_objects)
+    assert image.shape == ex["image"].shape and image.dtype == np.uint8 and not np.array_equal(image, ex["image"])
+    assert negative_image({**ex, "scene": ""}, np.random.default_rng(0), WORLD.heldout_pairs, 3) is None
+    spec = sample_scene(np.random.default_rng(3)).spec
+    kinds = {perturb_with_kind(spec, np.random.default_rng(s), (), kinds=IMAGE_KINDS)[0] for s in range(50)}
+    assert kinds and kinds <= set(IMAGE_KINDS)
+    with pytest.raises(ValueError, match="unknown perturbation kind"):
+        perturb_with_kind(spec, rng, (), kinds=("recolor",))
+
+
 def test_swap_colors_exchanges_the_groups_colors_and_keeps_the_wording():
     from vim.world.negatives import swap_caption_colors, swap_colors
     from vim.world.scene import CaptionSpec, Group

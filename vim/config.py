@@ -162,6 +162,9 @@ class ScorerConfig:
     embed_dim: int = 128  # shared embedding width E
     init_temperature: float = 0.07  # softmax temperature at initialization (CLIP's value)
     max_logit_scale: float = 100.0  # the learned 1/temperature is clipped here so training stays stable
+    # Train with one hard negative *image* per example too (the scene with one group recolored or reshaped in
+    # place): each caption then ranks its own image above a near miss, the choice reranking makes.
+    image_negatives: bool = False
 
 
 @dataclasses.dataclass(slots=True)

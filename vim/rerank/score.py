@@ -28,7 +28,7 @@ from vim.config import ScorerConfig
 from vim.data.text import MODEL_FILE, TextTokenizer
 from vim.rerank.model import DualEncoder, read_scorer_config, write_scorer_config
 from vim.sharding import padded_rows
-from vim.world.negatives import negative_captions
+from vim.world.negatives import negative_captions, negative_image
 
 PARAMS_FILE = "params.npz"
 
@@ -256,8 +256,9 @@ def record_rng(seed: int, index: int) -> np.random.Generator:
 
 
 def evaluate_negatives(path: str | os.PathLike, data_cfg, split: str = "validation", limit: int | None = None) -> dict:
-    """`hard_negative_acc` and `color_swap_acc` of a scorer on a dataset split, with the number of images each
-    is over; an accuracy is absent when no image has that negative (a dataset without scenes).
+    """`hard_negative_acc`, `color_swap_acc` and `image_negative_acc` of a scorer on a dataset split, with the
+    number of images each is over; an accuracy is absent when no image has that negative (a dataset without
+    scenes).
 
     The negatives are those the in-loop evaluation makes (same per-record generator, split in order).
     """
@@ -266,21 +267,29 @@ def evaluate_negatives(path: str | os.PathLike, data_cfg, split: str = "validati
 
 def _negative_accuracies(reranker: Reranker, examples: list[dict], data_cfg) -> dict:
     world = data_cfg.world
-    negatives, swaps = [], []
+    negatives, swaps, negative_images = [], [], []
     for i, ex in enumerate(examples):
         rng = record_rng(data_cfg.shuffle_seed, i)
         negative, swapped = negative_captions(ex, rng, tuple(world.heldout_pairs), world.max_objects, True)
         negatives.append(negative)
         swaps.append(swapped)
+        negative_images.append(negative_image(ex, rng, tuple(world.heldout_pairs), world.max_objects))
     result: dict = {}
     if not examples:
         return result
     image_ne = reranker.embed_images(np.stack([np.asarray(e["image"]) for e in examples]))
-    own_n = np.sum(image_ne * reranker.embed_text([_text(e["caption"]) for e in examples]), axis=-1)
+    text_ne = reranker.embed_text([_text(e["caption"]) for e in examples])
+    own_n = np.sum(image_ne * text_ne, axis=-1)
     for name, captions in (("hard_negative", negatives), ("color_swap", swaps)):
         rows = [i for i, c in enumerate(captions) if c is not None]
         result[f"{name}_images"] = len(rows)
         if rows:
             other_r = np.sum(image_ne[rows] * reranker.embed_text([captions[i] for i in rows]), axis=-1)
             result[f"{name}_acc"] = float(np.mean(own_n[rows] > other_r))
+    # The reranker's own choice: one caption, its image against the image's near miss.
+    rows = [i for i, im in enumerate(negative_images) if im is not None]
+    result["image_negative_images"] = len(rows)
+    if rows:
+        other_r = np.sum(reranker.embed_images(np.stack([negative_images[i] for i in rows])) * text_ne[rows], axis=-1)
+        result["image_negative_acc"] = float(np.mean(own_n[rows] > other_r))
     return result

@@ -7,6 +7,10 @@ the scorer's evaluation reports.
 
     neg = perturb(scene.spec, rng, world.heldout_pairs, max_objects=world.max_objects)
     caption = make_caption(neg, rng)
+
+`perturb_scene` makes the other side's near miss, an image: the scene with one group's color or shape
+changed (or the two groups' exchanged), every object left where it was. A reranker picks one image for one
+caption among candidates that differ in just such ways, which caption negatives alone never train.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from vim.world.captions import CaptionParseError, make_caption, parse_caption
+from vim.world.render import render
 from vim.world.scene import (
     COLORS,
     POSITIONS,
@@ -36,6 +41,9 @@ MAX_COUNT = 3  # the caption grammar's largest count word ("three")
 # same multiset of colors and shapes); they get half the probability mass whenever one applies.
 BINDING_KINDS = ("swap_color", "swap_shape")
 BINDING_SHARE = 0.5
+# Kinds an image negative can have: they recolor or reshape objects in place, so no object has to move
+# (a count, size, position or relation change would need a new layout).
+IMAGE_KINDS = ("swap_color", "swap_shape", "change_color", "change_shape")
 
 
 class NoPerturbationError(ValueError):
@@ -164,10 +172,19 @@ def applicable_kinds(
 
 
 def perturb_with_kind(
-    spec: CaptionSpec, rng: np.random.Generator, heldout_pairs: Sequence[str], *, max_objects: int = 3
+    spec: CaptionSpec,
+    rng: np.random.Generator,
+    heldout_pairs: Sequence[str],
+    *,
+    max_objects: int = 3,
+    kinds: Sequence[str] = KINDS,
 ) -> tuple[str, CaptionSpec]:
-    """(kind, perturbed spec); see `perturb`."""
+    """(kind, perturbed spec); see `perturb`. `kinds` limits the changes drawn from."""
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        raise ValueError(f"unknown perturbation kind(s) {sorted(unknown)}; expected some of {KINDS}")
     options = applicable_kinds(spec, heldout_pairs, max_objects=max_objects)
+    options = {k: v for k, v in options.items() if k in kinds}
     if not options:
         # Only a spec made of held-out pairs can get here (changing a size always applies otherwise).
         raise NoPerturbationError(f"no perturbation of {spec} avoids the held-out pairs {list(heldout_pairs)}")
@@ -191,6 +208,25 @@ def perturb(
     change qualifies, which only a spec mentioning held-out pairs can cause.
     """
     return perturb_with_kind(spec, rng, heldout_pairs, max_objects=max_objects)[1]
+
+
+def perturb_scene(
+    scene: Scene, rng: np.random.Generator, heldout_pairs: Sequence[str], *, max_objects: int = 3
+) -> Scene:
+    """The scene with one `IMAGE_KINDS` change (same rules as `perturb`): each group's objects take the new
+    color and shape of their group, and keep their size, place and the background.
+
+    Raises NoPerturbationError when no such change qualifies (a scene made of held-out pairs).
+    """
+    _, spec = perturb_with_kind(scene.spec, rng, heldout_pairs, max_objects=max_objects, kinds=IMAGE_KINDS)
+    # Groups never share a description, so an object's (size, color, shape) names its group.
+    new_group = {old.description: new for old, new in zip(scene.spec.groups, spec.groups, strict=True)}
+    objects = tuple(
+        dataclasses.replace(o, color=g.color, shape=g.shape)
+        for o in scene.objects
+        for g in [new_group[(o.size, o.color, o.shape)]]
+    )
+    return Scene(spec=spec, objects=objects, background=scene.background)
 
 
 def swap_colors(spec: CaptionSpec, heldout_pairs: Sequence[str] = ()) -> CaptionSpec | None:
@@ -221,6 +257,21 @@ def swap_caption_colors(caption: str, spec: CaptionSpec, heldout_pairs: Sequence
 
 def _text(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def negative_image(
+    example: dict, rng: np.random.Generator, heldout_pairs: tuple[str, ...], max_objects: int
+) -> np.ndarray | None:
+    """The example's scene changed by `perturb_scene` and rendered at its image's size; None without a scene
+    or without an allowed change."""
+    scene = example.get("scene", b"")
+    if not len(scene):
+        return None
+    try:
+        changed = perturb_scene(Scene.from_json(scene), rng, heldout_pairs, max_objects=max_objects)
+    except NoPerturbationError:
+        return None
+    return render(changed, np.asarray(example["image"]).shape[0])
 
 
 def negative_captions(
