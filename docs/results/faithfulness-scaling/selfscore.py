@@ -15,6 +15,9 @@ and other shapes (shows the color?). Captions are test examples from `first` on:
     python $S/selfscore.py draw 1000 300 16 /tmp/ss_v.npz 1.5,2.5 heldout  # held-out captions only
     python $S/selfscore.py draw 1000 300 16 /tmp/ss_t.npz 2,2 T=0.7
     python $S/selfscore.py analyse /tmp/ss.npz    # also: contrast, marginal (need a draw with images)
+    python $S/selfscore.py rescore /tmp/ss.npz runs/scorer-a runs/scorer-b   # draws with images
+    python $S/selfscore.py mix /tmp/ss.npz:0:8 /tmp/ss_t.npz:8:16            # pooled guidance scales
+    python $S/selfscore.py misses /tmp/ss_t.npz $S/scorer_misses.png          # what the scorer keeps instead
 """
 
 import dataclasses
@@ -32,6 +35,16 @@ from vim.parti.sample import choose, empty_text, expert_rows, guide, settings_ar
 from vim.world.captions import parse_caption
 from vim.world.dataset import make_example
 from vim.world.parser import ATTRIBUTES, match_spec, parse_image
+
+
+def view_rows(model, text_ids, seeds_b):
+    """The sampler's start for [B, E, T] caption views: E view rows per caption then the empty caption's,
+    their padding mask, the encoded text's cache and one key per caption. Returns (E, mask, cache, keys)."""
+    b, t = text_ids.shape[0], text_ids.shape[-1]
+    rows_rt, e = expert_rows(text_ids)
+    rows_rt = jnp.concatenate([rows_rt, jnp.broadcast_to(jnp.asarray(empty_text(t)), (b, t))])
+    mask = rows_rt != PAD_ID
+    return e, mask, model.init_cache(model.encode_text(rows_rt, mask)), jax.vmap(jax.random.key)(seeds_b)
 
 
 def draw(
@@ -60,12 +73,8 @@ def draw(
     @jax.jit
     def run(pstate, tstate, text_ids, seeds_b):
         model = nnx.merge(pdef, pstate)
-        b, t = text_ids.shape[0], text_ids.shape[-1]
-        rows_rt, e = expert_rows(text_ids)
-        rows_rt = jnp.concatenate([rows_rt, jnp.broadcast_to(jnp.asarray(empty_text(t)), (b, t))])
-        mask = rows_rt != PAD_ID
-        cache = model.init_cache(model.encode_text(rows_rt, mask))
-        keys_b = jax.vmap(jax.random.key)(seeds_b)
+        b = text_ids.shape[0]
+        e, mask, cache, keys_b = view_rows(model, text_ids, seeds_b)
 
         def body(i, carry):
             token_r, cache, codes_bn, lp_eb = carry
@@ -242,6 +251,58 @@ def marginal(path: str) -> None:
         print(f"{name:24s} {rates(got, heldout)}")
 
 
+def rescore(paths: list[str], scorers: list[str]) -> None:
+    """Each draw's candidates re-ranked by each scorer (and by the sum of their per-caption z-scores)."""
+    from vim.rerank.score import Reranker
+
+    for path in paths:
+        d = np.load(path)
+        images, captions, exact, heldout = d["images"], d["captions"], d["exact"], d["heldout"]
+        print(f"{path}: oracle {rates(exact.any(1), heldout)}")
+        scores = []
+        for scorer in scorers:
+            reranker = Reranker(scorer)
+            scores.append(np.stack([reranker.scores(im, [str(c)]) for im, c in zip(images, captions, strict=True)]))
+            print(f"  {scorer:40s} {rates(exact[np.arange(len(exact)), scores[-1].argmax(1)], heldout)}")
+        if len(scores) > 1:
+            z = sum((s - s.mean(1, keepdims=True)) / s.std() for s in scores)
+            print(f"  {'sum of z-scores':40s} {rates(exact[np.arange(len(exact)), z.argmax(1)], heldout)}")
+
+
+def misses(path: str, out: str, rows: int = 12) -> None:
+    """A PNG of the first `rows` held-out captions where some candidate is exact but the scorer keeps one that
+    is not: the kept image (left) beside the exact candidate the scorer likes best (right)."""
+    from PIL import Image
+
+    d = np.load(path)
+    exact, heldout, scores, images = d["exact"], d["heldout"], d["scores"], d["images"]
+    pick = scores.argmax(1)
+    lost = [p for p in range(len(exact)) if heldout[p] and exact[p].any() and not exact[p, pick[p]]]
+    could = int((heldout & exact.any(1)).sum())
+    print(f"{len(lost)} of {could} held-out captions with an exact candidate keep another")
+    pairs = []
+    for p in lost[:rows]:
+        best_exact = np.flatnonzero(exact[p])[scores[p, exact[p]].argmax()]
+        print(f"{d['captions'][p]} | kept {scores[p, pick[p]]:.3f}, exact {scores[p, best_exact]:.3f}")
+        pairs.append(np.concatenate([images[p, pick[p]], images[p, best_exact]], 1))
+    grid = np.concatenate(pairs, 0)
+    Image.fromarray(grid).resize((grid.shape[1] * 2, grid.shape[0] * 2), Image.NEAREST).save(out)
+
+
+def mix(specs: list[str]) -> None:
+    """Candidates pooled from draws of the same captions at different guidance: each spec PATH:FIRST:STOP
+    takes candidates FIRST..STOP−1 of that draw (give them disjoint ranges: draws share seeds by index)."""
+    parts = [(np.load(path), slice(int(a), int(b))) for path, a, b in (s.rsplit(":", 2) for s in specs)]
+    for d, _ in parts[1:]:
+        if not (d["captions"] == parts[0][0]["captions"]).all():
+            raise ValueError("the draws hold different captions")
+    exact = np.concatenate([d["exact"][:, sl] for d, sl in parts], 1)
+    scores = np.concatenate([d["scores"][:, sl] for d, sl in parts], 1)
+    heldout = parts[0][0]["heldout"]
+    print(f"{len(specs)} draws, {exact.shape[1]} candidates; oracle {rates(exact.any(1), heldout)}")
+    print(f"scorer's pick {rates(exact[np.arange(len(exact)), scores.argmax(1)], heldout)}")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "draw":
         temperature = next((float(a[2:]) for a in sys.argv[7:] if a.startswith("T=")), None)
@@ -251,5 +312,11 @@ if __name__ == "__main__":
         marginal(sys.argv[2])
     elif sys.argv[1] == "contrast":
         contrast(sys.argv[2])
+    elif sys.argv[1] == "rescore":  # rescore DRAW[,DRAW...] SCORER [SCORER...]
+        rescore(sys.argv[2].split(","), sys.argv[3:])
+    elif sys.argv[1] == "mix":  # mix PATH:FIRST:STOP ...
+        mix(sys.argv[2:])
+    elif sys.argv[1] == "misses":  # misses DRAW OUT.png
+        misses(sys.argv[2], sys.argv[3])
     else:
         analyse(sys.argv[2])
