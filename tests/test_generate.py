@@ -113,7 +113,8 @@ def test_cli_generate_writes_pngs_and_sidecars(small_bundle, tmp_path, capsys):
     assert len(pngs) == 4 and len(sidecars) == 4
     first = json.loads(sidecars[0].read_text())
     assert first["prompt"] == "a red circle" and first["seed"] == 5 and first["image"] == pngs[0].name
-    assert first["settings"] == {"cfg_scale": 2.0, "temperature": 1.0, "top_k": 8, "top_p": 0.9}
+    settings = {"cfg_scale": 2.0, "temperature": 1.0, "top_k": 8, "top_p": 0.9, "candidate_cfg_scales": []}
+    assert first["settings"] == settings
     assert first["checkpoint"] == str(small_bundle) and not first["text_truncated"]
     assert json.loads(sidecars[2].read_text())["text_truncated"]
     assert "was cut to 32 text tokens" in capsys.readouterr().out
@@ -252,6 +253,45 @@ def test_cli_generate_reranks_candidates_and_upsamples(full_bundle, tmp_path):
         assert im.size == (128, 128)
 
 
+def test_candidate_plan_draws_each_seed_at_every_pooled_scale():
+    from vim.generate import candidate_plan, check_settings, seeds_per_prompt
+
+    pooled = SampleConfig(cfg_scale=1.5, candidate_cfg_scales=(1.0, 3.0))
+    assert candidate_plan(pooled, 6) == [(0, 1.0), (1, 1.0), (2, 1.0), (0, 3.0), (1, 3.0), (2, 3.0)]
+    assert seeds_per_prompt(pooled, 6) == 3
+    assert candidate_plan(SampleConfig(cfg_scale=2.0), 3) == [(0, 2.0), (1, 2.0), (2, 2.0)]
+    assert seeds_per_prompt(SampleConfig(), 6) == 6
+    with pytest.raises(ValueError, match="do not split evenly"):
+        candidate_plan(pooled, 5)
+    with pytest.raises(ValueError, match="candidate cfg scales"):
+        check_settings(SampleConfig(candidate_cfg_scales=(1.0, -2.0)))
+
+
+def test_cli_generate_pools_candidates_over_scales_and_records_how_to_redraw_each(full_bundle, tmp_path, capsys):
+    argv = ["generate", "a red circle", "-n", "2", "--candidates", "6", "--candidate-scales", "1,3", "--seed", "10"]
+    assert main([*argv, "--checkpoint", str(full_bundle), "-o", str(tmp_path)]) == 0
+    sidecars = [json.loads(p.read_text()) for p in sorted(tmp_path.glob("*.json"))]
+    candidates = sidecars[0]["rerank"]["candidates"]
+    assert [(c["seed"], c["cfg_scale"]) for c in candidates] == [(s, x) for x in (1.0, 3.0) for s in (10, 11, 12)]
+    best_two = sorted(candidates, key=lambda c: -c["score"])[:2]
+    kept = [(s["seed"], s["settings"]["cfg_scale"]) for s in sidecars]
+    assert kept == [(c["seed"], c["cfg_scale"]) for c in best_two]  # the top-scoring of all six, best first
+    # Each sidecar's settings draw its image again on their own: its scale, no pool.
+    bundle = load_bundle(full_bundle)
+    generator = Generator(bundle, batch_size=8)
+    for record in sidecars:
+        assert record["settings"]["candidate_cfg_scales"] == []
+        settings = SampleConfig(**{k: v for k, v in record["settings"].items() if k != "candidate_cfg_scales"})
+        again = generator([record["prompt"]], [record["seed"]], settings)["images"][0]
+        np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / record["image"])), again)
+    # A pool needs something to choose among; eval pools one row only.
+    assert main(["generate", "a red circle", "--candidate-scales", "1,3", "--checkpoint", str(full_bundle)]) == 2
+    assert "give --candidates too" in capsys.readouterr().err
+    bad = ["eval", "faithfulness", "-n", "2", "--candidates", "2", "--candidate-scales", "1,3", "--scales", "1,2"]
+    assert main([*bad, "--checkpoint", str(full_bundle)]) == 2
+    assert "at most one --scales" in capsys.readouterr().err
+
+
 def test_faithfulness_with_reranking(full_bundle, small_cfg):
     bundle = load_bundle(full_bundle)
     draw = functools.partial(draw_images, Generator(bundle, batch_size=8), candidates=3, reranker=bundle.reranker())
@@ -347,7 +387,7 @@ def test_export_from_a_tokenizer_part_with_recommended_sampling(stream_run, smal
     assert sidecars
     for sidecar in sidecars:
         settings = json.loads(sidecar.read_text())["settings"]
-        assert settings == {"cfg_scale": 2.5, "temperature": 1.0, "top_k": 7, "top_p": 1.0}
+        assert settings == {"cfg_scale": 2.5, "temperature": 1.0, "top_k": 7, "top_p": 1.0, "candidate_cfg_scales": []}
     argv = ["generate", "a red circle", "--cfg", "1", "--checkpoint", str(out), "-o", str(tmp_path / "b")]
     assert main(argv) == 0
     sidecars = sorted((tmp_path / "b").glob("*_seed*.json"))

@@ -181,9 +181,20 @@ def cmd_plan(args: argparse.Namespace) -> None:
     print(json.dumps(result, indent=2))
 
 
-def _sample_config(args: argparse.Namespace, recommended: config_lib.SampleConfig) -> config_lib.SampleConfig:
-    """The sampling flags given, the rest from `recommended` (a bundle's `sample` section)."""
+def _sample_config(
+    args: argparse.Namespace, recommended: config_lib.SampleConfig, reranking: bool
+) -> config_lib.SampleConfig:
+    """The sampling flags given, the rest from `recommended` (a bundle's `sample` section). `reranking`: the
+    command keeps the scorer's best of several candidates, the only use of --candidate-scales."""
     given = {"cfg_scale": args.cfg, "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p}
+    if args.candidate_scales is not None and not reranking:
+        raise ValueError("--candidate-scales pools the candidates of a reranked draw: give --candidates too")
+    if args.candidate_scales is not None:
+        try:
+            given["candidate_cfg_scales"] = tuple(float(x) for x in args.candidate_scales.split(",") if x.strip())
+        except ValueError:
+            bad = args.candidate_scales
+            raise ValueError(f"--candidate-scales must be comma-separated numbers, got {bad!r}") from None
     return dataclasses.replace(recommended, **{k: v for k, v in given.items() if v is not None})
 
 
@@ -194,6 +205,11 @@ def _add_sample_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temperature", type=float, help=f"0 = greedy ({what})")
     p.add_argument("--top-k", type=int, help=f"0 = off ({what})")
     p.add_argument("--top-p", type=float, help=f"1 = off ({what})")
+    p.add_argument(
+        "--candidate-scales",
+        help="with --candidates C: C / S seeds, each drawn at these S comma-separated CFG scales, all reranked "
+        f"('' = every candidate at --cfg; {what})",
+    )
     p.add_argument("--seed", type=int, default=0, help="image j of prompt i uses seed + i·n + j")
     p.add_argument("--batch-size", type=int, default=16, help="images per compiled batch")
 
@@ -233,7 +249,7 @@ def cmd_generate(args: argparse.Namespace) -> None:
                 prompts,
                 args.n,
                 args.seed,
-                _sample_config(args, bundle.parti_cfg.sample),
+                _sample_config(args, bundle.parti_cfg.sample, rerank),
                 generator,
                 candidates=args.candidates,
                 reranker=reranker,
@@ -267,7 +283,7 @@ def cmd_eval_faithfulness(args: argparse.Namespace) -> None:
 
     from vim import distributed
     from vim.bundle import load_bundle
-    from vim.generate import Generator, draw_images
+    from vim.generate import Generator, draw_images, seeds_per_prompt
     from vim.metrics.faithfulness import faithfulness_table, markdown
     from vim.training.checkpoint import dump_json
 
@@ -276,6 +292,8 @@ def cmd_eval_faithfulness(args: argparse.Namespace) -> None:
     bundle = load_bundle(args.checkpoint)
     recommended = bundle.parti_cfg.sample
     scales = [float(s) for s in args.scales.split(",") if s.strip()] if args.scales else [recommended.cfg_scale]
+    if args.candidate_scales and len(scales) > 1:  # every row would draw the same pool
+        raise ValueError("--candidate-scales sets the scales of one pooled row: give at most one --scales")
     generator = Generator(bundle, batch_size=args.batch_size)
     reranker = None
     if args.candidates > 1 and (reranker := bundle.reranker()) is None:
@@ -283,12 +301,14 @@ def cmd_eval_faithfulness(args: argparse.Namespace) -> None:
 
     def draw(captions: list[str], sample: config_lib.SampleConfig) -> np.ndarray:
         """Each process draws a consecutive block of the captions with the seeds one process would use
-        (caption i: seed + i·C + c), and every process gets all the images, in caption order."""
+        (caption i: seed + i·K + j, K seeds per caption: `seeds_per_prompt`), and every process gets all the
+        images, in caption order."""
         block = distributed.my_block(len(captions))
         mine: list[np.ndarray] = []
+        per_caption = seeds_per_prompt(sample, args.candidates) if args.candidates > 1 else 1
 
         def my_images() -> str:
-            seed = args.seed + block.start * args.candidates
+            seed = args.seed + block.start * per_caption
             block_captions = captions[block.start : block.stop]
             mine.append(draw_images(generator, block_captions, sample, seed, args.candidates, reranker))
             return str(len(mine[0]))
@@ -310,7 +330,7 @@ def cmd_eval_faithfulness(args: argparse.Namespace) -> None:
         bundle.parti_cfg.data.world,
         scales,
         args.n,
-        _sample_config(args, recommended),
+        _sample_config(args, recommended, args.candidates > 1),
         seed=args.seed,
         candidates=args.candidates,
         fid_images=args.fid_images,
@@ -356,7 +376,7 @@ def cmd_p2_run(args: argparse.Namespace) -> None:
         args.out,
         prompts,
         args.n,
-        _sample_config(args, generator.bundle.parti_cfg.sample),
+        _sample_config(args, generator.bundle.parti_cfg.sample, reranking=False),
         seed=args.seed,
         fid_ref=args.fid_ref,
         fid_weights=args.fid_weights,

@@ -200,6 +200,10 @@ class SampleConfig:
     temperature: float = _resume_safe(1.0)  # softmax temperature; 0 = greedy
     top_k: int = _resume_safe(0)  # keep the k most likely codes; 0 = all
     top_p: float = _resume_safe(1.0)  # keep the smallest set of codes whose probability reaches p; 1 = all
+    # With reranking, each candidate seed is drawn once at each of these scales and all are scored (C
+    # candidates = C / len seeds); () = every candidate at cfg_scale. A low and a high scale pooled keep the
+    # low one's seen pairs and add the high one's hits on held-out pairs (docs/results/faithfulness-scaling).
+    candidate_cfg_scales: tuple[float, ...] = _resume_safe(())
 
     @property
     def guided(self) -> bool:

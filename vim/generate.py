@@ -67,6 +67,9 @@ def check_settings(sample: SampleConfig) -> None:
         problems.append(f"top-k {sample.top_k} (allowed ≥ 0; 0 = off)")
     if not 0.0 < sample.top_p <= 1.0:
         problems.append(f"top-p {sample.top_p} (allowed (0, 1])")
+    bad = [x for x in sample.candidate_cfg_scales if not 0.0 <= x <= 50.0]
+    if bad:
+        problems.append(f"candidate cfg scales {bad} (allowed 0..50)")
     if problems:
         raise ValueError("bad sampling settings: " + "; ".join(problems))
 
@@ -149,6 +152,40 @@ class Generator:
         return {"images": np.concatenate(images), "codes": np.concatenate(codes), "truncated": truncated}
 
 
+def candidate_plan(sample: SampleConfig, draws: int) -> list[tuple[int, float]]:
+    """(seed offset, CFG scale) of each of a prompt's `draws` candidates, scale-major: with S
+    `sample.candidate_cfg_scales`, draws / S seeds each drawn at every scale; without, `draws` seeds at
+    `sample.cfg_scale`."""
+    scales = sample.candidate_cfg_scales or (sample.cfg_scale,)
+    if draws % len(scales):
+        raise ValueError(f"{draws} candidates do not split evenly over the candidate cfg scales {list(scales)}")
+    return [(j, scale) for scale in scales for j in range(draws // len(scales))]
+
+
+def seeds_per_prompt(sample: SampleConfig, draws: int) -> int:
+    """How many seeds a prompt's `draws` candidates use (`candidate_plan`): prompt i's are seed + i·this + j."""
+    return len({j for j, _ in candidate_plan(sample, draws)})
+
+
+def draw_candidates(
+    generator: Generator, prompts: Sequence[str], first_seeds: Sequence[int], draws: int, sample: SampleConfig
+) -> tuple[np.ndarray, list[tuple[int, float]], np.ndarray]:
+    """Every prompt's `draws` candidates by `candidate_plan` (prompt p's seed offset j: first_seeds[p] + j):
+    images uint8 [P, draws, H, W, 3], the plan, and each prompt's truncation flag."""
+    plan = candidate_plan(sample, draws)
+    seeds = seeds_per_prompt(sample, draws)
+    per_scale, truncated = [], None
+    for scale in dict.fromkeys(scale for _, scale in plan):  # each scale once, in order
+        out = generator(
+            [p for p in prompts for _ in range(seeds)],
+            [first + j for first in first_seeds for j in range(seeds)],
+            dataclasses.replace(sample, cfg_scale=scale, candidate_cfg_scales=()),
+        )
+        per_scale.append(out["images"].reshape(len(prompts), seeds, *out["images"].shape[1:]))
+        truncated = out["truncated"][::seeds]
+    return np.concatenate(per_scale, axis=1), plan, truncated
+
+
 @dataclasses.dataclass
 class Drawn:
     """Images kept for one prompt, with the seeds and (when reranked) every candidate's score."""
@@ -159,6 +196,7 @@ class Drawn:
     scores: list[float] | None  # scorer value of every candidate, or None without reranking
     kept: list[int]  # index into the candidates of each kept image, best first
     truncated: bool  # the prompt was cut to the model's text length
+    candidate_scales: list[float] = dataclasses.field(default_factory=list)  # CFG scale of every candidate
 
 
 def image_name(prompt_index: int, rank: int, seed: int) -> str:
@@ -179,11 +217,14 @@ def image_record(
     """What is known of the `rank`-th kept image of `drawn`: `vim generate` writes it as the JSON sidecar,
     the demo inside the PNG. It holds what is needed to draw the image again exactly, and with reranking
     the image's rank and score and every candidate's seed and score."""
+    if drawn.candidate_scales:  # the settings that draw this one image again: its own scale, no pool
+        own_scale = drawn.candidate_scales[drawn.kept[rank]]
+        sample = dataclasses.replace(sample, cfg_scale=own_scale, candidate_cfg_scales=())
     record = {
         "prompt": prompt,
         "image": f"{name}.png",
         "seed": drawn.seeds[rank],
-        "settings": dataclasses.asdict(sample),
+        "settings": {**dataclasses.asdict(sample), "candidate_cfg_scales": list(sample.candidate_cfg_scales)},
         "checkpoint": str(checkpoint),
         "text_truncated": drawn.truncated,
         "upsampled": upsampled,
@@ -195,6 +236,8 @@ def image_record(
             "score": drawn.scores[drawn.kept[rank]],
             "candidates": [{"seed": s, "score": sc} for s, sc in zip(drawn.candidate_seeds, drawn.scores, strict=True)],
         }
+        for candidate, scale in zip(record["rerank"]["candidates"], drawn.candidate_scales, strict=False):
+            candidate["cfg_scale"] = scale
     return record
 
 
@@ -209,22 +252,26 @@ def draw(
     upsampler: Any | None = None,
 ) -> Drawn:
     """n images for one prompt. With `candidates` C > n and a `reranker`, C are drawn (seeds
-    first_seed + c) and the n the scorer likes best are kept; an `upsampler` is applied last."""
+    first_seed + c, or with `sample.candidate_cfg_scales` C / S seeds each at every scale: `candidate_plan`)
+    and the n the scorer likes best are kept; an `upsampler` is applied last."""
     draws = candidates or n
     if draws < n:
         raise ValueError(f"candidates ({draws}) must be at least the images kept per prompt ({n})")
     if draws > n and reranker is None:
         raise ValueError("reranking needs a scorer: this checkpoint has no scorer/ folder")
-    seeds = [first_seed + c for c in range(draws)]
-    result = generator([prompt] * draws, seeds, sample)
+    if draws == n:  # nothing to choose from: no pool of scales either
+        sample = dataclasses.replace(sample, candidate_cfg_scales=())
+    drawn, plan, truncated = draw_candidates(generator, [prompt], [first_seed], draws, sample)
+    seeds = [first_seed + j for j, _ in plan]
     kept, scores = list(range(n)), None
     if draws > n:
-        order, scores_pc = reranker.rerank(result["images"], [prompt], n)
+        order, scores_pc = reranker.rerank(drawn[0], [prompt], n)
         kept, scores = [int(c) for c in order[0]], [float(x) for x in scores_pc[0]]
-    images = result["images"][kept]
+    images = drawn[0][kept]
     if upsampler is not None:
         images = upsampler(images)
-    return Drawn(images, [seeds[c] for c in kept], seeds, scores, kept, bool(result["truncated"][0]))
+    scales = [scale for _, scale in plan] if sample.candidate_cfg_scales else []
+    return Drawn(images, [seeds[c] for c in kept], seeds, scores, kept, bool(truncated[0]), scales)
 
 
 def draw_images(
@@ -236,14 +283,15 @@ def draw_images(
     reranker: Any | None = None,
 ) -> np.ndarray:
     """One image per caption (caption i uses seed + i), or with `candidates` C > 1 the `reranker`'s best
-    of C drawn with seeds seed + i·C + c."""
+    of C drawn with seeds seed + i·K + j, K = `seeds_per_prompt` (C, or C / S each at S candidate cfg scales)."""
     if candidates > 1:
         if reranker is None:
             raise ValueError("reranking needs a scorer: this checkpoint has no scorer/ folder")
-        repeated = [c for c in captions for _ in range(candidates)]
-        drawn = generator(repeated, [seed + i for i in range(len(repeated))], sample)["images"]
-        best, _ = reranker.rerank(drawn, captions, 1)
-        return drawn.reshape(len(captions), candidates, *drawn.shape[1:])[np.arange(len(captions)), best[:, 0]]
+        k = seeds_per_prompt(sample, candidates)
+        first_seeds = [seed + i * k for i in range(len(captions))]
+        drawn, _, _ = draw_candidates(generator, captions, first_seeds, candidates, sample)
+        best, _ = reranker.rerank(drawn.reshape(-1, *drawn.shape[2:]), captions, 1)
+        return drawn[np.arange(len(captions)), best[:, 0]]
     return generator(list(captions), [seed + i for i in range(len(captions))], sample)["images"]
 
 
@@ -261,7 +309,8 @@ def write_images(
 ) -> list[dict]:
     """n images per prompt; PNG + JSON sidecar each. Returns the sidecars.
 
-    Prompt i draws C = candidates or n images seeded seed + i·C + c (see `draw`); each sidecar holds
+    Prompt i draws C = candidates or n images seeded seed + i·K + j, K = C seeds (or C / S, each drawn at the
+    S `sample.candidate_cfg_scales`: `candidate_plan`, `draw`); each sidecar holds
     what is needed to draw its image again exactly, and with reranking every candidate's seed and score.
     In a multi-process run each process draws and writes only its share of the prompts (prompt i goes to
     process i mod N), with the same names and seeds as one process would use; it returns its own sidecars.
@@ -269,6 +318,7 @@ def write_images(
     from tqdm import tqdm
 
     draws = candidates or n
+    seeds = seeds_per_prompt(sample, draws) if draws > n else n  # checks the pool before any work is done
     out = Path(out_dir)
     cleaned = [check_prompt(p) for p in prompts]  # every prompt is checked before any work is done
     out.mkdir(parents=True, exist_ok=True)
@@ -277,7 +327,7 @@ def write_images(
     bar = tqdm(total=len(mine) * n, disable=not progress, unit="img")
     for i, prompt in mine:
         start = time.perf_counter()
-        drawn = draw(generator, prompt, n, seed + i * draws, sample, candidates, reranker, upsampler)
+        drawn = draw(generator, prompt, n, seed + i * seeds, sample, candidates, reranker, upsampler)
         seconds = (time.perf_counter() - start) / n
         for j, (image, image_seed) in enumerate(zip(drawn.images, drawn.seeds, strict=True)):
             name = image_name(i, j, image_seed)
