@@ -268,17 +268,18 @@ def test_candidate_plan_draws_each_seed_at_every_pooled_scale():
 
 
 def test_cli_generate_pools_candidates_over_scales_and_records_how_to_redraw_each(full_bundle, tmp_path, capsys):
-    argv = ["generate", "a red circle", "-n", "2", "--candidates", "6", "--candidate-scales", "1,3", "--seed", "10"]
+    # Two guided scales: one compiled program draws both.
+    argv = ["generate", "a red circle", "-n", "2", "--candidates", "6", "--candidate-scales", "2,3", "--seed", "10"]
     assert main([*argv, "--checkpoint", str(full_bundle), "-o", str(tmp_path)]) == 0
     sidecars = [json.loads(p.read_text()) for p in sorted(tmp_path.glob("*.json"))]
     candidates = sidecars[0]["rerank"]["candidates"]
-    assert [(c["seed"], c["cfg_scale"]) for c in candidates] == [(s, x) for x in (1.0, 3.0) for s in (10, 11, 12)]
+    assert [(c["seed"], c["cfg_scale"]) for c in candidates] == [(s, x) for x in (2.0, 3.0) for s in (10, 11, 12)]
     best_two = sorted(candidates, key=lambda c: -c["score"])[:2]
     kept = [(s["seed"], s["settings"]["cfg_scale"]) for s in sidecars]
     assert kept == [(c["seed"], c["cfg_scale"]) for c in best_two]  # the top-scoring of all six, best first
     # Each sidecar's settings draw its image again on their own: its scale, no pool.
     bundle = load_bundle(full_bundle)
-    generator = Generator(bundle, batch_size=8)
+    generator = Generator(bundle, batch_size=2)
     for record in sidecars:
         assert record["settings"]["candidate_cfg_scales"] == []
         settings = SampleConfig(**{k: v for k, v in record["settings"].items() if k != "candidate_cfg_scales"})

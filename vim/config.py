@@ -464,8 +464,9 @@ def _field_names(node: typing.Any) -> set[str]:
     return {f.name for f in dataclasses.fields(node)}
 
 
-def to_dict(cfg: Config) -> dict[str, typing.Any]:
-    return json.loads(json.dumps(dataclasses.asdict(cfg)))  # tuples become lists, as in the file
+def to_dict(cfg: typing.Any) -> dict[str, typing.Any]:
+    """A config (or any of its sections) as it reads back from JSON: tuples become lists, as in the file."""
+    return json.loads(json.dumps(dataclasses.asdict(cfg)))
 
 
 def from_dict(d: dict[str, typing.Any], cls: type = Config) -> typing.Any:

@@ -26,7 +26,7 @@ from PIL import Image
 
 from vim import distributed
 from vim.bundle import Bundle
-from vim.config import MeshConfig, SampleConfig
+from vim.config import MeshConfig, SampleConfig, to_dict
 from vim.parti.sample import sample_codes, settings_arrays
 from vim.sharding import batch_sharding, make_mesh, padded_rows, replicated
 from vim.world.captions import attribute_views
@@ -224,7 +224,7 @@ def image_record(
         "prompt": prompt,
         "image": f"{name}.png",
         "seed": drawn.seeds[rank],
-        "settings": {**dataclasses.asdict(sample), "candidate_cfg_scales": list(sample.candidate_cfg_scales)},
+        "settings": to_dict(sample),  # as the JSON sidecar holds it
         "checkpoint": str(checkpoint),
         "text_truncated": drawn.truncated,
         "upsampled": upsampled,

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from vim.config import SampleConfig, WorldConfig
+from vim.config import SampleConfig, WorldConfig, to_dict
 from vim.world.captions import parse_caption
 from vim.world.dataset import make_example
 from vim.world.parser import ATTRIBUTES, match_spec, parse_image
@@ -126,7 +126,7 @@ def faithfulness_table(
         "examples": n,
         "candidates": candidates,
         "heldout_examples": int(sum(ex["heldout"] for ex in examples[:n])),
-        "sampling": dataclasses.asdict(sample),
+        "sampling": to_dict(sample),
         "seed": seed,
         "rows": rows,
         "best": best,

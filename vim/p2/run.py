@@ -23,7 +23,7 @@ from pathlib import Path
 from PIL import Image
 
 from vim import distributed
-from vim.config import SampleConfig
+from vim.config import SampleConfig, to_dict
 from vim.generate import Generator
 from vim.p2.prompts import P2Prompt
 
@@ -123,7 +123,7 @@ def run_p2(
         "trained_on": bundle.parti_cfg.data.dataset,
         "images_per_prompt": n,
         "seed": seed,
-        "sampling": dataclasses.asdict(sample),
+        "sampling": to_dict(sample),  # as run.json holds it, so a resumed run compares equal
     }
 
     def start() -> None:  # process 0: what exists once per run; a killed run's per-process results merged
