@@ -173,9 +173,10 @@ def draw_candidates(
     """Every prompt's `draws` candidates by `candidate_plan` (prompt p's seed offset j: first_seeds[p] + j):
     images uint8 [P, draws, H, W, 3], the plan, and each prompt's truncation flag."""
     plan = candidate_plan(sample, draws)
-    seeds = seeds_per_prompt(sample, draws)
+    scales = list(dict.fromkeys(scale for _, scale in plan))  # each scale once, in order
+    seeds = len(plan) // len(scales)
     per_scale, truncated = [], None
-    for scale in dict.fromkeys(scale for _, scale in plan):  # each scale once, in order
+    for scale in scales:
         out = generator(
             [p for p in prompts for _ in range(seeds)],
             [first + j for first in first_seeds for j in range(seeds)],
@@ -236,8 +237,9 @@ def image_record(
             "score": drawn.scores[drawn.kept[rank]],
             "candidates": [{"seed": s, "score": sc} for s, sc in zip(drawn.candidate_seeds, drawn.scores, strict=True)],
         }
-        for candidate, scale in zip(record["rerank"]["candidates"], drawn.candidate_scales, strict=False):
-            candidate["cfg_scale"] = scale
+        if drawn.candidate_scales:  # a pool of scales: each candidate's own
+            for candidate, scale in zip(record["rerank"]["candidates"], drawn.candidate_scales, strict=True):
+                candidate["cfg_scale"] = scale
     return record
 
 

@@ -43,7 +43,7 @@ def masks(args: argparse.Namespace) -> None:
     world = bundle.parti_cfg.data.world
     grid = bundle.parti_cfg.parti.image_grid
     side = world.resolution // grid
-    vocab = bundle.tokenizer.codebook_size if hasattr(bundle.tokenizer, "codebook_size") else 1024
+    vocab = bundle.tokenizer_cfg.tokenizer.codebook_size
     encode = nnx.jit(lambda m, x: m.encode(x))
     total, count = np.zeros((vocab, side * side)), np.zeros(vocab)
     start = time.time()
