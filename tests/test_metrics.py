@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -127,24 +128,45 @@ def test_fid_singular_covariance():
     assert fid_lib.frechet_distance(mu, sigma, y.mean(0), np.cov(y, rowvar=False)) > 10
 
 
-def test_fid_retries_with_eps_offset_when_sqrtm_fails(monkeypatch):
-    """A non-finite or clearly complex sqrtm is retried on (Σ1 + εI)(Σ2 + εI), as clean-fid does."""
-    real_sqrtm, seen = fid_lib._sqrtm, []
+def test_fid_retries_with_eps_offset_when_the_square_root_fails(monkeypatch):
+    """Non-finite or clearly complex roots are retried on (Σ1 + εI)(Σ2 + εI), as clean-fid does."""
+    real_roots, seen = fid_lib._eigenvalue_roots, []
 
     def flaky(a):
         seen.append(a)
-        return np.full_like(a, np.nan) if len(seen) == 1 else real_sqrtm(a)
+        return np.full(a.shape[0], np.nan, complex) if len(seen) == 1 else real_roots(a)
 
-    monkeypatch.setattr(fid_lib, "_sqrtm", flaky)
+    monkeypatch.setattr(fid_lib, "_eigenvalue_roots", flaky)
     s1, s2 = np.diag([1.0, 4.0]), np.diag([9.0, 1.0])
     value = fid_lib.frechet_distance(np.zeros(2), s1, np.ones(2), s2, eps=1e-2)
     assert len(seen) == 2
     np.testing.assert_allclose(seen[1], (s1 + 1e-2 * np.eye(2)) @ (s2 + 1e-2 * np.eye(2)))
     expected = 2 + 1 + 4 + 9 + 1 - 2 * (np.sqrt(1.01 * 9.01) + np.sqrt(4.01 * 1.01))
     assert value == pytest.approx(expected, rel=1e-10)
-    monkeypatch.setattr(fid_lib, "_sqrtm", lambda a: np.eye(2) * (1 + 1j))
+    monkeypatch.setattr(fid_lib, "_eigenvalue_roots", lambda a: np.ones(2) * (1 + 1j))
     with pytest.raises(ValueError, match="imaginary part"):
         fid_lib.frechet_distance(np.zeros(2), s1, np.zeros(2), s2)
+
+
+def test_fid_of_non_covariances_is_an_error_not_a_number():
+    """Σ1 Σ2 with a negative eigenvalue has no real square root: refused, even after the ε retry."""
+    with pytest.raises(ValueError, match="imaginary part"):
+        fid_lib.frechet_distance(np.zeros(2), np.diag([1.0, -4.0]), np.zeros(2), np.eye(2))
+
+
+def test_fid_trace_of_the_root_equals_scipys_sqrtm():
+    """The eigenvalue route gives the trace of scipy's sqrtm (what clean-fid takes), singular Σ included."""
+    from scipy import linalg
+
+    rng = np.random.default_rng(3)
+    for n in (6, 400):  # fewer images than dimensions, and more
+        x, y = rng.normal(size=(n, 256)) * 2, rng.normal(size=(n, 256)) + 0.5
+        mu1, s1, mu2, s2 = x.mean(0), np.cov(x, rowvar=False), y.mean(0), np.cov(y, rowvar=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", linalg.LinAlgWarning)
+            root = linalg.sqrtm(s1 @ s2)
+        reference = (mu1 - mu2) @ (mu1 - mu2) + np.trace(s1) + np.trace(s2) - 2 * np.trace(root).real
+        assert fid_lib.frechet_distance(mu1, s1, mu2, s2) == pytest.approx(reference, rel=1e-8)
 
 
 def test_running_stats_equal_numpy_mean_and_cov():
@@ -542,6 +564,6 @@ def test_world_fid_is_zero_against_the_rendered_test_images_and_cached(extractor
     others = np.stack([make_example(world, "validation", i)["image"] for i in range(8)])
     assert world_fid(others, world, extractor) > 1.0  # other scenes: a real distance, from the cached side
     bigger = dataclasses.replace(world, num_train=10**8)  # same test images: the same cached reference
-    monkeypatch.setattr(fid_lib, "fid_from_statistics", lambda a, b: 0.0)  # the cache is the question (sqrtm: 9 s)
+    monkeypatch.setattr(fid_lib, "fid_from_statistics", lambda a, b: 0.0)  # the cache is the question here
     world_fid(rendered, bigger, extractor)
     assert list(tmp_path.glob("world-test-*.npz")) == [cached]

@@ -7,8 +7,6 @@ vim/metrics/features.py (which reads images through vim/metrics/images.py).
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from scipy import linalg
 
@@ -29,38 +27,38 @@ def frechet_distance(
 ) -> float:
     """‖mu1 − mu2‖² + tr(Σ1 + Σ2 − 2 (Σ1 Σ2)^½) in float64, decided as clean-fid and pytorch-fid decide.
 
-    scipy's sqrtm is used as they use it, so values agree. With fewer images than dimensions Σ1 Σ2 is
-    singular; when sqrtm then comes back non-finite or with a large imaginary part, eps·I is added to
-    both covariances and it is tried once more. A large imaginary part after that means the inputs are
-    not covariance matrices: an error, not a number.
+    They take the trace of scipy's sqrtm of Σ1 Σ2; that trace is the sum of the square roots of Σ1 Σ2's
+    eigenvalues, which LAPACK's eigenvalue routine finds several times faster than sqrtm's Schur
+    iteration at 2048 dimensions (bench/frechet.py), to within 1e-6 of their value
+    (tests/test_clean_fid_parity.py). With fewer images than dimensions Σ1 Σ2 is singular; when the
+    roots then come back non-finite or with a large imaginary part, eps·I is added to both covariances
+    and it is tried once more, as they do. A large imaginary part after that means the inputs are not
+    covariance matrices: an error, not a number.
     """
     mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
     sigma1, sigma2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape:
         raise ValueError(f"statistics differ in shape: mu {mu1.shape} vs {mu2.shape}")
     diff = mu1 - mu2
-    covmean = _sqrtm(sigma1 @ sigma2)
-    if not _usable(covmean):
+    roots = _eigenvalue_roots(sigma1 @ sigma2)
+    if not _usable(roots):
         offset = np.eye(sigma1.shape[0]) * eps
-        covmean = _sqrtm((sigma1 + offset) @ (sigma2 + offset))
-    if np.iscomplexobj(covmean):
-        if not _usable(covmean):
-            raise ValueError(f"FID: matrix square root has imaginary part {np.abs(covmean.imag).max():.3g}")
-        covmean = covmean.real
-    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
+        roots = _eigenvalue_roots((sigma1 + offset) @ (sigma2 + offset))
+        if not _usable(roots):
+            raise ValueError(f"FID: matrix square root has imaginary part {np.abs(roots.imag).max():.3g}")
+    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * roots.real.sum())
 
 
-def _sqrtm(a: np.ndarray) -> np.ndarray:
-    with warnings.catch_warnings():  # "matrix is singular": expected with few images, judged by _usable
-        warnings.simplefilter("ignore", linalg.LinAlgWarning)
-        return linalg.sqrtm(a)
+def _eigenvalue_roots(a: np.ndarray) -> np.ndarray:
+    """Principal square roots of a's eigenvalues (complex): their sum is the trace of sqrtm(a)."""
+    if not np.isfinite(a).all():
+        return np.full(a.shape[0], np.nan, complex)
+    return np.sqrt(linalg.eigvals(a, check_finite=False).astype(complex))
 
 
-def _usable(root: np.ndarray) -> bool:
-    """Finite, and (if complex) with a negligible imaginary diagonal: the reference implementations' test."""
-    if not np.isfinite(root).all():
-        return False
-    return not np.iscomplexobj(root) or bool(np.allclose(np.diagonal(root).imag, 0, atol=1e-3))
+def _usable(roots: np.ndarray) -> bool:
+    """Finite, with negligible imaginary parts: the reference implementations' test on sqrtm's diagonal."""
+    return bool(np.isfinite(roots).all() and np.allclose(roots.imag, 0, atol=1e-3))
 
 
 # ---------------------------------------------------------------- KID and IS
