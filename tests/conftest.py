@@ -15,9 +15,11 @@ if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
     _SESSION_CACHE = os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="vim-tests-xla-")
     os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
 # One Eigen thread per XLA:CPU process: `make test` runs two workers on two cores, plus their subprocesses,
-# and a pool of core-count threads in each only made them fight over the cores. A developer's own XLA_FLAGS
-# is kept; subprocesses that set their own flags start from these.
-TEST_XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false"
+# and a pool of core-count threads in each only made them fight over the cores. LLVM's optimization level 0:
+# the tests' models are tiny, so compiling is most of their time and optimized code saves little (the
+# suite's behaviour and numbers checks do not depend on it; the benches keep XLA's default). A developer's
+# own XLA_FLAGS is kept; subprocesses that set their own flags start from these.
+TEST_XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false --xla_backend_optimization_level=0"
 os.environ.setdefault("XLA_FLAGS", TEST_XLA_FLAGS)
 
 import pytest  # noqa: E402
