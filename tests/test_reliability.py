@@ -141,8 +141,9 @@ def _eight_devices(script: str, *args: str, attempts: int = 4) -> dict:
     """Run `script` on 8 fake CPU devices and return its last stdout line as JSON.
 
     A run that stalls (no exit in 90 s; it takes ~5 s) is started again, up to `attempts` times: 8 fake
-    devices' programs on 2 cores sometimes hang in XLA:CPU's collective rendezvous or the first sharded
-    save (measured here: 1 of 4 saves). Only a stall is retried; a wrong exit or result fails at once.
+    devices' programs on 2 cores have hung in XLA:CPU's collective rendezvous (1 save in 4, until the
+    save's finiteness check became one compiled program: 0 in 16 since). Only a stall is retried; a wrong
+    exit or result fails at once.
     """
     env = {**fake_devices_env(8), "PYTHONPATH": str(Path(__file__).parents[1])}
     for attempt in range(1, attempts + 1):
