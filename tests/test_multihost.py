@@ -163,9 +163,11 @@ def test_killed_peer_stops_the_survivor_and_both_resume_identically(small_cfg, e
 
 
 def test_resume_across_process_counts(small_cfg, encoded, runs):
-    """Two processes' checkpoint continued on one, and one's on two: the same two further steps."""
-    finish(start(command(small_cfg, encoded, runs / "two", STEPS + 2), 1, runs / "two-then-one"), runs / "two-then-one")
-    finish(start(command(small_cfg, encoded, runs / "one", STEPS + 2), 2, runs / "one-then-two"), runs / "one-then-two")
+    """Two processes' checkpoint continued on one, and one's on two: the same two further steps (side by side)."""
+    on_one = start(command(small_cfg, encoded, runs / "two", STEPS + 2), 1, runs / "two-then-one")
+    on_two = start(command(small_cfg, encoded, runs / "one", STEPS + 2), 2, runs / "one-then-two")
+    finish(on_one, runs / "two-then-one")
+    finish(on_two, runs / "one-then-two")
     params_a, metrics_a, step_a = final(runs / "two")
     params_b, metrics_b, step_b = final(runs / "one")
     assert step_a == step_b == STEPS + 2
