@@ -17,7 +17,7 @@ if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
 # One Eigen thread per XLA:CPU process: `make test` runs two workers on two cores, plus their subprocesses,
 # and a pool of core-count threads in each only made them fight over the cores. LLVM's optimization level 0:
 # the tests' models are tiny, so compiling is most of their time and optimized code saves little (the
-# suite's behaviour and numbers checks do not depend on it; the benches keep XLA's default). A developer's
+# suite's checks do not depend on it; outside the tests, vim and its benches keep XLA's default). A developer's
 # own XLA_FLAGS is kept; subprocesses that set their own flags start from these.
 TEST_XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false --xla_backend_optimization_level=0"
 os.environ.setdefault("XLA_FLAGS", TEST_XLA_FLAGS)
