@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from vim.data.pipeline import text_tokenizer_path
-from vim.data.text import EOS_ID, PAD_ID, TextTokenizer
+from vim.data.text import BATCH_ENCODE_FROM, EOS_ID, PAD_ID, TextTokenizer
 
 
 @pytest.fixture(scope="module")
@@ -34,3 +34,13 @@ def test_truncation_is_counted_never_silent(tokenizer, caplog):
 def test_missing_model_file_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="vim data text-tokenizer"):
         TextTokenizer(tmp_path / "none.model")
+
+
+def test_few_and_many_texts_encode_alike(tokenizer):
+    """One by one (few texts) and SentencePiece's batch call (many) give the same rows."""
+    texts = ["a big red circle left of a small blue square", "two green triangles", ""]
+    few = tokenizer.encode(texts, 16)
+    many = tokenizer.encode(texts * BATCH_ENCODE_FROM, 16)
+    assert len(texts) < BATCH_ENCODE_FROM <= len(texts) * BATCH_ENCODE_FROM
+    np.testing.assert_array_equal(many.ids, np.tile(few.ids, (BATCH_ENCODE_FROM, 1)))
+    assert (few.ids[:, 0] != PAD_ID).all() and few.ids[2, 0] == EOS_ID
