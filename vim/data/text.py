@@ -87,8 +87,8 @@ class TextTokenizer:
     def encode(self, texts: Sequence[str], length: int) -> EncodedText:
         if length < 1:
             raise ValueError(f"text length must be ≥ 1, got {length}")
-        # SentencePiece's list call starts a thread pool each time: it pays for many texts, while the
-        # data loaders' few captions per example encode ~15× faster one by one.
+        # SentencePiece's list call starts a thread pool each time: that pays off for many texts, while a
+        # data loader's one or two captions per example are cheaper to encode one by one.
         texts = list(texts)
         if len(texts) >= BATCH_ENCODE_FROM:
             pieces = self.processor.encode(texts)
