@@ -39,6 +39,8 @@ def frechet_distance(
     sigma1, sigma2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape:
         raise ValueError(f"statistics differ in shape: mu {mu1.shape} vs {mu2.shape}")
+    if not all(np.isfinite(x).all() for x in (mu1, sigma1, mu2, sigma2)):
+        raise ValueError("FID: the statistics hold NaN or inf")
     diff = mu1 - mu2
     roots = _eigenvalue_roots(sigma1 @ sigma2)
     if not _usable(roots):

@@ -48,6 +48,11 @@ def fingerprints(state: Any) -> Any:
     return jax.tree.map(one, state)
 
 
+# One compiled program: leaf by leaf, a sharded state ran one small collective program per array, and on
+# 8 fake CPU devices those sometimes deadlocked in XLA:CPU's rendezvous.
+_state_is_finite = jax.jit(all_finite)
+
+
 def _fingerprint_dict(state: Any) -> dict[str, int]:
     leaves = jax.tree_util.tree_flatten_with_path(jax.device_get(fingerprints(state)))[0]
     return {jax.tree_util.keystr(path): int(v) for path, v in leaves}
@@ -76,9 +81,7 @@ class Checkpointer:
 
     def save(self, step: int, state: Any, data_state: bytes | None) -> None:
         """Start an asynchronous save; a state with non-finite values is never written."""
-        # One compiled program: leaf by leaf, a sharded state ran one small collective program per array,
-        # and on 8 fake CPU devices those sometimes deadlocked in XLA:CPU's rendezvous (1 save in 4).
-        if not bool(jax.device_get(jax.jit(all_finite)(state))):
+        if not bool(jax.device_get(_state_is_finite(state))):
             raise NonFiniteStateError(f"step {step}: the train state holds NaN/inf; not checkpointing it")
         iterator = data_state.decode() if data_state is not None else None
         data = {
