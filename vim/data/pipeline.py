@@ -213,8 +213,12 @@ def batch_iterator(
     drop_remainder: bool = True,
     process_index: int | None = None,
     process_count: int | None = None,
+    read_options: grain.ReadOptions | None = None,
 ) -> grain.DataLoaderIterator:
-    """Seeded, per-process-sharded, resumable batches of any random-access source after `operations`."""
+    """Seeded, per-process-sharded, resumable batches of any random-access source after `operations`.
+
+    `read_options` default to `prefetch_options(local batch)`.
+    """
     if process_index is None or process_count is None:
         import jax
 
@@ -244,5 +248,17 @@ def batch_iterator(
             grain.transforms.Batch(cfg.data.batch_size // process_count, drop_remainder=drop_remainder),
         ],
         worker_count=cfg.data.num_workers,
+        read_options=read_options or prefetch_options(cfg.data.batch_size // process_count),
     )
     return iter(loader)
+
+
+def prefetch_options(local_batch: int) -> grain.ReadOptions:
+    """One reader thread, two batches of records ahead.
+
+    The thread reads (and, for the streamed world, renders) while the train step runs, since the loop then
+    waits on the device without the GIL. grain's default, 16 threads and 500 records, makes every short
+    evaluation read 500 records first, has the threads contend for the GIL, and rescans the pending
+    records' futures for every record handed out (bench/data_loader.py measures both).
+    """
+    return grain.ReadOptions(num_threads=1, prefetch_buffer_size=2 * local_batch)
