@@ -1,4 +1,5 @@
 import dataclasses
+import functools
 import json
 import os
 import shutil
@@ -63,7 +64,9 @@ def test_encoded_dataset_matches_the_tokenizer(small_cfg, encoded):
 
 
 def test_padding_and_causality():
-    model = Parti(SMALL_PARTI, rngs=nnx.Rngs(0))
+    graphdef, weights = nnx.split(Parti(SMALL_PARTI, rngs=nnx.Rngs(0)))
+    forward = jax.jit(lambda weights, *inputs: nnx.merge(graphdef, weights)(*inputs))  # compiled once, not op by op
+    model = functools.partial(forward, weights)
     rng = np.random.default_rng(0)
     text = jnp.asarray(rng.integers(4, 512, (2, 32)), jnp.int32)
     mask = jnp.arange(32)[None] < jnp.array([[10], [20]])
@@ -100,18 +103,19 @@ def caption_views_task(small_cfg, logits_chunk: int = 0) -> PartiTask:
 @pytest.mark.parametrize("logits_chunk", [0, 16])
 def test_caption_views_loss_is_the_cross_entropy_of_the_summed_logits(small_cfg, logits_chunk):
     task = caption_views_task(small_cfg, logits_chunk)
-    params = task.init_state(jax.random.key_data(jax.random.key(0)))["params"]
+    params = jax.jit(task.init_state)(jax.random.key_data(jax.random.key(0)))["params"]
     rng = np.random.default_rng(0)
     views = rng.integers(4, 512, (3, 2, 32)).astype(np.int32)
     views[:, :, 12:] = PAD_ID
     codes = rng.integers(0, 32, (3, 64)).astype(np.int32)
-    loss, _ = task.loss(params, {"text_ids_views": views, "codes": codes}, None)
-    model = task.model(params)
-    summed = sum(model(jnp.asarray(views[:, j]), jnp.asarray(views[:, j] != PAD_ID), codes) for j in range(2))
+    loss, _ = jax.jit(task.loss)(params, {"text_ids_views": views, "codes": codes}, None)
+    # Compiled, not op by op: each of the model's operations would compile on its own.
+    forward = jax.jit(lambda params, ids, codes: task.model(params)(ids, ids != PAD_ID, codes))
+    summed = sum(forward(params, views[:, j], codes) for j in range(2))
     log_probs = jax.nn.log_softmax(summed, axis=-1)
     expected = -jnp.mean(jnp.take_along_axis(log_probs, codes[..., None], axis=-1))
     np.testing.assert_allclose(loss, expected, rtol=1e-5)
-    first_alone = jax.nn.log_softmax(model(jnp.asarray(views[:, 0]), jnp.asarray(views[:, 0] != PAD_ID), codes))
+    first_alone = jax.nn.log_softmax(forward(params, views[:, 0], codes))
     assert abs(float(loss) + float(jnp.mean(jnp.take_along_axis(first_alone, codes[..., None], -1)))) > 1e-3
 
 

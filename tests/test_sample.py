@@ -52,9 +52,9 @@ def test_cached_logits_equal_full_forward_at_every_step():
     text = texts()
     mask = text != PAD_ID
     codes = jax.random.randint(jax.random.key(1), (3, 16), 0, TINY.image_vocab_size)
-    text_btd = model.encode_text(text, mask)
+    text_btd = nnx.jit(lambda m: m.encode_text(text, mask))(model)  # compiled, not op by op
     inputs = jnp.concatenate([jnp.full((3, 1), model.bos_id), codes[:, :-1]], axis=1)
-    full = model.decode(text_btd, mask, inputs)
+    full = nnx.jit(lambda m: m.decode(text_btd, mask, inputs))(model)
     cache = model.init_cache(text_btd)
     decode_step = nnx.jit(lambda m, token, i, cache: m.decode_step(token, i, cache, mask))
     for i in range(16):

@@ -154,7 +154,7 @@ def test_microbatched_training_resumes_bit_exact(tmp_path):
 
 
 def test_chunked_cross_entropy_equals_the_full_one_and_never_holds_all_logits():
-    params = small_task().init_state(jax.random.key_data(jax.random.key(0)))["params"]
+    params = jax.jit(small_task().init_state)(jax.random.key_data(jax.random.key(0)))["params"]
     batch = {k: jnp.asarray(v) for k, v in random_batch().items()}
     key = jax.random.key(3)
     results = {}

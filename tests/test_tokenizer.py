@@ -213,8 +213,9 @@ def test_r1_penalty_is_the_squared_input_gradient():
     disc = Discriminator(16, 4, rngs=nnx.Rngs(0))
     real = jax.random.uniform(jax.random.key(0), (3, 16, 16, 3))
     fake = jax.random.uniform(jax.random.key(1), (3, 16, 16, 3))
-    _, terms = discriminator_loss(disc, real, fake, r1_gamma=10.0)
-    g = jax.grad(lambda x: jnp.sum(disc(x)))(real)
+    # Compiled, not op by op (each operation would compile on its own).
+    terms = nnx.jit(lambda disc, real, fake: discriminator_loss(disc, real, fake, r1_gamma=10.0)[1])(disc, real, fake)
+    g = nnx.jit(lambda disc, x: jax.grad(lambda x: jnp.sum(disc(x)))(x))(disc, real)
     np.testing.assert_allclose(terms["r1"], jnp.mean(jnp.sum(g**2, axis=(1, 2, 3))), rtol=1e-5)
 
 
@@ -254,11 +255,12 @@ def test_bf16_compute_equals_f32_within_bf16_tolerance():
     images = jax.random.uniform(jax.random.key(1), (2, 32, 32, 3))
     f32 = ViTVQGAN(cfg, rngs=nnx.Rngs(0))
     bf16 = ViTVQGAN(dataclasses.replace(cfg, compute_dtype="bfloat16"), rngs=nnx.Rngs(0))  # the same weights
-    z32, z16 = f32.encode_latents(images), bf16.encode_latents(images)
+    encode = nnx.jit(lambda model, x: model.encode_latents(x))  # compiled, not op by op
+    z32, z16 = encode(f32, images), encode(bf16, images)
     assert z16.dtype == jnp.float32 and not np.array_equal(z32, z16)  # it does compute in bf16 ...
     np.testing.assert_allclose(z16, z32, rtol=0.05, atol=0.05 * float(jnp.abs(z32).max()))  # ... to bf16 accuracy
-    out32, _ = f32(images, use_codes=False)
-    out16, _ = bf16(images, use_codes=False)
+    reconstruct = nnx.jit(lambda model, x: model(x, use_codes=False)[0])
+    out32, out16 = reconstruct(f32, images), reconstruct(bf16, images)
     np.testing.assert_allclose(out16, out32, atol=0.05 * float(jnp.abs(out32).max()))
 
 
