@@ -57,7 +57,7 @@ SMALL = Sizes(
     sample_batch=4,
     tokenizer_overrides=(
         ("image_size", 32), ("width", 32), ("encoder_layers", 1), ("decoder_layers", 1), ("heads", 2),
-        ("mlp_dim", 64), ("codebook_size", 64), ("disc_width", 8),
+        ("mlp_dim", 64), ("codebook_size", 64), ("disc_width", 8), ("perceptual_images", 1),
     ),
     tokenizer_batch=2,
     fid_batch=2,
@@ -77,7 +77,8 @@ def parti_step_flops(pc, batch: int) -> float:
         logits   N · D · V
       forward attention = 2 × 2 × A × (T²·Le + N²·Ld + N·T·Ld)   scores and weighted sums, full squares
       training = 3 × forward (the backward pass costs two forwards).
-    MFU = this / step time / the device's measured matmul rate (bf16 8192³ on a GPU, f32 2048³ on a CPU).
+    MFU = this / step time / the device's measured matmul rate (bf16 8192³ on a GPU, f32 2048³ on a CPU,
+    1024³ under --small).
     """
     t, n, d, f = pc.text_length, pc.image_grid**2, pc.width, pc.mlp_dim
     a = pc.heads * pc.head_dim
@@ -332,7 +333,8 @@ def main() -> None:
     if backend == "cpu" and not args.small:
         print("note: no GPU backend; the paper sizes on a CPU take very long (use --small)", file=sys.stderr)
     if backend == "cpu":
-        peak, peak_what = matmul_peak_flops(), "f32 2048³ matmul"
+        side = 1024 if args.small else 2048  # --small only shows that the code runs
+        peak, peak_what = matmul_peak_flops(side), f"f32 {side}³ matmul"
     else:
         peak, peak_what = matmul_peak_flops(8192, 20, jnp.bfloat16), "bf16 8192³ matmul"
     emit({"measure": "matmul_peak", "device": device, "jax": jax.__version__, "what": peak_what,

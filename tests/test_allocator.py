@@ -42,12 +42,23 @@ needs_tcmalloc = pytest.mark.skipif(
 )
 
 
-def _probe(**env: str) -> tuple[dict, str]:
+def _start_probe(**env: str) -> subprocess.Popen:
     bench = str(Path(__file__).parents[1] / "bench")
     env = {**os.environ, "PYTHONPATH": bench, **env}
     env.pop(allocator.PRELOADED_BY_VIM, None)
-    out = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, check=True, env=env)
-    return json.loads(out.stdout.strip().splitlines()[-1]), out.stderr
+    return subprocess.Popen(
+        [sys.executable, "-c", _PROBE], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+
+
+def _finish_probe(probe: subprocess.Popen) -> tuple[dict, str]:
+    stdout, stderr = probe.communicate(timeout=600)
+    assert probe.returncode == 0, stderr[-3000:]
+    return json.loads(stdout.strip().splitlines()[-1]), stderr
+
+
+def _probe(**env: str) -> tuple[dict, str]:
+    return _finish_probe(_start_probe(**env))
 
 
 def _max_mmap_bytes(malloc_stats: str) -> int:
@@ -60,9 +71,13 @@ def test_entry_point_keeps_xla_scratch_out_of_mmap_and_import_vim_changes_nothin
     # faults and ~40 ms of kernel time per step, bench/results/parti_train_2026-11-29c.txt); with them it
     # comes from the heap and is reused. Fault counts on this VM also move with load for reasons outside
     # glibc, so the test checks the mechanism: glibc's own record of the largest mmap use.
-    _, entry_point = _probe(VIM_MALLOC="glibc", PROBE_ENTRY_POINT="1")
-    _, opted_out = _probe(VIM_MALLOC="system", PROBE_ENTRY_POINT="1")
-    _, library_user = _probe(VIM_MALLOC="glibc")  # imports vim, never asks for tuning
+    # Three processes side by side: glibc's record is each process's own.
+    probes = [
+        _start_probe(VIM_MALLOC="glibc", PROBE_ENTRY_POINT="1"),
+        _start_probe(VIM_MALLOC="system", PROBE_ENTRY_POINT="1"),
+        _start_probe(VIM_MALLOC="glibc"),  # imports vim, never asks for tuning
+    ]
+    (_, entry_point), (_, opted_out), (_, library_user) = [_finish_probe(p) for p in probes]
     assert _max_mmap_bytes(entry_point) < 16_000_000, entry_point
     assert _max_mmap_bytes(opted_out) > 90_000_000, opted_out
     assert _max_mmap_bytes(library_user) > 90_000_000, library_user

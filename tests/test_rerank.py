@@ -209,7 +209,7 @@ def test_a_train_step_with_negative_images_learns_from_them(small_cfg):
     assert batch["negative_image"].shape == batch["image"].shape and batch["has_negative_image"].all()
     assert "negative_image" not in next(scorer_batches(cfg, "train"))  # only when asked
     task = ScorerTask(cfg)
-    state = task.init_state(np.asarray(jax.random.key_data(jax.random.key(0))))
+    state = jax.jit(task.init_state)(np.asarray(jax.random.key_data(jax.random.key(0))))
     step = jax.jit(task.train_step)
     _, metrics = step(state, batch)
     assert np.isfinite(metrics["loss"]) and 0 <= metrics["batch_image_negative"] <= 1

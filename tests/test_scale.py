@@ -42,7 +42,7 @@ def random_batch(seed: int = 0, batch: int = 8) -> dict:
 
 def two_steps(task: PartiTask) -> tuple[dict, dict]:
     """Two train steps on one batch (the first has learning rate 0 under warm-up)."""
-    state = task.init_state(jax.random.key_data(jax.random.key(0)))
+    state = jax.jit(task.init_state)(jax.random.key_data(jax.random.key(0)))
     step = jax.jit(task.train_step)
     for _ in range(2):
         state, metrics = step(state, random_batch())
@@ -60,13 +60,13 @@ def test_microbatched_update_equals_the_one_batch_update():
     assert max_difference(whole["opt_state"], split["opt_state"]) < 1e-5
     assert abs(float(whole_metrics["loss"]) - float(split_metrics["loss"])) < 1e-5
     assert float(whole_metrics["accuracy"]) == pytest.approx(float(split_metrics["accuracy"]))
-    first = small_task().init_state(jax.random.key_data(jax.random.key(0)))
+    first = jax.jit(small_task().init_state)(jax.random.key_data(jax.random.key(0)))
     assert max_difference(whole["params"], first["params"]) > 1e-4  # the steps did move the params
 
 
 def test_microbatches_must_divide_the_batch_and_other_tasks_refuse_them(tmp_path):
     task = small_task(microbatches=3)
-    state = task.init_state(jax.random.key_data(jax.random.key(0)))
+    state = jax.jit(task.init_state)(jax.random.key_data(jax.random.key(0)))
     with pytest.raises(config_lib.ConfigError, match=r"train\.microbatches=3"):
         jax.jit(task.train_step)(state, random_batch())
     cfg = config_lib.preset("tiny")
@@ -173,7 +173,7 @@ def test_chunked_cross_entropy_equals_the_full_one_and_never_holds_all_logits():
 
 def test_adafactor_trains_the_tiny_model_with_factored_state():
     task = small_task(optimizer="adafactor", learning_rate=1e-2)
-    state = task.init_state(jax.random.key_data(jax.random.key(0)))
+    state = jax.jit(task.init_state)(jax.random.key_data(jax.random.key(0)))
     step = jax.jit(task.train_step)
     losses = []
     for _ in range(30):

@@ -84,7 +84,7 @@ def test_preset_shapes_without_allocation(name):
 def test_overfits_one_batch(small_cfg):
     cfg = small_run_cfg(small_cfg, learning_rate=3e-3, warmup_steps=1, num_steps=150, ema_decay=0.0)
     task = TokenizerTask(cfg)
-    state = task.init_state(jax.random.key_data(jax.random.key(0)))
+    state = jax.jit(task.init_state)(jax.random.key_data(jax.random.key(0)))
     batch = {"image": jnp.asarray(next(make_batches(cfg, "train", process_index=0, process_count=1))["image"])}
     step = jax.jit(task.train_step)
     losses = []
@@ -98,7 +98,7 @@ def test_codebook_starts_from_encoder_outputs_after_the_warm_up(small_cfg):
     cfg = small_run_cfg(small_cfg, ema_decay=0.5)
     cfg.tokenizer.quantize_after, cfg.tokenizer.logit_laplace_weight = 2, 0.0
     task = TokenizerTask(cfg)
-    state = task.init_state(jax.random.key_data(jax.random.key(0)))
+    state = jax.jit(task.init_state)(jax.random.key_data(jax.random.key(0)))
     batch = {"image": jnp.asarray(next(make_batches(cfg, "train", process_index=0, process_count=1))["image"])}
     step = jax.jit(task.train_step)
     for _ in range(2):  # warm-up: the decoder sees un-quantized z; no codebook terms
@@ -200,7 +200,7 @@ def test_adversarial_step_with_r1(small_cfg):
         **SMALL_MODEL, adversarial_weight=0.1, adversarial_start_step=0, disc_width=8
     )
     task = TokenizerTask(cfg)
-    state = task.init_state(jax.random.key_data(jax.random.key(0)))
+    state = jax.jit(task.init_state)(jax.random.key_data(jax.random.key(0)))
     batch = {"image": jnp.asarray(next(make_batches(cfg, "train", process_index=0, process_count=1))["image"])}
     step = jax.jit(task.train_step)
     new, metrics = step(*step(state, batch)[:1], batch)  # two steps: the warm-up starts at lr 0

@@ -64,7 +64,7 @@ def test_bf16_compute_keeps_f32_master_weights(small_cfg):
     cfg = small_run_cfg(small_cfg)
     cfg.tokenizer.compute_dtype = "bfloat16"
     task = TokenizerTask(cfg)
-    state = task.init_state(jax.random.key_data(jax.random.key(0)))
+    state = jax.jit(task.init_state)(jax.random.key_data(jax.random.key(0)))
     batch = {"image": jnp.asarray(next(make_batches(cfg, "train", process_index=0, process_count=1))["image"])}
     new, metrics = jax.jit(task.train_step)(state, batch)
     assert int(new["consecutive_skipped"]) == 0 and np.isfinite(metrics["loss"])  # the update was applied
