@@ -54,9 +54,9 @@ def shots(tmp_path):
 
 @pytest.fixture(scope="module")
 def demo_url(small_bundle):
-    # The bundled checkpoint (what users run) when it is there; the small test bundle otherwise.
+    # The bundled checkpoint (what users run) when it is there; the small test bundle otherwise. No warm-up:
+    # the first request compiles what it uses (tests/test_demo.py warms a demo up; bench/demo_latency.py this one).
     demo = Demo(load_bundle(DEFAULT_BUNDLE if (DEFAULT_BUNDLE / "parti").is_dir() else small_bundle))
-    demo.warm_up()
     app = build_app(demo)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
