@@ -125,3 +125,31 @@ def test_missing_datasets_give_clear_errors(tmp_path):
     cfg.data.dataset = "no_such_dataset_xyz"
     with pytest.raises(DatasetNotReadyError, match="cannot open"):
         open_split(cfg.data, "train")
+
+
+def test_a_short_evaluation_reads_a_few_batches_ahead_not_the_whole_split():
+    """The loader reads two batches of records ahead (vim.data.pipeline.prefetch_options), not grain's 500."""
+    import threading
+    import time
+
+    from vim.data.pipeline import batch_iterator
+
+    class CountingSource:
+        def __init__(self):
+            self.reads, self.lock = 0, threading.Lock()
+
+        def __len__(self):
+            return 1_000
+
+        def __getitem__(self, i):
+            with self.lock:
+                self.reads += 1
+            return {"x": np.int32(i)}
+
+    cfg = config_lib.tiny()
+    cfg.data.batch_size = 4
+    source = CountingSource()
+    batches = batch_iterator(source, [], cfg, shuffle=False, num_epochs=1, process_index=0, process_count=1)
+    assert next(batches)["x"].tolist() == [0, 1, 2, 3]
+    time.sleep(0.5)  # the reader thread fills what it prefetches
+    assert 4 <= source.reads <= 4 + 2 * 4 + 1, source.reads

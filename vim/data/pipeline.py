@@ -167,7 +167,7 @@ def make_batches(cfg: Config, split: str, **options: Any) -> grain.DataLoaderIte
     Batches hold `image` uint8 [b, R, R, 3], `text_ids` int32 [b, L], `text_mask`, `truncated`,
     `caption` and `heldout` (with parti.caption_views also `text_ids_views` int32 [b, 2, L]), with
     b = cfg.data.batch_size / process_count. `options` are those of `batch_iterator` (shuffle, num_epochs,
-    drop_remainder, process_index, process_count). The iterator's
+    drop_remainder, process_index, process_count, read_options). The iterator's
     `get_state()` / `set_state()` give exact resumption.
     """
     source = open_split(cfg.data, split)
