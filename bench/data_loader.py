@@ -29,7 +29,6 @@ import grain
 from vim import config as config_lib
 from vim.data import pipeline
 from vim.data.builders import build_world
-from vim.data.text import train_text_tokenizer
 from vim.perf import cpu_model, matmul_peak_flops
 
 TEXT_TOKENIZER = Path(__file__).resolve().parents[1] / "checkpoints" / "shapes-tiny" / "text_tokenizer.model"
@@ -79,14 +78,8 @@ def small_world(root: str, batch: int) -> config_lib.Config:
     cfg.data.data_dir = root
     cfg.data.world = dataclasses.replace(cfg.data.world, num_train=4 * batch, num_validation=32 * batch, num_test=batch)
     cfg.data.batch_size = batch
+    cfg.text.model_path = str(TEXT_TOKENIZER)
     build_world(cfg.data.world, root, workers=1)
-    source = pipeline.open_split(cfg.data, "train")
-    train_text_tokenizer(
-        (source[i]["caption"].decode() for i in range(len(source))),
-        pipeline.text_tokenizer_path(cfg),
-        cfg.text.vocab_size,
-        cfg.text.model_type,
-    )
     return cfg
 
 
