@@ -41,7 +41,7 @@ from vim.metrics.pixels import psnr
 from vim.sharding import padded_rows
 from vim.tokenizer.infer import load_square
 from vim.world.captions import CaptionParseError, parse_caption
-from vim.world.parser import ATTRIBUTES, match_spec, parse_image
+from vim.world.parser import match_spec, parse_image, verdict_text
 from vim.world.scene import CaptionSpec
 
 log = logging.getLogger(__name__)
@@ -53,9 +53,11 @@ MAX_UPLOAD_PIXELS = 25_000_000  # tokenizer tab: refuse decompression bombs befo
 DEFAULT_MAX_FILE_SIZE = "10mb"  # per upload, in gradio's units (1 mb = 1024² bytes)
 AUTH_ENV = "VIM_DEMO_AUTH"  # user:password, kept out of the process list and shell history
 WORLD_EXAMPLES = [
+    "a red circle",
+    "two green stars",
+    "a star to the left of a heart",
+    "three small squares, all blue",
     "a big red circle left of a small blue square",
-    "two small yellow stars above a big green heart",
-    "three tiny white crosses",
     "a big blue heart",  # a held-out color–shape pair: never in the training captions
 ]
 P2_EXAMPLES = [  # PartiPrompts; the bundled model only knows the shapes world
@@ -214,12 +216,6 @@ class Demo:
             f"{unique} distinct codes = {100 * unique / self.codebook_size:.2f} % of the {self.codebook_size}-code book"
         )
         return pixels, (recon * 255).round().astype(np.uint8), code_map, stats
-
-
-def verdict_text(verdict: dict[str, bool]) -> str:
-    """'✓ count ✓ shape ✗ color ✓ size ✓ relation · ✗ exact': what the parser saw, attribute by attribute."""
-    mark = {True: "✓", False: "✗"}
-    return " ".join(f"{mark[verdict[a]]} {a}" for a in ATTRIBUTES) + f" · {mark[verdict['exact']]} exact"
 
 
 def _code_map(codes: np.ndarray, codebook_size: int, side: int) -> np.ndarray:

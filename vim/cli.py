@@ -118,13 +118,14 @@ def cmd_world_parse(args: argparse.Namespace) -> None:
     from PIL import Image
 
     from vim.world.captions import parse_caption
-    from vim.world.parser import match_spec, parse_image
+    from vim.world.parser import match_spec, parse_image, verdict_text
 
     image = np.asarray(Image.open(args.image).convert("RGB"))
     objects = parse_image(image)
     out: dict = {"objects": [dataclasses.asdict(o) for o in objects]}
     if args.caption:
-        out["match"] = match_spec(objects, parse_caption(args.caption))
+        out["match"] = match_spec(objects, parse_caption(args.caption))  # null: the caption does not ask
+        out["verdict"] = verdict_text(out["match"])
     print(json.dumps(out, indent=2))
 
 
@@ -333,7 +334,8 @@ def cmd_eval_faithfulness(args: argparse.Namespace) -> None:
         _sample_config(args, recommended, args.candidates > 1),
         seed=args.seed,
         candidates=args.candidates,
-        fid_images=args.fid_images,
+        fid_images=args.fid_images if args.fid_images is not None else 2000 * (args.split == "test"),
+        split=args.split,
     )
     table["checkpoint"] = str(bundle.path)
     if not distributed.is_primary():
@@ -633,12 +635,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sample_args(p)
     p.add_argument("--scales", help="comma-separated CFG scales to sweep (default: the bundle's recommended one)")
     p.add_argument("-n", type=int, default=500, help="test captions (half use held-out color-shape pairs)")
+    p.add_argument(
+        "--split",
+        choices=("test", "natural"),
+        default="test",
+        help="test: captions that name every attribute; natural: the natural-prompt test set ('a red circle')",
+    )
     p.add_argument("--candidates", type=int, default=1, help="judge the scorer's best of this many per caption")
     p.add_argument(
         "--fid-images",
         type=int,
-        default=2000,
-        help="world FID: this many images drawn at the best scale vs the rendered test images (0 = skip)",
+        help="world FID: this many images drawn at the best scale vs the rendered test images "
+        "(0 = skip; default 2000 on the test split, 0 on the natural one)",
     )
     p.add_argument("-o", "--output", help="also write the table as JSON")
     p.add_argument("--images", metavar="DIR", help="also save the judged images: DIR/cfg<scale>/<test caption i>.png")

@@ -48,9 +48,13 @@ class WorldConfig:
     num_train: int = 50_000  # examples in the train split
     num_validation: int = 2_000  # in-distribution held-out examples
     num_test: int = 2_000  # test examples, `test_heldout_fraction` of them with held-out pairs
+    num_natural: int = 2_000  # natural-prompt test examples (split "natural"), as many with held-out pairs
     # Color–shape pairs that never appear in train/validation (compositional generalization).
     heldout_pairs: tuple[str, ...] = ("red star", "blue heart", "green triangle", "yellow cross")
     test_heldout_fraction: float = 0.5  # share of test examples that mention a held-out pair
+    # Share of train/validation captions in the natural register (sizes, colors, a lone object's place
+    # left out; other phrasings); the rest name every attribute, like every caption of the test split.
+    natural_captions: float = 0.6
 
 
 @dataclasses.dataclass(slots=True)

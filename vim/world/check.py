@@ -22,7 +22,7 @@ def parser_accuracy(world: WorldConfig, split: str = "validation", n: int = 2000
         exact += ok
         caption_exact += match["exact"]
         for k in ATTRIBUTES:
-            per_attribute[k] += match[k]
+            per_attribute[k] += match[k] is not False  # an attribute the caption does not ask for is met
         if not ok and len(failures) < 10:
             failures.append({"index": i, "caption": ex["caption"]})
     return {

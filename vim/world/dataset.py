@@ -8,31 +8,41 @@ from __future__ import annotations
 import numpy as np
 
 from vim.config import WorldConfig
-from vim.world.captions import make_caption
+from vim.world.captions import full_register, make_caption, make_natural_caption
 from vim.world.render import render
 from vim.world.scene import sample_scene, validate_heldout
 
-SPLITS = ("train", "validation", "test")
+SPLITS = ("train", "validation", "test")  # the splits a built dataset holds
+# "natural": the natural-prompt test set, test scenes with captions of the natural register only (every
+# caption leaves something out or says it another way); rendered on demand for evaluation.
+EVAL_SPLITS = (*SPLITS, "natural")
 
 
 def split_size(world: WorldConfig, split: str) -> int:
-    return {"train": world.num_train, "validation": world.num_validation, "test": world.num_test}[split]
+    sizes = {"train": world.num_train, "validation": world.num_validation, "test": world.num_test}
+    return {**sizes, "natural": world.num_natural}[split]
 
 
 def make_example(world: WorldConfig, split: str, index: int) -> dict:
     """One example: image (uint8 HWC), caption, scene JSON and whether it uses a held-out pair."""
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+    if split not in EVAL_SPLITS:
+        raise ValueError(f"unknown split {split!r}; expected one of {EVAL_SPLITS}")
     validate_heldout(tuple(world.heldout_pairs))
-    rng = np.random.default_rng([world.seed, SPLITS.index(split), index])
-    heldout = split == "test" and bool(world.heldout_pairs) and rng.random() < world.test_heldout_fraction
-    scene = sample_scene(rng, max_objects=world.max_objects, heldout_pairs=world.heldout_pairs, require_heldout=heldout)
-    return {
-        "image": render(scene, world.resolution),
-        "caption": make_caption(scene.spec, rng),
-        "scene": scene.to_json(),
-        "heldout": heldout,
-    }
+    rng = np.random.default_rng([world.seed, EVAL_SPLITS.index(split), index])
+    tested = split in ("test", "natural")
+    heldout = tested and bool(world.heldout_pairs) and rng.random() < world.test_heldout_fraction
+    # The test split keeps the full register, and a world without natural captions draws no extra number,
+    # so both stay what they were before the natural register existed.
+    natural = split == "natural" or (
+        not tested and world.natural_captions > 0 and rng.random() < world.natural_captions
+    )
+    scene = sample_scene(
+        rng, max_objects=world.max_objects, heldout_pairs=world.heldout_pairs, require_heldout=heldout, natural=natural
+    )
+    caption = make_natural_caption(scene.spec, rng) if natural else make_caption(scene.spec, rng)
+    while split == "natural" and full_register(caption):
+        caption = make_natural_caption(scene.spec, rng)
+    return {"image": render(scene, world.resolution), "caption": caption, "scene": scene.to_json(), "heldout": heldout}
 
 
 def make_examples(world: WorldConfig, split: str, indices: range) -> list[dict]:
@@ -47,8 +57,8 @@ class WorldSource:
     """
 
     def __init__(self, world: WorldConfig, split: str):
-        if split not in SPLITS:
-            raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+        if split not in EVAL_SPLITS:
+            raise ValueError(f"unknown split {split!r}; expected one of {EVAL_SPLITS}")
         self.world, self.split = world, split
 
     def __len__(self) -> int:

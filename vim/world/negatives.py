@@ -31,6 +31,8 @@ from vim.world.scene import (
     CaptionSpec,
     Group,
     Scene,
+    SceneObject,
+    distinguishable,
     spec_pairs,
     validate_heldout,
 )
@@ -56,7 +58,7 @@ def semantic_key(spec: CaptionSpec) -> tuple:
     "A left of B" and "B right of A" are one picture, so a two-group spec is keyed by the smaller of
     its two readings; a one-group spec by its group and position.
     """
-    groups = [(g.count, g.size, g.color, g.shape) for g in spec.groups]
+    groups = [(g.count, g.size or "", g.color or "", g.shape) for g in spec.groups]  # "": not said, orderable
     if len(groups) == 2 and spec.relation is not None:
         a, b = groups
         return min((a, b, spec.relation), (b, a, INVERSE_RELATION[spec.relation]))
@@ -77,8 +79,8 @@ def _swap(spec: CaptionSpec, field: str) -> list[CaptionSpec]:
     if len(spec.groups) != 2:
         return []
     a, b = spec.groups
-    if getattr(a, field) == getattr(b, field):
-        return []  # swapping equal attributes changes nothing
+    if getattr(a, field) == getattr(b, field) or None in (getattr(a, field), getattr(b, field)):
+        return []  # swapping equal attributes changes nothing; one a caption leaves unsaid swaps nothing it says
     return [
         _with_groups(
             spec,
@@ -100,7 +102,7 @@ def _change(field: str, values: Sequence[str]) -> Callable[[CaptionSpec], list[C
             _replace_group(spec, i, **{field: v})
             for i, g in enumerate(spec.groups)
             for v in values
-            if v != getattr(g, field)
+            if getattr(g, field) is not None and v != getattr(g, field)  # naming an unsaid one could still fit
         ]
 
     return candidates
@@ -151,8 +153,8 @@ KINDS = tuple(_kinds(3))
 def _allowed(candidate: CaptionSpec, spec: CaptionSpec, heldout: set[str]) -> bool:
     if spec_pairs(candidate) & heldout:
         return False
-    # Two groups with one description ("a red circle left of a red circle") never occur in the world.
-    if len(candidate.groups) == 2 and candidate.groups[0].description == candidate.groups[1].description:
+    # Groups that cannot be told apart ("a red circle left of a red circle") never occur in the world.
+    if not distinguishable(candidate):
         return False
     return semantic_key(candidate) != semantic_key(spec)
 
@@ -219,13 +221,14 @@ def perturb_scene(
     Raises NoPerturbationError when no such change qualifies (a scene made of held-out pairs).
     """
     _, spec = perturb_with_kind(scene.spec, rng, heldout_pairs, max_objects=max_objects, kinds=IMAGE_KINDS)
-    # Groups never share a description, so an object's (size, color, shape) names its group.
-    new_group = {old.description: new for old, new in zip(scene.spec.groups, spec.groups, strict=True)}
-    objects = tuple(
-        dataclasses.replace(o, color=g.color, shape=g.shape)
-        for o in scene.objects
-        for g in [new_group[(o.size, o.color, o.shape)]]
-    )
+
+    # Groups are distinguishable, so each object fits exactly one; a color the caption leaves unsaid stays.
+    def changed(o: SceneObject) -> SceneObject:
+        pairs = zip(scene.spec.groups, spec.groups, strict=True)
+        new = next(b for a, b in pairs if a.admits(o.size, o.color, o.shape))
+        return dataclasses.replace(o, color=new.color or o.color, shape=new.shape)
+
+    objects = tuple(changed(o) for o in scene.objects)
     return Scene(spec=spec, objects=objects, background=scene.background)
 
 

@@ -3,20 +3,23 @@ against a caption with a per-attribute breakdown. This is vim's text-faithfulnes
 
 Method: every pixel close to a palette color is foreground with that color; connected components are
 objects; each component's color is its majority label, and its (shape, size) is the rendered template
-with the best IoU over small shifts around the component's box center.
+with the best IoU over small shifts around the component's box center. A caption that leaves an
+attribute unsaid ("a red circle": any size, anywhere) is not checked on it (`match_spec` gives None).
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
+import itertools
 
 import numpy as np
 from scipy import ndimage
 
 from vim.world.captions import parse_caption
 from vim.world.render import coverage
-from vim.world.scene import COLORS, POSITIONS, SHAPES, SIZES, CaptionSpec, Scene
+from vim.world.scene import COLORS, POSITIONS, SHAPES, SIZES, CaptionSpec, Group, Scene
 
 _PALETTE = np.asarray(list(COLORS.values()), np.float32)
 _COLOR_NAMES = list(COLORS)
@@ -114,28 +117,80 @@ def _relation_holds(relation: str, a: list[ParsedObject], b: list[ParsedObject])
     raise ValueError(f"unknown relation {relation!r}")
 
 
-def match_spec(objects: list[ParsedObject], spec: CaptionSpec) -> dict[str, bool]:
-    """Per-attribute agreement of parsed objects with a caption spec, plus `exact` (all of them)."""
-    want = spec.expanded()
-    got = sorted((o.size, o.color, o.shape) for o in objects)
-    result = {
-        "count": len(got) == len(want),
-        "shape": sorted(o.shape for o in objects) == sorted(w[2] for w in want),
-        "color": sorted(o.color for o in objects) == sorted(w[1] for w in want),
-        "size": sorted(o.size for o in objects) == sorted(w[0] for w in want),
-    }
+def _fits(o: ParsedObject, group: Group) -> bool:
+    return group.admits(o.size, o.color, o.shape)
+
+
+def _relation_of_groups(objects: list[ParsedObject], spec: CaptionSpec) -> bool:
+    """Do the objects that fit each group stand in the caption's relation? An object that fits both groups
+    (one said "a circle", the other "a red circle") may stand for either."""
+    first, second = spec.groups
+    both = [o for o in objects if _fits(o, first) and _fits(o, second)]
+    a = [o for o in objects if _fits(o, first) and not _fits(o, second)]
+    b = [o for o in objects if _fits(o, second) and not _fits(o, first)]
+    for sides in itertools.product((0, 1), repeat=len(both)):
+        to_first = [o for o, side in zip(both, sides, strict=True) if side == 0]
+        to_second = [o for o, side in zip(both, sides, strict=True) if side == 1]
+        if _relation_holds(spec.relation, a + to_first, b + to_second):
+            return True
+    return False
+
+
+def _place_holds(objects: list[ParsedObject], spec: CaptionSpec) -> bool:
     if spec.relation is not None:
-        a, b = ([o for o in objects if (o.size, o.color, o.shape) == g.description] for g in spec.groups)
-        result["relation"] = _relation_holds(spec.relation, a, b)
-    elif spec.position is not None:
-        result["relation"] = len(objects) == 1 and region_of(objects[0].x, objects[0].y) == spec.position
-    else:
-        result["relation"] = True
-    result["exact"] = got == want and result["relation"]
+        return _relation_of_groups(objects, spec)
+    return len(objects) == 1 and region_of(objects[0].x, objects[0].y) == spec.position
+
+
+def _values_fit(got: list[str], wanted: list[str | None]) -> bool:
+    """Can the objects' values fill the wanted ones, None matching any? (Counts already equal.)"""
+    named = collections.Counter(w for w in wanted if w is not None)
+    return len(got) == len(wanted) and not named - collections.Counter(got)
+
+
+def match_spec(objects: list[ParsedObject], spec: CaptionSpec) -> dict[str, bool | None]:
+    """Per-attribute agreement of parsed objects with a caption spec, plus `exact` (all of them).
+
+    An attribute the caption does not ask for (no group names a size; no relation and no place) is None:
+    not checked, any value will do. `exact` needs one object per asked-for object, each fitting its
+    group's named attributes, and the relation or place where the caption gives one.
+    """
+    slots = spec.slots()
+    result: dict[str, bool | None] = {"count": len(objects) == len(slots)}
+    for attribute in ("shape", "color", "size"):
+        wanted = [getattr(g, attribute) for g in slots]
+        if all(w is None for w in wanted):
+            result[attribute] = None
+        else:
+            result[attribute] = _values_fit([getattr(o, attribute) for o in objects], wanted)
+    asks_place = spec.relation is not None or spec.position is not None
+    result["relation"] = _place_holds(objects, spec) if asks_place else None
+    exact = False
+    if len(objects) == len(slots):
+        for order in itertools.permutations(objects):
+            if all(_fits(o, g) for o, g in zip(order, slots, strict=True)):
+                if not asks_place:
+                    exact = True
+                elif spec.relation is not None:  # the objects as this assignment groups them
+                    n_first = spec.groups[0].count
+                    exact = _relation_holds(spec.relation, list(order[:n_first]), list(order[n_first:]))
+                else:
+                    exact = bool(result["relation"])
+                if exact:
+                    break
+    result["exact"] = exact
     return result
 
 
-def match_caption(image: np.ndarray, caption: str) -> dict[str, bool]:
+def verdict_text(verdict: dict[str, bool | None]) -> str:
+    """'✓ count ✓ shape ✗ color · size: not asked · ✓ relation · ✗ exact': the parser's verdict, attribute by
+    attribute, in words."""
+    mark = {True: "✓", False: "✗"}
+    parts = [f"{mark[verdict[a]]} {a}" if verdict[a] is not None else f"{a}: not asked" for a in ATTRIBUTES]
+    return " · ".join(parts) + f" · {mark[verdict['exact']]} exact"
+
+
+def match_caption(image: np.ndarray, caption: str) -> dict[str, bool | None]:
     """Does the image show what the caption says? Per-attribute breakdown and `exact`."""
     return match_spec(parse_image(image), parse_caption(caption))
 

@@ -3,7 +3,9 @@
 A scene is a caption structure (one or two *groups* of identical objects, an optional pairwise
 relation between the groups, an optional absolute position for a lone object) plus the concrete
 objects placed on the canvas. Positions are stored in normalized [0, 1] coordinates on a 1/16 grid so
-the same scene renders at 64×64 and, exactly scaled, at 128×128.
+the same scene renders at 64×64 and, exactly scaled, at 128×128. A caption may leave a group's size or
+color unsaid (None in its spec): the objects still have one, drawn from the world's prior, and any
+value satisfies the caption.
 """
 
 from __future__ import annotations
@@ -42,16 +44,20 @@ GRID = 16
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Group:
-    """`count` identical objects described as "<count> <size> <color> <shape>"."""
+    """`count` objects described as "<count> <size> <color> <shape>"; size or color None: not said."""
 
     count: int
-    size: str
-    color: str
+    size: str | None
+    color: str | None
     shape: str
 
     @property
-    def description(self) -> tuple[str, str, str]:
+    def description(self) -> tuple[str | None, str | None, str]:
         return (self.size, self.color, self.shape)
+
+    def admits(self, size: str, color: str, shape: str) -> bool:
+        """Does an object of this size, color and shape fit the group's description?"""
+        return shape == self.shape and self.size in (None, size) and self.color in (None, color)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -79,9 +85,13 @@ class CaptionSpec:
     relation: str | None = None  # relation of groups[0] to groups[1]
     position: str | None = None  # region of a lone object
 
-    def expanded(self) -> list[tuple[str, str, str]]:
-        """The (size, color, shape) of every object the caption asks for, sorted."""
-        return sorted(g.description for g in self.groups for _ in range(g.count))
+    def expanded(self) -> list[tuple[str | None, str | None, str]]:
+        """The (size, color, shape) of every object the caption asks for, sorted (None: not said)."""
+        return sorted((g.description for g in self.slots()), key=lambda d: tuple(v or "" for v in d))
+
+    def slots(self) -> list[Group]:
+        """The group of every object the caption asks for, one entry per object."""
+        return [g for g in self.groups for _ in range(g.count)]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -120,7 +130,7 @@ def pair_name(color: str, shape: str) -> str:
 
 def spec_pairs(spec: CaptionSpec) -> set[str]:
     """The color–shape combinations a caption mentions (what held-out lists are made of)."""
-    return {pair_name(g.color, g.shape) for g in spec.groups}
+    return {pair_name(g.color, g.shape) for g in spec.groups if g.color is not None}
 
 
 @functools.cache  # called once per rendered example with the same tuple
@@ -148,6 +158,40 @@ def _sample_spec(rng: np.random.Generator, max_objects: int) -> CaptionSpec:
     count = int(rng.integers(1, max_objects + 1))
     position = str(rng.choice(POSITIONS)) if count == 1 else None
     return CaptionSpec((group(count),), position=position)
+
+
+# How often a natural caption leaves out each attribute it may leave out.
+OMIT_SIZE = 0.5  # per group
+OMIT_COLOR = 0.2  # per group
+OMIT_POSITION = 0.5  # a lone object's place
+
+
+def distinguishable(spec: CaptionSpec) -> bool:
+    """Can every object be told to belong to one group? Two groups must differ in an attribute both name."""
+    if len(spec.groups) < 2:
+        return True
+    a, b = spec.groups
+    return any(x is not None and y is not None and x != y for x, y in zip(a.description, b.description, strict=True))
+
+
+def leave_out(spec: CaptionSpec, rng: np.random.Generator, keep_color: Sequence[int] = ()) -> CaptionSpec:
+    """`spec` as a person might say it: sizes, colors and a lone object's place left out at random.
+
+    Colors of the groups in `keep_color` stay named (a held-out pair must be asked for to be tested); the
+    two groups of a relation stay distinguishable (the omissions are dropped again if they would not be).
+    """
+    groups = tuple(
+        Group(
+            g.count,
+            None if rng.random() < OMIT_SIZE else g.size,
+            None if i not in keep_color and rng.random() < OMIT_COLOR else g.color,
+            g.shape,
+        )
+        for i, g in enumerate(spec.groups)
+    )
+    position = None if spec.position is not None and rng.random() < OMIT_POSITION else spec.position
+    said = CaptionSpec(groups, spec.relation, position)
+    return said if distinguishable(said) else dataclasses.replace(spec, position=position)
 
 
 def _snap(v: float) -> float:
@@ -214,11 +258,14 @@ def sample_scene(
     heldout_pairs: Sequence[str] = (),
     require_heldout: bool = False,
     gap: float = 4 / 64,
+    natural: bool = False,
 ) -> Scene:
     """Sample one scene.
 
     Training scenes never mention a held-out color–shape pair; with `require_heldout` the scene
-    mentions at least one (the compositional part of the test split).
+    mentions at least one (the compositional part of the test split). With `natural` the spec leaves
+    out what a person might (`leave_out`): the objects keep the sizes and colors drawn for the full
+    spec, and a lone object whose place is not said goes anywhere.
     """
     heldout = set(heldout_pairs)
     for _ in range(1000):
@@ -232,7 +279,8 @@ def sample_scene(
             spec = dataclasses.replace(spec, groups=groups)
         elif spec_pairs(spec) & heldout:
             continue
-        objects = _place(spec, rng, gap)
+        said = leave_out(spec, rng, keep_color=(0,) if require_heldout else ()) if natural else spec
+        objects = _place(dataclasses.replace(spec, position=said.position), rng, gap)
         if objects is not None:
-            return Scene(spec, objects, _sample_background(rng))
+            return Scene(said, objects, _sample_background(rng))
     raise RuntimeError("could not place a scene; the world config leaves too little room")
