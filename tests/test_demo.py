@@ -141,6 +141,30 @@ def test_verdict_is_right_on_known_scenes_at_both_sizes(demo, monkeypatch, upsam
     assert "1 of 2 image(s) match the prompt exactly" in note, note
 
 
+def test_a_short_natural_prompt_is_judged_on_what_it_asks(demo, monkeypatch):
+    """A prompt like "a red circle" names no size or place: the verdict checks count, shape and color, says the
+    other two are not asked, and calls a lone object of that color and shape exact, two objects not."""
+
+    def with_objects(n: int) -> dict:
+        examples = (make_example(WorldConfig(), "test", i) for i in range(100))
+        return next(ex for ex in examples if len(json.loads(ex["scene"])["objects"]) == n)
+
+    lone, two = with_objects(1), with_objects(2)
+    obj = json.loads(lone["scene"])["objects"][0]
+    prompt = f"a {obj['color']} {obj['shape']}"
+
+    def scenes(prompts, seeds, sample):
+        return {"images": np.stack([lone["image"], two["image"]])[: len(prompts)], "truncated": np.array([False])}
+
+    monkeypatch.setattr(demo, "generator", scenes)
+    gallery, note, _ = demo.generate(prompt, 2, 3.0, 1.0, 0, 1.0, 0)
+    right, wrong = (caption for _, caption in gallery)
+    assert "size: not asked" in right and "relation: not asked" in right, right
+    assert verdict_of(right) == {"count": True, "shape": True, "color": True, "exact": True}, right
+    assert verdict_of(wrong)["count"] is False and verdict_of(wrong)["exact"] is False, wrong
+    assert "1 of 2 image(s) match the prompt exactly" in note, note
+
+
 def test_checkpoints_off_the_shapes_world_are_not_judged(demo, monkeypatch):
     monkeypatch.setattr(demo, "checks_faithfulness", False)
     gallery, note, _ = demo.generate("a big red circle", 1, 3.0, 1.0, 0, 1.0, 0)

@@ -177,11 +177,23 @@ def test_cli_eval_faithfulness(small_bundle, tmp_path, capsys):
     assert [r["cfg_scale"] for r in table["rows"]] == [1.0, 4.0] and table["examples"] == 4
 
 
+NATURAL_PROMPTS = ("a red circle", "a big blue square", "two green stars")  # what a new user types first
+
+
 @pytest.mark.skipif(not (DEFAULT_BUNDLE / "parti").is_dir(), reason="bundled checkpoint not trained yet")
-def test_generate_on_the_bundled_checkpoint(tmp_path):
-    assert main(["generate", "a big red circle left of a small blue square", "-n", "2", "-o", str(tmp_path)]) == 0
-    sidecar = json.loads(sorted(tmp_path.glob("*.json"))[0].read_text())
-    assert sidecar["checkpoint"] == str(DEFAULT_BUNDLE)
+def test_the_bundle_draws_short_natural_prompts(tmp_path):
+    """`vim generate PROMPTS -n 8 --seed 0` at the bundle's settings: at least 7 of each prompt's 8 images show
+    what it asks for, by the scene parser on the saved pixels."""
+    from vim.world.parser import match_caption
+
+    assert main(["generate", *NATURAL_PROMPTS, "-n", "8", "--seed", "0", "-o", str(tmp_path)]) == 0
+    right = dict.fromkeys(NATURAL_PROMPTS, 0)
+    for sidecar_path in sorted(tmp_path.glob("*.json")):
+        sidecar = json.loads(sidecar_path.read_text())
+        assert sidecar["checkpoint"] == str(DEFAULT_BUNDLE)
+        with Image.open(sidecar_path.with_suffix(".png")) as im:
+            right[sidecar["prompt"]] += match_caption(np.asarray(im.convert("RGB")), sidecar["prompt"])["exact"]
+    assert all(n >= 7 for n in right.values()), right
 
 
 DATA_PARALLEL = """

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from vim.world.captions import CaptionParseError, make_caption, parse_caption
+from vim.world.captions import CaptionParseError, full_register, make_caption, make_natural_caption, parse_caption
 from vim.world.render import render
 from vim.world.scene import (
     COLORS,
@@ -289,8 +289,10 @@ def negative_captions(
     if not len(scene):
         return None, None
     spec = Scene.from_json(scene).spec
+    # The negative speaks the own caption's register, so the register itself tells the scorer nothing.
+    write = make_caption if full_register(_text(example["caption"])) else make_natural_caption
     try:
-        negative = make_caption(perturb(spec, rng, heldout_pairs, max_objects=max_objects), rng)
+        negative = write(perturb(spec, rng, heldout_pairs, max_objects=max_objects), rng)
     except NoPerturbationError:  # a scene made of held-out pairs (test split) has no allowed change
         negative = None
     swapped = swap_caption_colors(_text(example["caption"]), spec, heldout_pairs) if color_swap else None
