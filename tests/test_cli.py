@@ -59,6 +59,8 @@ def test_preview_from_built_dataset(small_cfg, tmp_path, capsys):
         "data.world.num_validation=64",
         "--set",
         "data.world.num_test=64",
+        "--set",
+        "data.world.natural_captions=0.0",
     ]
     assert main(args) == 0
     assert "6 examples of train" in capsys.readouterr().out

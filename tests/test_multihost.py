@@ -33,6 +33,7 @@ def command(small_cfg, encoded, workdir: Path, steps: int = STEPS, *extra: str) 
         "data.world.num_train": world.num_train,
         "data.world.num_validation": world.num_validation,
         "data.world.num_test": world.num_test,
+        "data.world.natural_captions": world.natural_captions,
         "data.batch_size": 8,
         "train.progress": "false",
         "train.checkpoint_every": 2,

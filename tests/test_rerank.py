@@ -311,7 +311,10 @@ def test_scorer_cli_resumes_exports_and_evaluates(scorer_run, tmp_path, capsys):
         return p
 
     register(sub, add)
-    world = [f"--set=data.world.{k}={getattr(cfg.data.world, k)}" for k in ("num_train", "num_validation", "num_test")]
+    world = [
+        f"--set=data.world.{k}={getattr(cfg.data.world, k)}"
+        for k in ("num_train", "num_validation", "num_test", "natural_captions")
+    ]
     data = ["--preset", "tiny", "--data-dir", cfg.data.data_dir, *world]
     train = [f"--set=train.{k}={getattr(cfg.train, k)}" for k in ("num_steps", "learning_rate", "warmup_steps")]
     train += ["--set=train.ema_decay=0.9", "--set=data.batch_size=16", "--set=train.progress=false"]

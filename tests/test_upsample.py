@@ -147,7 +147,10 @@ def test_train_upsampler_cli_exports_a_bundle_part(small_cfg, trained_run, tmp_p
     args = parser.parse_args(
         ["train-upsampler", "--preset", "tiny", "--data-dir", small_cfg.data.data_dir]
         + ["--tokenizer", str(trained_run), "--workdir", str(workdir)]
-        + [f"--set=data.world.{k}={getattr(world, k)}" for k in ("num_train", "num_validation", "num_test")]
+        + [
+            f"--set=data.world.{k}={getattr(world, k)}"
+            for k in ("num_train", "num_validation", "num_test", "natural_captions")
+        ]
         + ["--set=data.batch_size=8", "--set=train.num_steps=2", "--set=train.eval_batches=1"]
         + ["--set=train.progress=false"]
         + [f"--set=upsampler.{k}={getattr(SMALL_UP, k)}" for k in ("width", "blocks", "expansion", "crop")]

@@ -15,8 +15,10 @@ CODES_VERSION = "1.0.0"  # of the code datasets `vim encode-dataset` writes (vim
 
 
 def world_config_name(world: WorldConfig) -> str:
-    """Dataset folder name: resolution plus a digest of every world setting."""
-    digest = hashlib.sha256(json.dumps(dataclasses.asdict(world), sort_keys=True).encode()).hexdigest()
+    """Dataset folder name: resolution plus a digest of every world setting a built dataset depends on (the
+    natural-prompt split is rendered on demand, never built)."""
+    settings = {k: v for k, v in dataclasses.asdict(world).items() if k != "num_natural"}
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
     return f"r{world.resolution}_{digest[:10]}"
 
 
