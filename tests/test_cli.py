@@ -75,5 +75,12 @@ def test_world_parse_and_check(tmp_path, capsys):
     assert main(["world", "parse", str(path), "--caption", ex["caption"]]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["match"]["exact"] and len(result["objects"]) >= 1
+    lone = next(ex for i in range(50) if len((ex := make_example(WorldConfig(), "natural", i))["caption"]) < 20)
+    Image.fromarray(lone["image"]).save(path)
+    assert main(["world", "parse", str(path), "--caption", lone["caption"]]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["match"]["exact"], (lone["caption"], result)
+    unsaid = [a for a, v in result["match"].items() if v is None]  # JSON null: the caption does not ask
+    assert unsaid and all(f"{a}: not asked" in result["verdict"] for a in unsaid), (lone["caption"], result)
     assert main(["world", "check", "-n", "50"]) == 0
     assert json.loads(capsys.readouterr().out)["exact_scene_accuracy"] >= 0.98
