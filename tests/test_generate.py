@@ -138,7 +138,16 @@ def test_faithfulness_table(generator, small_cfg):
         assert all(0.0 <= row[k] <= 1.0 for k in ("exact", "count", "shape", "color", "size", "relation"))
     assert table["best"] in table["rows"]
     text = markdown(table)
-    assert text.count("\n") == 8 and "| seen pairs: count |" in text  # two rows in each of the two tables
+    assert text.count("\n") == 13 and "| seen pairs: count |" in text  # two rows in each of the three tables
+    assert "| seen pairs that ask: size |" in text
+    natural = faithfulness_table(
+        functools.partial(draw_images, generator), small_cfg.data.world, [1.0], 4, split="natural"
+    )
+    assert natural["split"] == "natural" and natural["examples"] == 4
+    with pytest.raises(ValueError, match="rendered test split"):
+        faithfulness_table(
+            functools.partial(draw_images, generator), small_cfg.data.world, [1.0], 4, fid_images=4, split="natural"
+        )
 
 
 def test_match_rates_split_seen_pairs_by_caption_kind():
