@@ -26,7 +26,7 @@ def picture(*objects: tuple[str, str, str, float, float]) -> np.ndarray:
     return render(Scene(spec, tuple(SceneObject(*o) for o in objects), BACKGROUND), 64)
 
 
-def test_test_split_keeps_todays_captions():
+def test_test_split_keeps_its_full_register_captions():
     """The first 100 test examples (caption, scene, held-out flag) are what they were before the natural
     register existed, so numbers measured on the test split stay comparable."""
     h = hashlib.sha256()

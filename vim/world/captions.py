@@ -150,7 +150,7 @@ _GROUP = re.compile(
     rf"(?P<shape>{_SHAPE_RE})\b"
     rf"(?:\s+(?:that\s+(?:is|are)|all|both)\s+(?P<tail>(?:{_ADJECTIVE})(?:\s+and\s+(?:{_ADJECTIVE}))?)\b)?"
 )
-# Today's full register: every group says "<count> <size> <color> <shape>" with the full register's words.
+# The full register: every group says "<count> <size> <color> <shape>" with the full register's words.
 _FULL_COUNT_RE, _ = _alternation({str(k): v for k, v in COUNT_WORDS.items()})
 _FULL_GROUP = re.compile(rf"\b(?:{_FULL_COUNT_RE})\s+(?:{_SIZE_RE})\s+(?:{_COLOR_RE})\s+(?:{_SHAPE_RE})\b")
 _PLURALS = {plural for pairs in SHAPE_WORDS.values() for _, plural in pairs}

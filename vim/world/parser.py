@@ -122,18 +122,12 @@ def _fits(o: ParsedObject, group: Group) -> bool:
 
 
 def _relation_of_groups(objects: list[ParsedObject], spec: CaptionSpec) -> bool:
-    """Do the objects that fit each group stand in the caption's relation? An object that fits both groups
-    (one said "a circle", the other "a red circle") may stand for either."""
+    """Do the objects that fit each group stand in the caption's relation? (The groups of a parsed caption
+    are distinguishable, so no object fits both.)"""
     first, second = spec.groups
-    both = [o for o in objects if _fits(o, first) and _fits(o, second)]
-    a = [o for o in objects if _fits(o, first) and not _fits(o, second)]
-    b = [o for o in objects if _fits(o, second) and not _fits(o, first)]
-    for sides in itertools.product((0, 1), repeat=len(both)):
-        to_first = [o for o, side in zip(both, sides, strict=True) if side == 0]
-        to_second = [o for o, side in zip(both, sides, strict=True) if side == 1]
-        if _relation_holds(spec.relation, a + to_first, b + to_second):
-            return True
-    return False
+    a = [o for o in objects if _fits(o, first)]
+    b = [o for o in objects if _fits(o, second)]
+    return _relation_holds(spec.relation, a, b)
 
 
 def _place_holds(objects: list[ParsedObject], spec: CaptionSpec) -> bool:
@@ -143,7 +137,7 @@ def _place_holds(objects: list[ParsedObject], spec: CaptionSpec) -> bool:
 
 
 def _values_fit(got: list[str], wanted: list[str | None]) -> bool:
-    """Can the objects' values fill the wanted ones, None matching any? (Counts already equal.)"""
+    """Can the objects' values fill the wanted ones one to one, None matching any?"""
     named = collections.Counter(w for w in wanted if w is not None)
     return len(got) == len(wanted) and not named - collections.Counter(got)
 
