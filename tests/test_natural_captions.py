@@ -134,6 +134,6 @@ def test_negatives_never_name_an_unsaid_attribute():
     assert checked >= 5
 
 
-def test_positions_are_optional_only_for_a_lone_object():
+def test_a_lone_objects_place_is_optional():
     assert parse_caption("a red circle in the top left corner").position == POSITIONS[0]
     assert parse_caption("red circle").position is None

@@ -103,7 +103,8 @@ def make_natural_caption(spec: CaptionSpec, rng: np.random.Generator) -> str:
         templates = (f"{prefix}{phrase_a} {rel} {phrase_b}", f"{phrase_a} {verb} {rel} {phrase_b}")
     elif spec.position is not None:
         pos = _choice(rng, POSITION_WORDS[spec.position])
-        templates = (f"{prefix}{phrase_a} {pos}", f"{pos}, {phrase_a}" if not prefix else f"{prefix}{phrase_a} {pos}")
+        placed = f"{prefix}{phrase_a} {pos}"
+        templates = (placed, placed if prefix else f"{pos}, {phrase_a}")  # "in the center, red circle"
     else:
         templates = (f"{prefix}{phrase_a}", f"{prefix}{phrase_a} on a dark background")
     return _choice(rng, templates)
