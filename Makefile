@@ -41,11 +41,11 @@ test-deps: venv
 # files are handed out in the order tests/conftest.py puts them in (longest first).
 test: test-deps browser
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check vim tests apps
+	$(BIN)/ruff format --check vim tests apps experiments
 	$(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 lint: venv
-	$(BIN)/ruff check . && $(BIN)/ruff format --check vim tests apps
+	$(BIN)/ruff check . && $(BIN)/ruff format --check vim tests apps experiments
 
 clean:
 	rm -rf $(VENV) $(DATA) preview.png .pytest_cache .ruff_cache

@@ -1,7 +1,7 @@
 """The import layers of vim/, drawn from the code: the block between the markers in docs/architecture.md.
 
-    python docs/make_architecture.py            # print the block
-    python docs/make_architecture.py --write    # replace it in docs/architecture.md
+    python -m experiments.make_architecture            # print the block
+    python -m experiments.make_architecture --write    # replace it in docs/architecture.md
 
 A module's layer is one above the highest layer it imports from (function-level imports count), so every
 arrow points down the list; tests/test_architecture.py fails when the code has a loop, imports a private
@@ -10,14 +10,17 @@ name, or the document no longer matches the code.
 
 from __future__ import annotations
 
+import argparse
 import ast
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VIM = ROOT / "vim"
 DOC = ROOT / "docs" / "architecture.md"
-BEGIN, END = "<!-- import layers: begin (python docs/make_architecture.py --write) -->", "<!-- import layers: end -->"
+BEGIN, END = (
+    "<!-- import layers: begin (python -m experiments.make_architecture --write) -->",
+    "<!-- import layers: end -->",
+)
 
 
 def module_name(path: Path) -> str:
@@ -110,8 +113,10 @@ def current_block(text: str) -> str:
     return text[text.index(BEGIN) : text.index(END) + len(END)] if BEGIN in text and END in text else ""
 
 
-if __name__ == "__main__":
-    if "--write" in sys.argv[1:]:
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--write", action="store_true", help="replace the block in docs/architecture.md")
+    if parser.parse_args().write:
         text = DOC.read_text()
         old = current_block(text)
         DOC.write_text(
@@ -119,3 +124,7 @@ if __name__ == "__main__":
         )
     else:
         print(block())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,7 +1,7 @@
 """Side by side for test captions 0..n-1: the rendered scene, then each generator's image with the scene
 parser's verdict as a bar under it (green: the image shows exactly what the caption says, red: it does not).
 
-    python docs/results/tokenizer-whole-loss/generator_grid.py runs/tokloss-gen-control1000/images12/cfg1.5 \
+    python -m experiments.generator_grid runs/tokloss-gen-control1000/images12/cfg1.5 \
         runs/tokloss-gen-whole/images12/cfg1.5 -o docs/results/tokenizer-whole-loss/generator.png
 
 The image folders are `vim eval faithfulness --images DIR` output (DIR/cfg<scale>/<caption i>.png).

