@@ -28,7 +28,7 @@ import grain
 
 from vim import config as config_lib
 from vim.data import pipeline
-from vim.data.builders import build_world
+from vim.world.build import build_world
 from vim.perf import cpu_model, matmul_peak_flops
 
 TEXT_TOKENIZER = Path(__file__).resolve().parents[1] / "checkpoints" / "shapes-tiny" / "text_tokenizer.model"

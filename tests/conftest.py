@@ -26,7 +26,7 @@ import pytest  # noqa: E402
 
 from vim import allocator  # noqa: E402
 from vim import config as config_lib  # noqa: E402
-from vim.data.builders import build_world  # noqa: E402
+from vim.world.build import build_world  # noqa: E402
 from vim.data.pipeline import open_split, text_tokenizer_path  # noqa: E402
 from vim.data.text import train_text_tokenizer  # noqa: E402
 

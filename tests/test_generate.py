@@ -76,7 +76,7 @@ def test_a_caption_views_model_draws_from_each_prompts_two_views(small_bundle, g
 
     bundle = load_bundle(small_bundle)
     bundle.parti_cfg = copy.deepcopy(bundle.parti_cfg)
-    bundle.parti_cfg.parti.caption_views = True
+    bundle.parti_cfg.parti.text_views = "shapes-attributes"
     views_generator = Generator(bundle, batch_size=4)
     prompts, seeds = ["a red circle", "two big blue squares above a green star"], [3, 4]
     sample = SampleConfig(cfg_scale=2.0)
@@ -379,11 +379,11 @@ def test_streamed_parti_trains_a_product_of_caption_views(stream_run, small_bund
     from vim.parti.train import train_and_evaluate
 
     cfg = dataclasses.replace(stream_run[0])
-    cfg.parti = dataclasses.replace(cfg.parti, caption_views=True)
+    cfg.parti = dataclasses.replace(cfg.parti, text_views="shapes-attributes")
     cfg.train = dataclasses.replace(SMALL_TRAIN, num_steps=2, eval_every=2)
     summary = train_and_evaluate(cfg, tmp_path, small_bundle / "tokenizer")  # batches carry text_ids_views
     assert summary["step"] == 2 and np.isfinite(summary["nll_per_token"])
-    assert json.loads((tmp_path / "config.json").read_text())["parti"]["caption_views"] is True
+    assert json.loads((tmp_path / "config.json").read_text())["parti"]["text_views"] == "shapes-attributes"
 
 
 def test_stream_without_a_text_model_path_says_what_to_set(small_cfg):

@@ -96,7 +96,7 @@ def test_caption_dropout_rate(small_cfg):
 
 def caption_views_task(small_cfg, logits_chunk: int = 0) -> PartiTask:
     cfg = parti_cfg(small_cfg)
-    cfg.parti = dataclasses.replace(SMALL_PARTI, caption_views=True, logits_chunk=logits_chunk)
+    cfg.parti = dataclasses.replace(SMALL_PARTI, text_views="shapes-attributes", logits_chunk=logits_chunk)
     return PartiTask(cfg)
 
 
@@ -130,22 +130,44 @@ def test_caption_views_drop_both_rows_to_the_empty_caption_together(small_cfg):
         task.loss(None, {"text_ids": ids[:, 0], "codes": np.zeros((20_000, 64), np.int32)}, None)
 
 
-def test_caption_views_need_streamed_captions(small_cfg, encoded, tmp_path):
+def test_a_views_model_trains_on_cached_codes_with_views_of_their_captions(small_cfg, encoded, tmp_path):
+    from vim.parti.data import code_batches
+
+    cfg = parti_cfg(small_cfg, num_steps=2, eval_every=2)
+    cfg.parti = dataclasses.replace(SMALL_PARTI, text_views="shapes-attributes")
+    batch = next(code_batches(cfg, encoded, "train"))
+    assert batch["text_ids_views"].shape == (cfg.data.batch_size, 2, cfg.text.max_length)
+    summary = train_and_evaluate(cfg, tmp_path, encoded)
+    assert summary["step"] == cfg.train.num_steps and np.isfinite(summary["nll_per_token"])
+
+
+def test_an_unknown_text_view_transform_is_refused_naming_the_registered_ones(small_cfg, encoded):
+    from vim.parti.data import code_batches
+
     cfg = parti_cfg(small_cfg)
-    cfg.parti = dataclasses.replace(SMALL_PARTI, caption_views=True)
-    with pytest.raises(config_lib.ConfigError, match=r"parti\.caption_views needs captions split per image"):
-        train_and_evaluate(cfg, tmp_path, encoded)
+    cfg.parti = dataclasses.replace(SMALL_PARTI, text_views="no-such-views")
+    with pytest.raises(config_lib.ConfigError, match=r"'no-such-views' is not a registered.*'shapes-attributes'"):
+        next(code_batches(cfg, encoded, "train"))
+
+
+def test_an_old_config_with_caption_views_reads_as_the_shapes_transform():
+    on = config_lib.to_dict(config_lib.Config())
+    on["parti"] = {k: v for k, v in on["parti"].items() if k != "text_views"} | {"caption_views": True}
+    assert config_lib.from_dict(on).parti.text_views == "shapes-attributes"
+    off = {**on, "parti": {**on["parti"], "caption_views": False}}
+    assert config_lib.from_dict(off).parti.text_views == ""
+    assert config_lib.differences(on, config_lib.to_dict(config_lib.from_dict(on))) == []  # resumes as it was
 
 
 def test_pipeline_tokenizes_the_two_caption_views():
-    from vim.data.pipeline import TokenizeCaptions
+    from vim.data.pipeline import TokenizeCaptions, TokenizeViews
     from vim.data.text import TextTokenizer
     from vim.world.captions import attribute_views
 
     model = "checkpoints/shapes-tiny/text_tokenizer.model"
     caption = "a big red circle left of two small blue squares"
     example = {"image": np.zeros((4, 4, 3), np.uint8), "caption": caption, "heldout": False}
-    out = TokenizeCaptions(model, 32, views=True).map(example)
+    out = TokenizeViews(model, 32, "shapes-attributes").map(TokenizeCaptions(model, 32).map(example))
     no_shape, no_color = attribute_views(caption)
     assert "circle" not in no_shape and "red" in no_shape and "red" not in no_color and "circle" in no_color
     np.testing.assert_array_equal(out["text_ids_views"], TextTokenizer(model).encode([no_shape, no_color], 32).ids)

@@ -192,7 +192,7 @@ def test_the_caption_dropped_in_training_is_the_unconditional_caption_of_samplin
 
 
 def views(b: int = 3) -> jax.Array:
-    """[B, 2, T]: two different token rows per image, as `parti.caption_views` feeds the sampler."""
+    """[B, 2, T]: two different token rows per image, as `parti.text_views` feeds the sampler."""
     return jnp.stack([texts(b), jnp.roll(texts(b), 1, axis=0)], axis=1)
 
 

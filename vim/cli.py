@@ -43,7 +43,7 @@ def cmd_config_show(args: argparse.Namespace) -> None:
 
 
 def cmd_data_build(args: argparse.Namespace) -> None:
-    from vim.data.builders import build_world
+    from vim.world.build import build_world
 
     cfg = config_lib.from_args(args)
     if args.dataset != "shapes":

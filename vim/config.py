@@ -137,11 +137,12 @@ class PartiConfig:
     image_vocab_size: int = 1024  # tokenizer codebook size
     image_grid: int = 8  # image tokens per side (tokens = grid²)
     caption_dropout: float = 0.1  # probability a caption is replaced by the empty text (for CFG)
-    # A product of two experts: every image token is scored l(caption without its shape words) +
-    # l(caption without its color words), two rows per image (the shapes world's words,
-    # `vim.world.captions.attribute_views`). Neither row sees a color next to a shape, so neither learns
-    # that a pair never seen in training cannot exist. Dropout empties both rows; CFG guides each.
-    caption_views: bool = False
+    # A product of experts over named views of each caption: every image token is scored by the sum of
+    # the logits of one text row per view. "" = the caption alone. Names are registered by datasets
+    # (entry points "vim.text_views"; the shapes world's "shapes-attributes": the caption without its
+    # shape words plus without its color words, so no row sees a color next to a shape and none learns
+    # that a pair never seen in training cannot exist). Dropout empties every row; CFG guides each.
+    text_views: str = ""
     remat: bool = False  # keep only block inputs; recompute each block's activations in the backward pass
     # Image tokens per cross-entropy chunk in training: the f32 logits exist [B, chunk, V] at a time
     # (recomputed in the backward pass) instead of [B, N, V]. 0 = all N at once. Must divide N.
@@ -473,8 +474,19 @@ def to_dict(cfg: typing.Any) -> dict[str, typing.Any]:
     return json.loads(json.dumps(dataclasses.asdict(cfg)))
 
 
+# Fields renamed since configs were first written: (section, old name) -> how to read its value.
+_RENAMED = {
+    # a bool for the shapes world's two caption views, before views were named
+    (PartiConfig, "caption_views"): ("text_views", lambda on: "shapes-attributes" if on else ""),
+}
+
+
 def from_dict(d: dict[str, typing.Any], cls: type = Config) -> typing.Any:
+    """A config section from its JSON form; fields written under an old name are read into the new one."""
     hints = typing.get_type_hints(cls)
+    for (section, old), (new, convert) in _RENAMED.items():
+        if section is cls and old in d:
+            d = {**{k: v for k, v in d.items() if k != old}, new: convert(d[old])}
     kwargs = {}
     for f in dataclasses.fields(cls):
         if f.name not in d:
@@ -512,8 +524,9 @@ def _flatten(d: dict[str, typing.Any], prefix: str = "") -> dict[str, typing.Any
 
 def differences(saved: dict[str, typing.Any], requested: dict[str, typing.Any]) -> list[str]:
     """Fields (dotted paths) that differ and are not resume-safe. A field the saved config lacks (added
-    after that run started) counts as its default, which is how that run trained."""
-    a, b = {**_flatten(to_dict(Config())), **_flatten(saved)}, _flatten(requested)
+    after that run started) counts as its default, which is how that run trained; a renamed one is read
+    under its new name."""
+    a, b = _flatten(to_dict(from_dict(saved))), _flatten(requested)
     safe = _resume_safe_paths()
     return sorted(k for k in a.keys() | b.keys() if k not in safe and a.get(k) != b.get(k))
 
@@ -526,7 +539,7 @@ def save_or_check(cfg: Config, workdir: str | os.PathLike) -> Path:
         saved = json.loads(path.read_text())
         diff = differences(saved, requested)
         if diff:
-            flat_a, flat_b = _flatten(saved), _flatten(requested)
+            flat_a, flat_b = _flatten(to_dict(from_dict(saved))), _flatten(requested)
             detail = "; ".join(f"{k}: run has {flat_a.get(k)!r}, requested {flat_b.get(k)!r}" for k in diff)
             raise ConfigError(
                 f"{workdir} was started with a different config ({detail}). "

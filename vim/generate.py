@@ -27,9 +27,9 @@ from PIL import Image
 from vim import distributed
 from vim.bundle import Bundle
 from vim.config import MeshConfig, SampleConfig, to_dict
+from vim.data.text_views import encode_views
 from vim.parti.sample import sample_codes, settings_arrays
 from vim.sharding import batch_sharding, make_mesh, padded_rows, replicated
-from vim.world.captions import attribute_views
 
 MAX_PROMPT_CHARS = 2_000  # longer input is refused before tokenizing, so no request costs unbounded work
 
@@ -121,14 +121,14 @@ class Generator:
         }
 
     def encode(self, prompts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Token ids [B, T] (a model with `parti.caption_views`: [B, 2, T], each prompt without its shape
-        words and without its color words) and whether each prompt was truncated to fit the text length."""
+        """Token ids [B, T] (a model with `parti.text_views`: [B, E, T], the prompt's E views) and whether
+        each prompt was truncated to fit the text length."""
         cleaned = [check_prompt(p) for p in prompts]
-        if not self.bundle.parti_cfg.parti.caption_views:
-            enc = self.bundle.text.encode(cleaned, self.text_length)
-            return enc.ids, enc.truncated
-        enc = self.bundle.text.encode([view for p in cleaned for view in attribute_views(p)], self.text_length)
-        return enc.ids.reshape(len(cleaned), 2, -1), enc.truncated.reshape(len(cleaned), 2).any(axis=1)
+        views = self.bundle.parti_cfg.parti.text_views
+        if views:
+            return encode_views(self.bundle.text, cleaned, views, self.text_length)
+        enc = self.bundle.text.encode(cleaned, self.text_length)
+        return enc.ids, enc.truncated
 
     def __call__(self, prompts: Sequence[str], seeds: Sequence[int], sample: SampleConfig) -> dict[str, np.ndarray]:
         """Images uint8 [B, H, W, 3], codes [B, N] and truncation flags for prompts[i] drawn with seeds[i]."""

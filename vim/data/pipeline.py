@@ -6,6 +6,8 @@ saved and restored so a resumed run sees exactly the batches it would have seen.
 from __future__ import annotations
 
 import dataclasses
+import functools
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +18,26 @@ from PIL import Image
 from vim.config import Config, DataConfig
 from vim.data.locations import imported_dir, world_dir
 from vim.data.text import MODEL_FILE, TextTokenizer
-from vim.world.captions import attribute_views
+from vim.data.text_views import encode_views
 
-# The shapes world rendered on demand instead of read from a built dataset (any size, never repeats).
-STREAM = "shapes-stream"
+# Datasets made on demand instead of read from disk (any size, never repeat) register a source factory
+# `(DataConfig, split) -> random-access source` as an entry point of this group (pyproject.toml); the
+# shapes world registers "shapes-stream".
+STREAMS_GROUP = "vim.streams"
 
 
 class DatasetNotReadyError(FileNotFoundError):
     """The configured dataset is not on disk; the message says how to make it."""
+
+
+@functools.cache
+def stream_factories() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=STREAMS_GROUP)}
+
+
+def streamed(data: DataConfig) -> bool:
+    """Is data.dataset a registered stream (examples made on demand, no folder on disk)?"""
+    return data.dataset in stream_factories()
 
 
 def dataset_dir(data: DataConfig) -> Path:
@@ -71,10 +85,8 @@ def open_split(data: DataConfig, split: str) -> Any:
     """A random-access source of examples ({image, caption, scene, heldout}) for one split."""
     import tensorflow_datasets as tfds  # heavy; only readers need it
 
-    if data.dataset == STREAM:
-        from vim.world.dataset import WorldSource
-
-        return WorldSource(data.world, split)
+    if streamed(data):
+        return stream_factories()[data.dataset].load()(data, split)
     if data.dataset == "shapes" or data.dataset.startswith("imported/"):
         builder = tfds.builder_from_directory(str(dataset_dir(data)))
         if split not in builder.info.splits:
@@ -109,9 +121,9 @@ def open_split(data: DataConfig, split: str) -> Any:
 def text_tokenizer_path(cfg: Config) -> Path:
     if cfg.text.model_path:
         return Path(cfg.text.model_path)
-    if cfg.data.dataset == STREAM:
+    if streamed(cfg.data):
         raise ValueError(
-            f"data.dataset={STREAM} has no folder holding a text tokenizer: set text.model_path "
+            f"data.dataset={cfg.data.dataset} has no folder holding a text tokenizer: set text.model_path "
             "(e.g. a bundle's text_tokenizer.model, or the one `vim data text-tokenizer` wrote)"
         )
     if cfg.data.dataset == "shapes" or cfg.data.dataset.startswith("imported/"):
@@ -121,12 +133,38 @@ def text_tokenizer_path(cfg: Config) -> Path:
 
 @dataclasses.dataclass
 class TokenizeCaptions(grain.transforms.Map):
-    """Adds text_ids / text_mask / truncated to an example (with `views`, also text_ids_views [2, L]: the
-    caption without its shape words and without its color words); reloads the model in worker processes."""
+    """Adds text_ids / text_mask / truncated to an example; reloads the model in worker processes."""
 
     model_path: str
     length: int
-    views: bool = False
+    _tokenizer: TextTokenizer | None = None
+
+    def __getstate__(self) -> dict:
+        return {"model_path": self.model_path, "length": self.length, "_tokenizer": None}
+
+    def map(self, example: dict) -> dict:
+        if self._tokenizer is None:
+            self._tokenizer = TextTokenizer(self.model_path)
+        caption = as_text(example["caption"])
+        enc = self._tokenizer.encode([caption], self.length)
+        return {
+            "image": example["image"],
+            "caption": caption,
+            "heldout": np.bool_(example["heldout"]),
+            "text_ids": enc.ids[0],
+            "text_mask": enc.mask[0],
+            "truncated": enc.truncated[0],
+        }
+
+
+@dataclasses.dataclass
+class TokenizeViews(grain.transforms.Map):
+    """Adds text_ids_views int32 [E, L]: the caption's E views under the text-view transform `views`
+    (`parti.text_views`); reloads the model in worker processes."""
+
+    model_path: str
+    length: int
+    views: str
     _tokenizer: TextTokenizer | None = None
 
     def __getstate__(self) -> dict:
@@ -135,20 +173,23 @@ class TokenizeCaptions(grain.transforms.Map):
     def map(self, example: dict) -> dict:
         if self._tokenizer is None:
             self._tokenizer = TextTokenizer(self.model_path)
-        caption = example["caption"]
-        caption = caption.decode() if isinstance(caption, bytes) else str(caption)
-        enc = self._tokenizer.encode([caption], self.length)
-        out = {
-            "image": example["image"],
-            "caption": caption,
-            "heldout": np.bool_(example["heldout"]),
-            "text_ids": enc.ids[0],
-            "text_mask": enc.mask[0],
-            "truncated": enc.truncated[0],
-        }
-        if self.views:
-            out["text_ids_views"] = self._tokenizer.encode(list(attribute_views(caption)), self.length).ids
-        return out
+        ids, _ = encode_views(self._tokenizer, [as_text(example["caption"])], self.views, self.length)
+        return {**example, "text_ids_views": ids[0]}
+
+
+def as_text(caption: bytes | str) -> str:
+    return caption.decode() if isinstance(caption, bytes) else str(caption)
+
+
+def caption_operations(cfg: Config, tokenizer_path: Path, tokenize: bool = True) -> list[grain.transforms.Map]:
+    """The text transforms of a batch pipeline: tokenize the caption (`tokenize`) and, with
+    parti.text_views, its views."""
+    ops: list[grain.transforms.Map] = []
+    if tokenize:
+        ops.append(TokenizeCaptions(str(tokenizer_path), cfg.text.max_length))
+    if cfg.parti.text_views:
+        ops.append(TokenizeViews(str(tokenizer_path), cfg.text.max_length, cfg.parti.text_views))
+    return ops
 
 
 def absl_flags_parsed() -> None:
@@ -165,7 +206,7 @@ def make_batches(cfg: Config, split: str, **options: Any) -> grain.DataLoaderIte
     """Iterator of numpy batches of this process's share of `split`.
 
     Batches hold `image` uint8 [b, R, R, 3], `text_ids` int32 [b, L], `text_mask`, `truncated`,
-    `caption` and `heldout` (with parti.caption_views also `text_ids_views` int32 [b, 2, L]), with
+    `caption` and `heldout` (with parti.text_views also `text_ids_views` int32 [b, E, L]), with
     b = cfg.data.batch_size / process_count. `options` are those of `batch_iterator` (shuffle, num_epochs,
     drop_remainder, process_index, process_count, read_options). The iterator's
     `get_state()` / `set_state()` give exact resumption.
@@ -174,8 +215,7 @@ def make_batches(cfg: Config, split: str, **options: Any) -> grain.DataLoaderIte
     tokenizer_path = text_tokenizer_path(cfg)
     if not tokenizer_path.is_file():
         raise FileNotFoundError(f"no text tokenizer at {tokenizer_path}: run `vim data text-tokenizer` first")
-    tokenize = TokenizeCaptions(str(tokenizer_path), cfg.text.max_length, cfg.parti.caption_views)
-    return batch_iterator(source, [tokenize], cfg, **options)
+    return batch_iterator(source, caption_operations(cfg, tokenizer_path), cfg, **options)
 
 
 class ProcessSlice:

@@ -26,7 +26,7 @@ from flax import nnx
 from vim import distributed
 from vim.config import Config
 from vim.data.locations import codes_record, encoded_dir
-from vim.data.pipeline import batch_iterator, open_split, text_tokenizer_path
+from vim.data.pipeline import batch_iterator, caption_operations, open_split, text_tokenizer_path
 from vim.data.text import TextTokenizer
 from vim.training.weights import (
     TRAINED_ON,
@@ -227,20 +227,24 @@ class ToModelInputs(grain.transforms.Map):
 
     def map(self, example: dict) -> dict:
         ids = example["text_ids"].astype(np.int32)
+        views = {"text_ids_views": example["text_ids_views"]} if "text_ids_views" in example else {}
         return {
             "codes": example["codes"].astype(np.int32).reshape(-1),
             "text_ids": ids,
             "text_mask": ids != self.pad_id,
             "heldout": np.bool_(example["heldout"]),
+            **views,
         }
 
 
 def code_batches(cfg: Config, tokenizer_workdir: str | os.PathLike, split: str, **kwargs) -> grain.DataLoaderIterator:
-    """Batches of {codes int32 [b, N], text_ids int32 [b, L], text_mask bool [b, L], heldout}."""
+    """Batches of {codes int32 [b, N], text_ids int32 [b, L], text_mask bool [b, L], heldout} (with
+    parti.text_views also text_ids_views int32 [b, E, L], made from the cached captions)."""
     path = encoded_dir(tokenizer_workdir)
     if not (path / "dataset_info.json").is_file():
         raise FileNotFoundError(f"no cached codes at {path}: run `vim encode-dataset --tokenizer {tokenizer_workdir}`")
     import tensorflow_datasets as tfds  # heavy; only readers need it
 
     source = tfds.builder_from_directory(str(path)).as_data_source(split)
-    return batch_iterator(source, [ToModelInputs()], cfg, **kwargs)
+    views = caption_operations(cfg, text_tokenizer_path(cfg), tokenize=False)
+    return batch_iterator(source, [*views, ToModelInputs()], cfg, **kwargs)

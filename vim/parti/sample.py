@@ -139,7 +139,7 @@ def sample_codes(
 ) -> jax.Array:
     """Codes int32 [B, N] for B captions (token ids, padded with PAD_ID) and B seeds.
 
-    `text_ids` is [B, T], or [B, E, T] for a product of E experts (`parti.caption_views`: E = 2 views
+    `text_ids` is [B, T], or [B, E, T] for a product of E experts (`parti.text_views`: E views
     of each caption), whose logits are summed. `settings` comes from `settings_arrays`. With `guided`,
     B more rows hold the empty text and each expert's logits are guided against them with `guide`;
     without it the scale is ignored.

@@ -18,7 +18,7 @@ from flax import nnx
 from jax.sharding import NamedSharding
 
 from vim.config import Config, ConfigError
-from vim.data.pipeline import STREAM, make_batches, text_tokenizer_path
+from vim.data.pipeline import make_batches, streamed, text_tokenizer_path
 from vim.data.text import PAD_ID
 from vim.parti.data import check_codes, code_batches, record_trained_on, tokenizer_state
 from vim.parti.model import Parti
@@ -69,7 +69,7 @@ class PartiTask:
     @property
     def text_key(self) -> str:
         """The batch field the model conditions on: captions [B, T], or their two views [B, 2, T]."""
-        return "text_ids_views" if self.pc.caption_views else "text_ids"
+        return "text_ids_views" if self.pc.text_views else "text_ids"
 
     def drop_captions(self, text_ids: jax.Array, key: jax.Array) -> jax.Array:
         """Replace each caption (with caption views: both of an image's rows) by the empty text with
@@ -81,8 +81,8 @@ class PartiTask:
     def text_ids(self, batch: dict) -> jax.Array:
         if self.text_key not in batch:
             raise ConfigError(
-                f"parti.caption_views={self.pc.caption_views} needs batches with {self.text_key}: caption views "
-                "are made from streamed captions (data.dataset=shapes-stream), not from cached codes"
+                f"parti.text_views={self.pc.text_views!r} needs batches with {self.text_key}, made from each "
+                "example's caption by the input pipeline (`caption_operations`)"
             )
         return batch[self.text_key]
 
@@ -213,18 +213,13 @@ def train_and_evaluate(
     cfg: Config, workdir: str | os.PathLike, tokenizer: str | os.PathLike, stop_at: int | None = None
 ) -> dict:
     """Train Parti on the codes cached from `tokenizer` (a tokenizer workdir or bundle part), resuming if
-    possible. With data.dataset=shapes-stream the world is rendered on demand and encoded inside the step.
+    possible. A streamed dataset (e.g. data.dataset=shapes-stream) is made on demand and encoded inside the step.
     Cached codes must have been made from the tokenizer's current state; the state trained on is recorded
     in the run (`trained_on.json`) for `vim export`.
     """
-    if cfg.parti.caption_views and cfg.data.dataset != STREAM:
-        raise ConfigError(
-            f"parti.caption_views needs captions split per image: use data.dataset={STREAM} "
-            f"(got {cfg.data.dataset}, whose cached codes hold token ids only)"
-        )
     tok_model, tok_cfg, tok_state = tokenizer_state(tokenizer)
     check_against_tokenizer(cfg, tok_cfg)
-    if cfg.data.dataset == STREAM:
+    if streamed(cfg.data):
         trained_on = {"tokenizer": tok_state, "text_tokenizer": text_record(text_tokenizer_path(cfg))}
     else:
         trained_on = check_codes(tokenizer, tok_state)
@@ -233,7 +228,7 @@ def train_and_evaluate(
         if start is not None and (wrong := records_mismatch(start, trained_on)):
             raise ConfigError(f"train.init_from={cfg.train.init_from} was trained on other parts: {wrong}")
     task = PartiTask(cfg, tokenizer=tok_model)
-    if cfg.data.dataset == STREAM:
+    if streamed(cfg.data):
         if cfg.data.world.resolution != tok_cfg.tokenizer.image_size:
             raise ConfigError(
                 f"data.world.resolution={cfg.data.world.resolution} but the tokenizer encodes "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vim.config import WorldConfig
+from vim.config import DataConfig, WorldConfig
 from vim.world.captions import full_register, make_caption, make_natural_caption
 from vim.world.render import render
 from vim.world.scene import sample_scene, validate_heldout
@@ -73,3 +73,8 @@ class WorldSource:
         # grain checks a restored iterator against repr(data_source): it must name the settings, not an
         # object address, or no streamed run could resume.
         return f"WorldSource(split={self.split!r}, world={self.world!r})"
+
+
+def stream(data: DataConfig, split: str) -> WorldSource:
+    """The source of `data.dataset=shapes-stream` (registered in pyproject.toml for vim/data/pipeline.py)."""
+    return WorldSource(data.world, split)
