@@ -298,9 +298,9 @@ def additive(args: argparse.Namespace) -> None:
         from vim.bundle import load_bundle
 
         bundle = load_bundle(args.checkpoint)
-        if bundle.parti_cfg.parti.caption_views:
+        if bundle.parti_cfg.parti.text_views:
             raise SystemExit(
-                f"{args.checkpoint}: its generator reads two caption views (parti.caption_views); the head fit "
+                f"{args.checkpoint}: its generator reads two caption views (parti.text_views); the head fit "
                 "needs a one-view generator. Give another --checkpoint, or --checkpoint '' for the tokenizer only."
             )
 

@@ -2,8 +2,10 @@
 
 import dataclasses
 import functools
+import hashlib
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -203,6 +205,30 @@ def test_the_bundle_draws_short_natural_prompts(tmp_path):
         with Image.open(sidecar_path.with_suffix(".png")) as im:
             right[sidecar["prompt"]] += match_caption(np.asarray(im.convert("RGB")), sidecar["prompt"])["exact"]
     assert all(n >= 7 for n in right.values()), right
+
+
+# Codes the bundle drew, recorded with `python -m tests.test_generate`.
+PINS = Path(__file__).with_name("bundle_pins.json")
+
+
+def bundle_pins() -> dict:
+    """The bundle's codes for a few prompts × seeds at its own settings, and the weights that drew them."""
+    bundle = load_bundle(DEFAULT_BUNDLE)
+    prompts = [p for p in (*NATURAL_PROMPTS, "a star to the left of a heart") for _ in range(2)]
+    seeds = [0, 1] * (len(prompts) // 2)
+    codes = Generator(bundle, batch_size=8)(prompts, seeds, bundle.parti_cfg.sample)["codes"]
+    weights = hashlib.sha256((DEFAULT_BUNDLE / "parti" / "params.npz").read_bytes()).hexdigest()
+    return {"parti_params_sha256": weights, "prompts": prompts, "seeds": seeds, "codes": codes.tolist()}
+
+
+@pytest.mark.skipif(not (DEFAULT_BUNDLE / "parti").is_dir(), reason="bundled checkpoint not trained yet")
+def test_the_bundle_draws_the_codes_recorded_for_it():
+    """Refactoring keeps behaviour: the same prompts and seeds give the codes recorded from these weights."""
+    recorded, now = json.loads(PINS.read_text()), bundle_pins()
+    assert now["parti_params_sha256"] == recorded["parti_params_sha256"], (
+        "the bundled generator changed: record its codes again with `python -m tests.test_generate`"
+    )
+    assert now["codes"] == recorded["codes"]
 
 
 DATA_PARALLEL = """
@@ -416,3 +442,7 @@ def test_export_from_a_tokenizer_part_with_recommended_sampling(stream_run, smal
     assert sidecars
     for sidecar in sidecars:
         assert json.loads(sidecar.read_text())["settings"]["cfg_scale"] == 1.0  # a flag given wins
+
+
+if __name__ == "__main__":  # record the bundle's codes after the bundle itself changed
+    PINS.write_text(json.dumps(bundle_pins()) + "\n")
