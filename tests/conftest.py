@@ -26,9 +26,9 @@ import pytest  # noqa: E402
 
 from vim import allocator  # noqa: E402
 from vim import config as config_lib  # noqa: E402
-from vim.world.build import build_world  # noqa: E402
 from vim.data.pipeline import open_split, text_tokenizer_path  # noqa: E402
 from vim.data.text import train_text_tokenizer  # noqa: E402
+from vim.world.build import build_world  # noqa: E402
 
 allocator.keep_freed_memory()  # the test runner owns its process: XLA:CPU's scratch reused (vim/allocator.py)
 

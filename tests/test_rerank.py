@@ -13,7 +13,7 @@ from flax import nnx
 
 from vim import config as config_lib
 from vim.config import ScorerConfig
-from vim.rerank.model import DualEncoder, info_nce, read_scorer_config
+from vim.rerank.model import DualEncoder, info_nce
 from vim.rerank.score import (
     Reranker,
     evaluate_negatives,
@@ -30,6 +30,7 @@ from vim.rerank.train import (
     scorer_batches,
     train_and_evaluate,
 )
+from vim.training.weights import read_config
 
 SMALL_SCORER = ScorerConfig(image_widths=(16, 32, 32, 32), text_width=32, text_layers=1, text_heads=2, text_mlp_dim=64,
                             embed_dim=32)  # fmt: skip
@@ -247,7 +248,7 @@ def scorer_run(small_cfg, tmp_path_factory):
 def test_trained_scorer_ranks_matching_captions_on_rendered_ground_truth(scorer_run, tmp_path):
     cfg, workdir, result = scorer_run
     assert result["step"] == 300
-    assert read_scorer_config(workdir).text_vocab_size == cfg.text.vocab_size  # taken from the run's text config
+    assert read_config(workdir).scorer.text_vocab_size == cfg.text.vocab_size  # taken from the run's text config
     # The 64 held-out validation images of the small world, each against its caption and 7 others'.
     acc = evaluate_split(workdir, cfg.data, "validation")
     print("ground-truth retrieval:", json.dumps(acc))
@@ -261,7 +262,7 @@ def test_trained_scorer_ranks_matching_captions_on_rendered_ground_truth(scorer_
 
     # Exported folder: same scores as the workdir, tokenizing prompts itself.
     exported = Reranker(workdir).export_to(tmp_path / "scorer")
-    assert {p.name for p in exported.iterdir()} >= {"scorer.json", "params.npz", "text_tokenizer.model"}
+    assert {p.name for p in exported.iterdir()} >= {"config.json", "params.npz", "text_tokenizer.model"}
     from vim.data.pipeline import open_split
 
     source = open_split(cfg.data, "validation")

@@ -15,7 +15,7 @@ from vim.config import UpsamplerConfig
 from vim.tokenizer.model import pixels
 from vim.training.weights import latest_ema, read_config
 from vim.upsample.infer import Upsampler, evaluate_pairs, upsample
-from vim.upsample.model import WDSR, pixel_shuffle, read_upsampler_config
+from vim.upsample.model import WDSR, pixel_shuffle
 from vim.upsample.train import PairBatches, UpsamplerTask, bicubic
 from vim.world.dataset import make_example
 from vim.world.render import render
@@ -75,6 +75,7 @@ def _train(task: UpsamplerTask, batches, steps: int) -> tuple[dict, list[float]]
 
 def _cfg(lr: float, steps: int, batch: int) -> config_lib.Config:
     cfg = config_lib.tiny()
+    cfg.upsampler = SMALL_UP
     cfg.data.batch_size = batch
     cfg.train = config_lib.TrainConfig(num_steps=steps, learning_rate=lr, warmup_steps=5, ema_decay=0.0)
     return cfg
@@ -83,7 +84,7 @@ def _cfg(lr: float, steps: int, batch: int) -> config_lib.Config:
 def test_one_batch_overfit():
     pairs = rendered_pairs(config_lib.WorldConfig(), "train", 4)
     batch = next(PairBatches(pairs, 4, crop=16, scale=2))
-    task = UpsamplerTask(_cfg(3e-3, 120, 4), SMALL_UP)
+    task = UpsamplerTask(_cfg(3e-3, 120, 4))
 
     def same():
         while True:
@@ -99,7 +100,7 @@ def test_short_training_beats_bicubic_on_held_out_renders():
     world = config_lib.WorldConfig()
     train = rendered_pairs(world, "train", 64)
     held_out = rendered_pairs(world, "validation", 16)
-    task = UpsamplerTask(_cfg(3e-3, 150, 16), SMALL_UP)
+    task = UpsamplerTask(_cfg(3e-3, 150, 16))
     state, _ = _train(task, PairBatches(train, 16, crop=16, scale=2), 150)
     model = task.model(state["params"])
     result = evaluate_pairs(model, held_out["low"], held_out["high"], held_out["bicubic"])
@@ -168,7 +169,8 @@ def test_train_upsampler_cli_exports_a_bundle_part(small_cfg, trained_run, tmp_p
     images = np.load(workdir / "pairs" / "validation.npz")["low"][:3]
     from_export = Upsampler(tmp_path / "bundle_up")
     assert from_export(images).shape == (3, 128, 128, 3) and from_export.output_size == 128
-    task = UpsamplerTask(read_config(workdir), read_upsampler_config(workdir))
+    assert {p.name for p in (tmp_path / "bundle_up").iterdir()} == {"config.json", "params.npz", "card.json"}
+    task = UpsamplerTask(read_config(workdir))
     ema = task.model(latest_ema(workdir, task)["params"])  # the run's EMA weights are what was exported
     np.testing.assert_array_equal(upsample(ema, images), from_export(images))
     with pytest.raises(FileNotFoundError, match="vim export-upsampler --workdir"):

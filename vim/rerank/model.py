@@ -12,41 +12,13 @@ Shapes: B batch, H/W image side, T text tokens, D text width, E embedding width.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
-import os
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from vim.config import ScorerConfig, from_dict
-
-SCORER_FILE = "scorer.json"
-
-
-def write_scorer_config(scfg: ScorerConfig, folder: str | os.PathLike) -> Path:
-    """An exported scorer's architecture: scorer.json (the `scorer` section of the run's config)."""
-    path = Path(folder) / SCORER_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(dataclasses.asdict(scfg), indent=2) + "\n")
-    return path
-
-
-def read_scorer_config(folder: str | os.PathLike) -> ScorerConfig:
-    """The scorer section of a run (its config.json) or of an exported part (scorer.json; also what runs
-    started before the scorer joined vim/config.py hold)."""
-    folder = Path(folder)
-    if (folder / SCORER_FILE).is_file():
-        d = json.loads((folder / SCORER_FILE).read_text())
-    elif (run_file := folder / "config.json").is_file() and "scorer" in (run := json.loads(run_file.read_text())):
-        d = run["scorer"]
-    else:
-        raise FileNotFoundError(f"{folder} holds no scorer: no {SCORER_FILE}, no scorer section in config.json")
-    names = {f.name for f in dataclasses.fields(ScorerConfig)}
-    return from_dict({k: v for k, v in d.items() if k in names}, ScorerConfig)
+from vim.config import ScorerConfig
 
 
 def l2_normalize(x: jax.Array, axis: int = -1, eps: float = 1e-6) -> jax.Array:

@@ -4,8 +4,8 @@
     s = reranker.scores(images_uint8, prompts)                    # [N] cosine similarities
     keep_idx, all_scores = reranker.rerank(images, prompts, keep) # images [P·C, H, W, 3], prompts [P]
 
-A scorer lives either in its training workdir (config.json + scorer.json + orbax checkpoints; EMA weights
-are used) or in an exported folder (`export_to`): scorer.json, params.npz and the caption model
+A scorer lives either in its training workdir (config.json + orbax checkpoints; EMA weights
+are used) or in an exported folder (`export_to`): config.json, params.npz and the caption model
 text_tokenizer.model, so it can sit in a bundle as `scorer/` and load with numpy alone.
 """
 
@@ -24,9 +24,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from vim.config import ScorerConfig
+from vim.config import CONFIG_FILE, ScorerConfig, to_dict
 from vim.data.text import MODEL_FILE, TextTokenizer
-from vim.rerank.model import DualEncoder, read_scorer_config, write_scorer_config
+from vim.rerank.model import DualEncoder
 from vim.sharding import padded_rows
 from vim.world.negatives import negative_captions, negative_image
 
@@ -39,16 +39,16 @@ def _is_exported(path: Path) -> bool:
 
 def load_scorer(path: str | os.PathLike) -> DualEncoder:
     """The scorer in an exported folder, or the EMA weights of a training workdir's latest checkpoint."""
-    from vim.training.weights import load_params
+    from vim.training.weights import load_params, read_config
 
     path = Path(path)
-    scfg = read_scorer_config(path)
+    cfg = read_config(path)
     if _is_exported(path):
-        return load_params(nnx.eval_shape(lambda: DualEncoder(scfg, rngs=nnx.Rngs(0))), path / PARAMS_FILE)
+        return load_params(nnx.eval_shape(lambda: DualEncoder(cfg.scorer, rngs=nnx.Rngs(0))), path / PARAMS_FILE)
     from vim.rerank.train import ScorerTask
-    from vim.training.weights import latest_ema, read_config
+    from vim.training.weights import latest_ema
 
-    task = ScorerTask(read_config(path), scfg)
+    task = ScorerTask(cfg)
     return task.model(latest_ema(path, task)["params"])
 
 
@@ -182,13 +182,14 @@ class Reranker:
         return top_indices(scores, keep), scores
 
     def export_to(self, folder: str | os.PathLike) -> Path:
-        """Write scorer.json + params.npz + text_tokenizer.model (+ provenance) into folder."""
+        """Write config.json (the run's, whose `scorer` section is the architecture) + params.npz +
+        text_tokenizer.model (+ provenance) into folder."""
         from vim.training.checkpoint import dump_json
-        from vim.training.weights import save_params
+        from vim.training.weights import read_config, save_params
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        write_scorer_config(self.cfg, folder)
+        dump_json(folder / CONFIG_FILE, to_dict(read_config(self.path)))
         save_params(nnx.to_pure_dict(nnx.state(self.model)), folder / PARAMS_FILE)
         if self.text.path.resolve() != (folder / MODEL_FILE).resolve():
             shutil.copyfile(self.text.path, folder / MODEL_FILE)

@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from vim.config import Config, ScorerConfig
+from vim.config import Config
 from vim.data.pipeline import TokenizeCaptions, batch_iterator, open_split, text_tokenizer_path
 from vim.metrics.pixels import to_unit
 from vim.rerank.model import DualEncoder
@@ -153,9 +153,8 @@ def _beats(own_b: jax.Array, other_b: jax.Array, has_b: jax.Array) -> jax.Array:
 class ScorerTask:
     grid_name = "retrieval"
 
-    def __init__(self, cfg: Config, scfg: ScorerConfig | None = None):
-        """`scfg` overrides cfg.scorer (for runs that kept it in scorer.json, before the config section)."""
-        self.cfg, self.scfg = cfg, scfg or cfg.scorer
+    def __init__(self, cfg: Config):
+        self.cfg, self.scfg = cfg, cfg.scorer
         scfg = self.scfg
         self.graphdef, _ = nnx.split(nnx.eval_shape(lambda: DualEncoder(scfg, rngs=nnx.Rngs(0))))
         self.tx = make_optimizer(cfg.train)

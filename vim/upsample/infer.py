@@ -3,7 +3,7 @@
     up = Upsampler("checkpoints/shapes-tiny/upsampler")   # an exported part (vim export-upsampler)
     big = up(images_uint8)                                 # [B, 64, 64, 3] → [B, 128, 128, 3] uint8
 
-Inference reads exported folders (upsampler.json + params.npz); a training workdir is turned into one by
+Inference reads exported folders (config.json + params.npz); a training workdir is turned into one by
 `vim.upsample.train.export_upsampler` (`vim export-upsampler`), so this module never imports the trainer.
 """
 
@@ -21,11 +21,11 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from vim.config import UpsamplerConfig
+from vim.config import CONFIG_FILE, Config, UpsamplerConfig, to_dict
 from vim.tokenizer.model import pixels
 from vim.training.checkpoint import dump_json
-from vim.training.weights import load_params, save_params
-from vim.upsample.model import WDSR, bicubic, read_upsampler_config, write_upsampler_config
+from vim.training.weights import load_params, read_config, save_params
+from vim.upsample.model import WDSR, bicubic
 
 PARAMS_FILE = "params.npz"
 
@@ -38,15 +38,16 @@ def load_upsampler(path: str | os.PathLike) -> WDSR:
             f"{path} holds no exported upsampler ({PARAMS_FILE}); if it is a training run, export it first: "
             f"vim export-upsampler --workdir {path} -o <folder>"
         )
-    ucfg = read_upsampler_config(path)
+    ucfg = read_config(path).upsampler
     return load_params(nnx.eval_shape(lambda: WDSR(ucfg, rngs=nnx.Rngs(0))), path / PARAMS_FILE)
 
 
-def save_exported(model: WDSR, folder: str | os.PathLike, source: Path) -> Path:
-    """Write upsampler.json + params.npz + card.json (provenance: the run's summary and eval) into folder."""
+def save_exported(model: WDSR, cfg: Config, folder: str | os.PathLike, source: Path) -> Path:
+    """Write config.json (the run's `cfg`, whose `upsampler` section is the architecture) + params.npz +
+    card.json (provenance: the run's summary and eval) into folder."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    write_upsampler_config(model.cfg, folder)
+    dump_json(folder / CONFIG_FILE, to_dict(cfg))
     save_params(nnx.to_pure_dict(nnx.state(model)), folder / PARAMS_FILE)
     card = {"source": str(source)}
     for name in ("summary.json", "eval.json"):

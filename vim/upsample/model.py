@@ -16,47 +16,14 @@ Shapes: B batch, H/W low-res side, s scale, C width.
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import os
-from pathlib import Path
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 from PIL import Image
 
-from vim.config import UpsamplerConfig, from_dict
+from vim.config import UpsamplerConfig
 from vim.tokenizer.model import LOGIT_LAPLACE_EPS
-
-UPSAMPLER_FILE = "upsampler.json"
-
-
-def write_upsampler_config(ucfg: UpsamplerConfig, folder: str | os.PathLike) -> Path:
-    """An exported upsampler's settings: upsampler.json (the `upsampler` section of the run's config)."""
-    path = Path(folder) / UPSAMPLER_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(dataclasses.asdict(ucfg), indent=2) + "\n")
-    return path
-
-
-def read_upsampler_config(folder: str | os.PathLike) -> UpsamplerConfig:
-    """The upsampler section of a run (its config.json) or of an exported part (upsampler.json; also what
-    runs started before the upsampler joined vim/config.py hold)."""
-    folder = Path(folder)
-    if (folder / UPSAMPLER_FILE).is_file():
-        d = json.loads((folder / UPSAMPLER_FILE).read_text())
-    elif (folder / "config.json").is_file() and "upsampler" in (
-        run := json.loads((folder / "config.json").read_text())
-    ):
-        d = run["upsampler"]
-    else:
-        raise FileNotFoundError(
-            f"{folder} holds no upsampler (no {UPSAMPLER_FILE}, no upsampler section in config.json)"
-        )
-    names = {f.name for f in dataclasses.fields(UpsamplerConfig)}
-    return from_dict({k: v for k, v in d.items() if k in names}, UpsamplerConfig)
 
 
 class WNConv(nnx.Module):

@@ -30,7 +30,7 @@ from vim.training.loop import fit
 from vim.training.optim import guarded_update, make_optimizer
 from vim.training.state import advance, new_state
 from vim.training.weights import latest_ema, read_config
-from vim.upsample.model import WDSR, bicubic, read_upsampler_config
+from vim.upsample.model import WDSR, bicubic
 
 log = logging.getLogger(__name__)
 
@@ -178,9 +178,8 @@ def eval_batches(pairs: dict[str, np.ndarray], batch_size: int):
 class UpsamplerTask:
     grid_name = "nearest_bicubic_ours_target"
 
-    def __init__(self, cfg: Config, ucfg: UpsamplerConfig | None = None):
-        """`ucfg` overrides cfg.upsampler (for runs that kept it in upsampler.json, before the config section)."""
-        self.cfg, self.ucfg = cfg, ucfg or cfg.upsampler
+    def __init__(self, cfg: Config):
+        self.cfg, self.ucfg = cfg, cfg.upsampler
         ucfg = self.ucfg
         self.graphdef, _ = nnx.split(nnx.eval_shape(lambda: WDSR(ucfg, rngs=nnx.Rngs(0))))
         self.use_gan = ucfg.adversarial_weight > 0
@@ -292,5 +291,6 @@ def export_upsampler(workdir: str | os.PathLike, folder: str | os.PathLike) -> P
     from vim.upsample.infer import save_exported
 
     workdir = Path(workdir)
-    task = UpsamplerTask(read_config(workdir), read_upsampler_config(workdir))
-    return save_exported(task.model(latest_ema(workdir, task)["params"]), folder, workdir)
+    cfg = read_config(workdir)
+    task = UpsamplerTask(cfg)
+    return save_exported(task.model(latest_ema(workdir, task)["params"]), cfg, folder, workdir)
