@@ -17,9 +17,9 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from apps.demo import Demo, build_app
 from vim.bundle import DEFAULT_BUNDLE, load_bundle
 from vim.config import SampleConfig
+from vim.demo.app import Demo, build_app
 from vim.generate import Generator
 from vim.p2.compare import write_compare
 from vim.p2.prompts import load_prompts, select

@@ -13,9 +13,9 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from apps.demo import Demo, build_app
 from vim.bundle import DEFAULT_BUNDLE, load_bundle
 from vim.config import SampleConfig, WorldConfig
+from vim.demo.app import Demo, build_app
 from vim.generate import write_images
 from vim.upsample.infer import Upsampler
 from vim.world.dataset import make_example

@@ -16,7 +16,8 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from apps.demo import (
+from vim import cli
+from vim.demo.app import (
     AUTH_ENV,
     Demo,
     exposure_warnings,
@@ -25,7 +26,6 @@ from apps.demo import (
     read_auth_file,
     resolve_auth,
 )
-from vim import cli
 
 PASSWORD = "correct:horse battery"  # a colon and a space inside: the line splits at the first colon only
 LIMIT = 20 * 1024  # --max-file-size 20kb
@@ -192,7 +192,7 @@ def test_cli_refuses_bad_values_and_passes_the_login_from_the_environment(monkey
         err = capsys.readouterr().err
         assert err.startswith(f"vim: error: {flag}: ") and "s3cret" not in err, err
     seen = {}
-    monkeypatch.setattr("apps.demo.launch", lambda checkpoint, **kw: seen.update(kw))
+    monkeypatch.setattr("vim.demo.app.launch", lambda checkpoint, **kw: seen.update(kw))
     monkeypatch.setenv(AUTH_ENV, "carol:from-env")
     assert cli.main(["demo", "--host", "0.0.0.0", "--root-path", "/vim"]) == 0
     assert seen["auth"] == [("carol", "from-env")] and seen["root_path"] == "/vim"

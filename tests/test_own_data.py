@@ -185,8 +185,8 @@ def photo_folder(root):
 
 def test_own_images_through_every_command(tmp_path, capsys):
     """import → text tokenizer → train-tokenizer → encode-dataset → train-parti → export → generate, demo, fid."""
-    from apps.demo import Demo, build_app
     from vim.bundle import load_bundle
+    from vim.demo.app import Demo, build_app
 
     photos = photo_folder(tmp_path / "photos")
     data = ["--data-dir", tmp_path / "data", "--set", "data.dataset=imported/photos"]

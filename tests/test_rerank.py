@@ -1,7 +1,6 @@
 """The reranking scorer: InfoNCE against numpy, top-k selection, retrieval metrics, and a short real training
 run whose ground-truth ranking accuracy must clear chance by a wide margin."""
 
-import argparse
 import dataclasses
 import json
 
@@ -297,21 +296,10 @@ def test_trained_scorer_reports_hard_negative_and_color_swap_accuracy(scorer_run
 def test_scorer_cli_resumes_exports_and_evaluates(scorer_run, tmp_path, capsys):
     """train-scorer on the finished run's workdir with the same settings resumes at its last step (so the
     CLI builds exactly the config the library run used), then export-scorer and eval-scorer."""
-    from vim.cli import _add_config_args
-    from vim.rerank.commands import register
+    from vim.cli import build_parser
 
     cfg, workdir, _ = scorer_run
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    def add(group, name, fn, help_text, config=True):
-        p = group.add_parser(name, help=help_text)
-        p.set_defaults(fn=fn)
-        if config:
-            _add_config_args(p)
-        return p
-
-    register(sub, add)
+    parser = build_parser()
     world = [
         f"--set=data.world.{k}={getattr(cfg.data.world, k)}"
         for k in ("num_train", "num_validation", "num_test", "natural_captions")

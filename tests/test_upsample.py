@@ -1,7 +1,6 @@
 """The ×2 upsampler: shapes and pixel shuffle, a one-batch overfit, beating bicubic on held-out renders after
 a short training, and the train → export → load path (through the CLI glue) on a small tokenizer."""
 
-import argparse
 import json
 
 import jax
@@ -129,20 +128,9 @@ def test_pair_batches_are_aligned_resumable_crops():
 
 @pytest.mark.slow
 def test_train_upsampler_cli_exports_a_bundle_part(small_cfg, trained_run, tmp_path, capsys):
-    from vim.cli import _add_config_args
-    from vim.upsample.commands import register
+    from vim.cli import build_parser
 
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    def add(group, name, fn, help_text, config=True):
-        p = group.add_parser(name, help=help_text)
-        p.set_defaults(fn=fn)
-        if config:
-            _add_config_args(p)
-        return p
-
-    register(sub, add)
+    parser = build_parser()
     workdir = tmp_path / "up"
     world = small_cfg.data.world
     args = parser.parse_args(

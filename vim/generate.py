@@ -14,7 +14,7 @@ import json
 import os
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,23 @@ def check_settings(sample: SampleConfig) -> None:
         problems.append(f"candidate cfg scales {bad} (allowed 0..50)")
     if problems:
         raise ValueError("bad sampling settings: " + "; ".join(problems))
+
+
+def sample_settings(recommended: SampleConfig, flags: Mapping[str, Any], reranking: bool) -> SampleConfig:
+    """The sampling settings a command was given (`flags`: cfg, temperature, top_k, top_p, candidate_scales
+    as text; None = not given), the rest from `recommended` (a bundle's `sample` section). `reranking`: the
+    command keeps the scorer's best of several candidates, the only use of candidate scales."""
+    given = {k: flags.get(f) for k, f in (("cfg_scale", "cfg"), ("temperature", "temperature"))}
+    given |= {k: flags.get(k) for k in ("top_k", "top_p")}
+    scales = flags.get("candidate_scales")
+    if scales is not None and not reranking:
+        raise ValueError("--candidate-scales pools the candidates of a reranked draw: give --candidates too")
+    if scales is not None:
+        try:
+            given["candidate_cfg_scales"] = tuple(float(x) for x in scales.split(",") if x.strip())
+        except ValueError:
+            raise ValueError(f"--candidate-scales must be comma-separated numbers, got {scales!r}") from None
+    return dataclasses.replace(recommended, **{k: v for k, v in given.items() if v is not None})
 
 
 class Generator:
@@ -295,6 +312,41 @@ def draw_images(
         best, _ = reranker.rerank(drawn.reshape(-1, *drawn.shape[2:]), captions, 1)
         return drawn[np.arange(len(captions)), best[:, 0]]
     return generator(list(captions), [seed + i for i in range(len(captions))], sample)["images"]
+
+
+def drawer_for_all_processes(
+    generator: Generator,
+    seed: int,
+    candidates: int = 1,
+    reranker: Any | None = None,
+    images_dir: str | os.PathLike | None = None,
+    what: str = "drawing",
+) -> Callable[[list[str], SampleConfig], np.ndarray]:
+    """A `draw(captions, sample)` for evaluations: each process draws a consecutive block of the captions
+    with the seeds one process would use (caption i: seed + i·K + j, K seeds per caption: `seeds_per_prompt`;
+    `draw_images`), and every process gets all the images, in caption order. With `images_dir`, process 0
+    also saves them as images_dir/cfg<scale>/<caption i>.png."""
+
+    def draw(captions: list[str], sample: SampleConfig) -> np.ndarray:
+        block = distributed.my_block(len(captions))
+        per_caption = seeds_per_prompt(sample, candidates) if candidates > 1 else 1
+        mine: list[np.ndarray] = []
+
+        def my_images() -> str:
+            first = seed + block.start * per_caption
+            mine.append(draw_images(generator, captions[block.start : block.stop], sample, first, candidates, reranker))
+            return str(len(mine[0]))
+
+        distributed.finish_shares(my_images, what)
+        images = distributed.gather_rows(mine[0])
+        if images_dir is not None and distributed.is_primary():
+            folder = Path(images_dir) / f"cfg{sample.cfg_scale:g}"
+            folder.mkdir(parents=True, exist_ok=True)
+            for i, image in enumerate(images):
+                Image.fromarray(image).save(folder / f"{i:05d}.png")
+        return images
+
+    return draw
 
 
 def write_images(

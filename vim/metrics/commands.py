@@ -152,7 +152,7 @@ def cmd_is(args: argparse.Namespace) -> None:
 
 
 def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:
-    """Add the metric commands to `vim`'s subparsers, using cli.py's `add(group, name, fn, help, config)`."""
+    """Add the metric commands to `vim`'s subparsers, using the CLI's `add(group, name, fn, help, config, sampling)`."""
     p = add(sub, "fid", cmd_fid, "FID between two image folders, or a folder and saved statistics", config=False)
     p.add_argument("dir_a", help="image folder (searched recursively)")
     p.add_argument("dir_b", nargs="?", help="second image folder (or a statistics .npz)")

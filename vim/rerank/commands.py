@@ -1,4 +1,4 @@
-"""CLI glue for the reranking scorer, registered into `vim` by `register(sub, add)` from vim/cli.py.
+"""CLI glue for the reranking scorer, registered into `vim` by `register(sub, add)` (vim/cli).
 
 vim train-scorer --preset tiny --data-dir data --workdir runs/scorer [--set scorer.embed_dim=64]
 vim export-scorer --workdir runs/scorer -o checkpoints/shapes-tiny/scorer

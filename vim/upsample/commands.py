@@ -1,4 +1,4 @@
-"""CLI glue for the super-resolution upsampler, registered into `vim` by `register(sub, add)` from vim/cli.py.
+"""CLI glue for the super-resolution upsampler, registered into `vim` by `register(sub, add)` (vim/cli).
 
 vim train-upsampler --preset tiny --data-dir data --tokenizer runs/tok --workdir runs/upsampler
 vim export-upsampler --workdir runs/upsampler -o checkpoints/shapes-tiny/upsampler

@@ -1,0 +1,428 @@
+"""The vim Gradio demo: text → images with a bundle, a tokenizer tab, and the model card.
+
+    vim demo                                   # bundled checkpoint, http://127.0.0.1:7860
+    vim demo --checkpoint path/to/bundle --port 8000 --host 0.0.0.0 --auth-file ~/.vim-demo-users
+
+The model is loaded and compiled once at start-up. Requests go through one queue with a
+concurrency limit and a bounded length (extra requests are refused with "queue is full"); each
+request's work is bounded by the limits below. Beyond loopback, launch() asks for a password when
+given users (gradio's login page; `vim demo --auth-file` / $VIM_DEMO_AUTH), caps each upload at
+--max-file-size and warns about what an open port exposes.
+"""
+
+from __future__ import annotations
+
+import collections
+import ipaddress
+import itertools
+import json
+import logging
+import random
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import gradio as gr
+import jax
+import jax.numpy as jnp
+import numpy as np
+from gradio.utils import FileSize
+from PIL import Image, PngImagePlugin
+
+from vim.bundle import Bundle, load_bundle
+from vim.config import SampleConfig
+from vim.generate import Generator, PromptError, check_prompt, check_settings, draw, image_name, image_record
+from vim.metrics.lpips import make_distance
+from vim.metrics.lpips_weights import load_lpips_or_reason
+from vim.metrics.pixels import psnr
+from vim.sharding import padded_rows
+from vim.tokenizer.infer import load_square
+from vim.world.captions import CaptionParseError, parse_caption
+from vim.world.parser import match_spec, parse_image, verdict_text
+from vim.world.scene import CaptionSpec
+
+log = logging.getLogger(__name__)
+
+MAX_IMAGES = 8  # images per request
+MAX_CANDIDATES = 16  # candidates drawn per request when reranking
+KEEP_RESULTS = 64  # result folders kept for download; older ones are deleted
+MAX_UPLOAD_PIXELS = 25_000_000  # tokenizer tab: refuse decompression bombs before decoding
+DEFAULT_MAX_FILE_SIZE = "10mb"  # per upload, in gradio's units (1 mb = 1024² bytes)
+AUTH_ENV = "VIM_DEMO_AUTH"  # user:password, kept out of the process list and shell history
+WORLD_EXAMPLES = [
+    "a red circle",
+    "two green stars",
+    "a star to the left of a heart",
+    "three small squares, all blue",
+    "a big red circle left of a small blue square",
+    "a big blue heart",  # a held-out color–shape pair: never in the training captions
+]
+P2_EXAMPLES = [  # PartiPrompts; the bundled model only knows the shapes world
+    "A photo of a red apple on a wooden table",
+    "A giraffe wearing a bow tie",
+]
+
+
+class Demo:
+    """State shared by all requests: one bundle, one compiled generator, one tokenizer program."""
+
+    def __init__(
+        self, bundle: Bundle, batch_size: int = MAX_CANDIDATES, max_file_size: int | str = DEFAULT_MAX_FILE_SIZE
+    ):
+        self.bundle = bundle
+        self.max_file_size = parse_file_size(max_file_size)  # bytes per upload, as launch() tells gradio
+        # A reranked request samples its candidates as one batch; one without reranking pads to MAX_IMAGES.
+        self.generator = Generator(bundle, batch_size=batch_size, smallest_batch=min(MAX_IMAGES, batch_size))
+        self.reranker = bundle.reranker()  # None when the bundle has no scorer/
+        self.upsampler = bundle.upsampler()  # None when the bundle has no upsampler/
+        tokenizer = bundle.tokenizer
+        self.image_size = bundle.tokenizer_cfg.tokenizer.image_size
+        self.codebook_size = bundle.tokenizer_cfg.tokenizer.codebook_size
+
+        @jax.jit
+        def roundtrip(images):
+            codes = tokenizer.encode(images)
+            return codes, tokenizer.decode(codes)
+
+        self._roundtrip = roundtrip
+        # LPIPS beside PSNR when its weights are installed; otherwise the tab says why it is missing.
+        self._lpips, self._lpips_source = load_lpips_or_reason()
+        self._lpips_of = make_distance(self._lpips) if self._lpips is not None else None
+        self._folders: collections.deque[Path] = collections.deque()  # per-request result folders, oldest first
+        # The parser knows only the shapes world's palette and shapes: on other data its verdicts would mislead.
+        self.checks_faithfulness = bundle.parti_cfg.data.dataset.startswith("shapes")
+
+    def warm_up(self) -> float:
+        """Compile every program once so the first user does not wait for XLA."""
+        start = time.perf_counter()
+        rows = {self.generator.smallest_batch, self.generator.batch_size}  # the batch shapes requests use
+        for scale, n in itertools.product((3.0, 1.0), sorted(rows)):
+            self.generator(["a red circle"] * n, list(range(n)), SampleConfig(cfg_scale=scale))
+        self._roundtrip(jnp.zeros((1, self.image_size, self.image_size, 3)))
+        if self._lpips_of is not None:
+            self._lpips_of(*[jnp.zeros((1, self.image_size, self.image_size, 3))] * 2)
+        if self.reranker is not None or self.upsampler is not None:
+            draws = MAX_CANDIDATES if self.reranker is not None else 1
+            recommended = self.bundle.parti_cfg.sample
+            draw(self.generator, "a red circle", 1, 0, recommended, draws, self.reranker, self.upsampler)
+        if self.reranker is not None:  # each batch shape the scorer pads 2..MAX_CANDIDATES candidates to
+            side = self.reranker.cfg.image_size
+            for rows in {padded_rows(c, self.reranker.batch_size) for c in range(2, MAX_CANDIDATES + 1)}:
+                self.reranker.embed_images(np.zeros((rows, side, side, 3), np.uint8))
+        return time.perf_counter() - start
+
+    def generate(self, prompt, n, cfg_scale, temperature, top_k, top_p, seed, candidates=0, upsample=False):
+        try:
+            prompt = check_prompt(prompt)
+            n, candidates = int(n), int(candidates or 0)
+            if not 1 <= n <= MAX_IMAGES:
+                raise ValueError(f"number of images must be 1..{MAX_IMAGES}, got {n}")
+            if candidates > MAX_CANDIDATES:
+                raise ValueError(f"candidates must be at most {MAX_CANDIDATES}, got {candidates}")
+            if candidates > n and self.reranker is None:
+                raise ValueError("this checkpoint has no scorer, so it cannot rerank candidates")
+            if upsample and self.upsampler is None:
+                raise ValueError("this checkpoint has no upsampler")
+            sample = SampleConfig(float(cfg_scale), float(temperature), int(top_k), float(top_p))
+            check_settings(sample)
+            seed = int(seed)
+            if seed < -1 or seed >= 2**31:
+                raise ValueError(f"seed must be -1 (random) or 0..2³¹−1, got {seed}")
+        except (PromptError, ValueError, TypeError) as e:
+            raise gr.Error(str(e)) from None
+        spec, unchecked = self._caption_spec(prompt)
+        draws = max(candidates, n)
+        if seed == -1:
+            seed = random.randrange(2**31 - draws)
+        start = time.perf_counter()
+        drawn = draw(
+            self.generator, prompt, n, seed, sample, draws, self.reranker, self.upsampler if upsample else None
+        )
+        seconds = time.perf_counter() - start
+        folder = Path(tempfile.mkdtemp(prefix="vim-demo-"))
+        self._folders.append(folder)
+        while len(self._folders) > KEEP_RESULTS:  # a long-running server must not fill the disk
+            shutil.rmtree(self._folders.popleft(), ignore_errors=True)
+        gallery, files, exact = [], [], 0
+        for j, (image, s) in enumerate(zip(drawn.images, drawn.seeds, strict=True)):
+            # Judged on the pixels shown and saved (upsampled ones too: the parser's templates follow the size).
+            verdict = match_spec(parse_image(image), spec) if spec is not None else None
+            name = image_name(0, j, s)  # as `vim generate` names a first prompt's images
+            record = image_record(drawn, j, prompt, name, sample, self.bundle.path, bool(upsample), seconds / n)
+            caption = f"seed {s}"
+            if drawn.scores is not None:
+                caption += f" · score {record['rerank']['score']:.3f}"
+            if verdict is not None:
+                caption += f" · {verdict_text(verdict)}"
+                exact += verdict["exact"]
+            info = PngImagePlugin.PngInfo()
+            info.add_text("vim", json.dumps(record))  # the PNG itself says how to draw it again: generate's sidecar
+            info.add_text("faithfulness", json.dumps(verdict))  # the scene parser's verdict on these pixels, or null
+            path = folder / f"{name}.png"
+            Image.fromarray(image).save(path, pnginfo=info)
+            files.append(str(path))
+            gallery.append((str(path), caption))
+        note = (
+            f"{n} image(s) in {seconds:.2f} s ({seconds / n:.2f} s per image), seeds {', '.join(map(str, drawn.seeds))}"
+        )
+        if drawn.scores is not None:
+            note += f" · best {n} of {draws} candidates by the scorer"
+        if drawn.truncated:
+            note += " · prompt cut to the model's text length"
+        if spec is not None:
+            note += f" · {exact} of {n} image(s) match the prompt exactly (scene parser on the pixels)"
+        else:
+            note += f" · {unchecked}"
+        return gallery, note, files
+
+    def _caption_spec(self, prompt: str) -> tuple[CaptionSpec | None, str]:
+        """What the prompt asserts, parsed once per request, or None and why its images cannot be checked."""
+        if not self.checks_faithfulness:
+            return None, "this checkpoint was not trained on the shapes world, so its images are not checked"
+        try:
+            return parse_caption(prompt), ""
+        except CaptionParseError as e:
+            reason = str(e).removeprefix(f"caption {prompt!r}: ")
+            return None, f"the prompt is outside the shapes-world grammar ({reason}), so its images cannot be checked"
+
+    def reconstruct(self, upload):
+        if upload is None:
+            raise gr.Error("upload an image first")
+        path = upload if isinstance(upload, str) else getattr(upload, "name", str(upload))
+        # gradio enforces the limit on uploads but not on files it downloads for a URL sent as the input.
+        if (size := Path(path).stat().st_size) > self.max_file_size:
+            limit = self.max_file_size
+            raise gr.Error(f"{Path(path).name} is {size:,} bytes, over this demo's upload limit of {limit:,} bytes")
+        try:
+            pixels = load_square(path, self.image_size, max_pixels=MAX_UPLOAD_PIXELS)
+        except ValueError as e:
+            raise gr.Error(str(e)) from None
+        codes, recon = self._roundtrip(jnp.asarray(pixels[None], jnp.float32) / 255.0)
+        recon = np.asarray(recon[0])
+        psnr_db = float(psnr(jnp.asarray(recon[None]), jnp.asarray(pixels[None] / 255.0))[0])
+        if self._lpips_of is not None:
+            distance = self._lpips_of(jnp.asarray(recon[None]), jnp.asarray(pixels[None] / 255.0))
+            lpips = f"LPIPS {float(distance[0]):.4f}"
+        else:
+            lpips = f"LPIPS unavailable ({self._lpips_source})"
+        codes = np.asarray(codes[0])
+        unique = len(np.unique(codes))
+        code_map = _code_map(codes, self.codebook_size, self.image_size)
+        stats = (
+            f"PSNR {psnr_db:.2f} dB · {lpips} · {codes.size} tokens ({codes.shape[0]}×{codes.shape[1]}) · "
+            f"{unique} distinct codes = {100 * unique / self.codebook_size:.2f} % of the {self.codebook_size}-code book"
+        )
+        return pixels, (recon * 255).round().astype(np.uint8), code_map, stats
+
+
+def _code_map(codes: np.ndarray, codebook_size: int, side: int) -> np.ndarray:
+    """Codes [g, g] as a color image [side, side, 3]: each code id gets a fixed hue, written in the cell."""
+    rng = np.random.default_rng(0)
+    palette = rng.integers(40, 256, (codebook_size, 3), dtype=np.uint8)
+    cells = palette[codes]
+    return np.asarray(Image.fromarray(cells).resize((side * 4, side * 4), Image.Resampling.NEAREST))
+
+
+def model_card(bundle: Bundle) -> str:
+    readme = bundle.path / "README.md"
+    if readme.is_file():
+        return readme.read_text()
+    return f"**Checkpoint:** `{bundle.path}`\n\n```json\n{json.dumps(bundle.card, indent=2)}\n```"
+
+
+def build_app(demo: Demo, queue_size: int = 16, concurrency: int = 1) -> gr.Blocks:
+    defaults = demo.bundle.parti_cfg.sample  # the sampling the bundle's card recommends
+    world = demo.bundle.parti_cfg.data.dataset
+    with gr.Blocks(title="vim — text to image") as app:
+        gr.Markdown(
+            f"# vim: Parti + ViT-VQGAN in JAX\nCheckpoint `{demo.bundle.path.name}`, trained on the "
+            f"`{world}` dataset ({demo.image_size}×{demo.image_size}). It draws what that data holds: "
+            "prompts from elsewhere get shapes."
+        )
+        with gr.Tab("Generate"):
+            with gr.Row():
+                with gr.Column(scale=2):
+                    prompt = gr.Textbox(label="Prompt", placeholder=WORLD_EXAMPLES[0], max_lines=3, elem_id="prompt")
+                    button = gr.Button("Generate", variant="primary", elem_id="generate")
+                    gr.Examples(WORLD_EXAMPLES, inputs=prompt, label="Shapes-world captions (in domain)")
+                    gr.Examples(P2_EXAMPLES, inputs=prompt, label="PartiPrompts (outside the bundled model's domain)")
+                with gr.Column(scale=1):
+                    n = gr.Slider(1, MAX_IMAGES, value=4, step=1, label="Images")
+                    cfg_scale = gr.Slider(0, 10, value=defaults.cfg_scale, step=0.5, label="CFG scale")
+                    temperature = gr.Slider(
+                        0, 2, value=defaults.temperature, step=0.05, label="Temperature (0 = greedy)"
+                    )
+                    top_k = gr.Slider(0, demo.codebook_size, value=defaults.top_k, step=1, label="Top-k (0 = off)")
+                    top_p = gr.Slider(0.05, 1, value=defaults.top_p, step=0.05, label="Top-p (1 = off)")
+                    seed = gr.Number(value=0, precision=0, label="Seed (-1 = random)")
+                    candidates = gr.Slider(
+                        0,
+                        MAX_CANDIDATES,
+                        value=MAX_CANDIDATES if demo.reranker is not None else 0,  # best-of-16 is far more faithful
+                        step=1,
+                        label="Candidates to rerank (0 = none)",
+                        visible=demo.reranker is not None,
+                    )
+                    upsample = gr.Checkbox(
+                        value=False, label="Upsample ×2 (super-resolution)", visible=demo.upsampler is not None
+                    )
+            gallery = gr.Gallery(label="Images", columns=4, height="auto", elem_id="gallery")
+            timing = gr.Markdown(elem_id="timing")
+            files = gr.File(label="Download (PNG with settings embedded)", file_count="multiple")
+            inputs = [prompt, n, cfg_scale, temperature, top_k, top_p, seed, candidates, upsample]
+            outputs = [gallery, timing, files]
+            button.click(demo.generate, inputs, outputs, api_name="generate", concurrency_limit=concurrency)
+            prompt.submit(demo.generate, inputs, outputs, api_name=False, concurrency_limit=concurrency)
+        with gr.Tab("Tokenizer"):
+            upload = gr.File(label="Image", file_types=["image"], type="filepath")
+            run = gr.Button("Encode and decode")
+            with gr.Row():
+                original = gr.Image(label="Input (cropped, resized)")
+                recon = gr.Image(label="Reconstruction")
+                code_map = gr.Image(label="Codes (one color per code id)")
+            stats = gr.Markdown()
+            run.click(
+                demo.reconstruct,
+                upload,
+                [original, recon, code_map, stats],
+                api_name="reconstruct",
+                concurrency_limit=concurrency,
+            )
+        with gr.Tab("Model"):
+            gr.Markdown(model_card(demo.bundle))
+    app.queue(max_size=queue_size, default_concurrency_limit=concurrency)
+    return app
+
+
+def parse_file_size(size: int | str, source: str = "--max-file-size") -> int:
+    """'10mb', '500kb', '2 GB', '1048576' or an int → bytes, in gradio's own units (gradio.utils.FileSize)."""
+    if isinstance(size, int):
+        limit = size
+    else:
+        match = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", size)
+        multiple = getattr(FileSize, match[2].upper() or "B", None) if match else None
+        if not isinstance(multiple, int):
+            raise ValueError(f"{source}: expected a size like 10mb, 500kb or a number of bytes, got {size!r}")
+        limit = int(match[1]) * multiple
+    if limit < 1:
+        raise ValueError(f"{source}: must be at least 1 byte, got {size!r}")
+    return limit
+
+
+def parse_credentials(text: str, source: str) -> tuple[str, str]:
+    """'user:password' → (user, password); the password may hold colons. Errors name `source`, never the text."""
+    user, colon, password = text.partition(":")
+    if not colon or not user or not password:
+        raise ValueError(f"{source}: expected USER:PASSWORD (a user name, ':', a password; neither empty)")
+    if user != user.strip() or password != password.strip():  # a stray space would lock everyone out
+        raise ValueError(f"{source}: the user name or password starts or ends with whitespace")
+    return user, password
+
+
+def read_auth_file(path: str | Path) -> list[tuple[str, str]]:
+    """Users from a file of `user:password` lines; blank lines and lines starting with # are skipped."""
+    path = Path(path)
+    try:
+        lines = path.read_text().splitlines()
+        mode = path.stat().st_mode
+    except OSError as e:
+        raise ValueError(f"--auth-file {path}: cannot read it ({e.strerror or e})") from None
+    users: dict[str, str] = {}
+    for number, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        user, password = parse_credentials(line, f"--auth-file {path}, line {number}")
+        if user in users:
+            raise ValueError(f"--auth-file {path}, line {number}: user {user!r} is listed twice")
+        users[user] = password
+    if not users:
+        raise ValueError(f"--auth-file {path}: holds no user:password line")
+    if mode & 0o077:
+        log.warning("--auth-file %s can be read by other users of this machine (chmod 600 it)", path)
+    return list(users.items())
+
+
+def resolve_auth(auth: str | None, auth_file: str | None, environ: Mapping[str, str]) -> list[tuple[str, str]] | None:
+    """The demo's users from --auth, else --auth-file, else $VIM_DEMO_AUTH; None when none is given."""
+    if auth is not None and auth_file is not None:
+        raise ValueError("--auth and --auth-file: give one of them")
+    if auth is not None:
+        return [parse_credentials(auth, "--auth")]
+    if auth_file is not None:
+        return read_auth_file(auth_file)
+    if AUTH_ENV in environ:  # set but empty (an unset shell variable) is an error, not an open demo
+        return [parse_credentials(environ[AUTH_ENV], f"${AUTH_ENV}")]
+    return None
+
+
+def check_root_path(root_path: str | None) -> str | None:
+    """--root-path as gradio takes it: the proxy's mount point (/vim) or the full public URL."""
+    if root_path is not None and not root_path.startswith(("/", "http://", "https://")):
+        raise ValueError(
+            f"--root-path: expected a path like /vim or a URL like https://example.org/vim, got {root_path!r}"
+        )
+    return root_path
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may stand for any interface
+        return False
+
+
+def exposure_warnings(host: str, port: int, users: list[tuple[str, str]] | None, max_file_size: int) -> list[str]:
+    """What serving on `host` opens up, for the terminal; nothing on loopback."""
+    if is_loopback(host):
+        return []
+    if users:
+        return [
+            f"serving on {host}:{port} behind a password over plain HTTP: passwords and images cross the network "
+            "unencrypted unless a TLS reverse proxy sits in front (see --root-path)"
+        ]
+    return [
+        f"serving on {host}:{port} with no password: anyone who can reach this port can generate images on this "
+        f"machine's processors, upload images of up to {max_file_size:,} bytes to the tokenizer tab, call both "
+        "through gradio's HTTP API (/gradio_api/...) and read the model card and checkpoint path. "
+        f"Ask for one with --auth-file or ${AUTH_ENV}"
+    ]
+
+
+def launch(
+    checkpoint: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    queue_size: int = 16,
+    block: bool = True,
+    auth: list[tuple[str, str]] | None = None,
+    max_file_size: int | str = DEFAULT_MAX_FILE_SIZE,
+    root_path: str | None = None,
+) -> tuple[gr.Blocks, Demo]:
+    """Load, compile and serve. `auth`: (user, password) pairs for gradio's login page (None: no password)."""
+    limit = parse_file_size(max_file_size)  # bad values fail here, before minutes of loading
+    root_path = check_root_path(root_path)
+    if auth is not None and not auth:
+        raise ValueError("auth: an empty list of users would leave the demo open; pass None to serve without one")
+    for warning in exposure_warnings(host, port, auth, limit):
+        log.warning(warning)
+    print(f"loading {checkpoint or 'the bundled checkpoint'} …", flush=True)
+    demo = Demo(load_bundle(checkpoint), max_file_size=limit)
+    print(f"compiling (once) … {demo.warm_up():.1f} s", flush=True)
+    app = build_app(demo, queue_size=queue_size)
+    if auth:
+        print(f"password required; users: {', '.join(user for user, _ in auth)}", flush=True)
+    app.launch(
+        server_name=host,
+        server_port=port,
+        prevent_thread_lock=not block,
+        show_error=True,
+        auth=auth,
+        max_file_size=limit,
+        root_path=root_path,
+    )
+    return app, demo
