@@ -16,7 +16,7 @@ from gpu import (  # noqa: E402  bench/gpu.py
 
 
 def test_hand_count_of_the_350m_step_is_about_45_tflop():
-    # The H200 measurement (issue 18) counted ~45 TFLOP for a batch-32 step of the parti-350m preset.
+    # An H200 measurement counted ~45 TFLOP for a batch-32 step of the parti-350m preset.
     flops = parti_step_flops(parti_config(FULL).parti, 32)
     assert 44e12 < flops < 47e12
 

@@ -207,6 +207,14 @@ def test_the_bundle_draws_short_natural_prompts(tmp_path):
     assert all(n >= 7 for n in right.values()), right
 
 
+def test_the_model_card_is_short_and_has_its_sections():
+    card = (DEFAULT_BUNDLE / "README.md").read_text()
+    assert len(card.encode()) <= 4096, f"the model card has {len(card.encode())} bytes; keep it to 4 KB"
+    headings = re.findall(r"^## (.+)$", card, re.M)
+    assert headings == ["Use", "Parts", "Evaluation", "Reproduce"], headings
+    assert not re.search(r"issue \d|session|\.\./", card, re.I)  # no ticket numbers, work periods, outside paths
+
+
 # Codes the bundle drew, recorded with `python -m tests.test_generate`.
 PINS = Path(__file__).with_name("bundle_pins.json")
 

@@ -1,4 +1,4 @@
-"""Stale or mismatched parts are refused, never used silently (issue 20): cached codes name the tokenizer
+"""Stale or mismatched parts are refused, never used silently: cached codes name the tokenizer
 state they were made from, a generator names the tokenizer it was trained on, and `vim export` swaps a
 whole new bundle in."""
 

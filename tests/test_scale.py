@@ -1,4 +1,4 @@
-"""Training at scale (issue 22): microbatches with gradient accumulation, chunked cross-entropy,
+"""Training at scale: microbatches with gradient accumulation, chunked cross-entropy,
 Adafactor, remat that holds after compilation, and the config checks around them."""
 
 import dataclasses
