@@ -192,3 +192,14 @@ def test_all_checkpoints_damaged_is_a_clear_error(tmp_path):
                 path.write_bytes(bytes(data))
     with pytest.raises(CorruptCheckpointError, match=r"no intact checkpoint .*step 2: .*step 1: "):
         Checkpointer(tmp_path / "ckpt", use_async=False).restore(jax.eval_shape(lambda: states[1]))
+
+
+def test_a_min_lr_ratio_of_one_is_a_constant_rate_after_warm_up():
+    from vim.config import TrainConfig
+    from vim.training.optim import schedule
+
+    rates = [
+        float(schedule(TrainConfig(num_steps=1000, learning_rate=3e-4, warmup_steps=200, min_lr_ratio=1.0))(s))
+        for s in (0, 100, 200, 500, 999, 5000)
+    ]
+    np.testing.assert_allclose(rates, [0.0, 1.5e-4, 3e-4, 3e-4, 3e-4, 3e-4], rtol=1e-6)

@@ -226,7 +226,8 @@ class TrainConfig:
     init_from: str = _resume_safe("")
     learning_rate: float = 1e-4  # peak learning rate after warm-up
     warmup_steps: int = 1_000  # linear warm-up from 0
-    # cosine decays to peak * this; may change on resume (with num_steps: a cool-down to 0 after the end)
+    # cosine decays to peak * this (1 = a constant rate after warm-up, as for fine-tuning); may change on
+    # resume (with num_steps: a cool-down to 0 after the end)
     min_lr_ratio: float = _resume_safe(0.1)
     # "adamw" (two f32 moments per parameter) or "adafactor" (factored second moment: a row and a column
     # vector per matrix; first moment in bf16, as Parti trained).
