@@ -55,7 +55,7 @@ AUTH_ENV = "VIM_DEMO_AUTH"  # user:password, kept out of the process list and sh
 WORLD_EXAMPLES = [
     "a red circle",
     "two green stars",
-    "a star to the left of a heart",
+    "a white star to the left of an orange heart",
     "three small squares, all blue",
     "a big red circle left of a small blue square",
     "a big blue heart",  # a held-out color–shape pair: never in the training captions
