@@ -40,6 +40,13 @@ def test_bad_override_exits_nonzero_with_message(capsys):
     assert "unknown config field 'data.nope'" in capsys.readouterr().err
 
 
+def test_data_build_names_what_it_can_build_and_refuses_a_source_the_world_does_not_read(tmp_path, capsys):
+    assert main(["data", "build", "photos", "--data-dir", str(tmp_path)]) == 2
+    assert "no dataset named 'photos' to build; vim builds [" in capsys.readouterr().err
+    assert main(["data", "build", "shapes", "--from", str(tmp_path), "--data-dir", str(tmp_path)]) == 2
+    assert "takes no --from" in capsys.readouterr().err
+
+
 def test_preview_from_built_dataset(small_cfg, tmp_path, capsys):
     out = tmp_path / "grid.png"
     args = [

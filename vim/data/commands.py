@@ -1,5 +1,6 @@
-"""Dataset commands: the caption tokenizer, a preview grid, importing a folder of your own images.
+"""Dataset commands: build a known dataset, the caption tokenizer, a preview grid, importing your own images.
 
+vim data build shapes --preset tiny
 vim data text-tokenizer --preset tiny
 vim data preview --preset tiny -o preview.png
 vim data import ~/photos --name photos
@@ -8,9 +9,29 @@ vim data import ~/photos --name photos
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Callable
 
 from vim.config import MAX_PIXELS, from_args
+
+
+# Datasets vim can build (`vim data build NAME`) register `(cfg, workers, source) -> folder` as an entry
+# point of this group (pyproject.toml): the shapes world registers "shapes".
+BUILDERS_GROUP = "vim.builders"
+
+
+def cmd_data_build(args: argparse.Namespace) -> None:
+    from importlib.metadata import entry_points
+
+    builders = {ep.name: ep for ep in entry_points(group=BUILDERS_GROUP)}
+    if args.dataset not in builders:
+        raise ValueError(
+            f"no dataset named {args.dataset!r} to build; vim builds {sorted(builders)}. "
+            "For your own images and captions use `vim data import DIR --name NAME`"
+        )
+    start = time.perf_counter()
+    path = builders[args.dataset].load()(from_args(args), workers=args.workers, source=args.source)
+    print(f"{args.dataset} ready at {path} ({time.perf_counter() - start:.1f} s)")
 
 
 def cmd_data_text_tokenizer(args: argparse.Namespace) -> None:
@@ -62,6 +83,10 @@ def cmd_data_import(args: argparse.Namespace) -> None:
 
 
 def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:
+    p = add("data", "build", cmd_data_build, "build a dataset vim knows how to make (shapes: the embedded world)")
+    p.add_argument("dataset", nargs="?", default="shapes", help="what to build (default: shapes)")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--from", dest="source", metavar="PATH", help="read the source files from here (datasets that have any)")
     p = add(
         "data",
         "text-tokenizer",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import tensorflow_datasets as tfds
 
-from vim.config import WorldConfig
+from vim.config import Config, WorldConfig
 from vim.data.builders import features
 from vim.data.locations import VERSION, world_config_name
 from vim.world.dataset import SPLITS, make_examples, split_size
@@ -61,6 +61,13 @@ class ShapesWorld(tfds.core.GeneratorBasedBuilder):
             results = pool.map(make_examples, [self.world] * len(chunks), [split] * len(chunks), chunks)
             for chunk, examples in zip(chunks, results, strict=True):
                 yield from zip(chunk, examples, strict=True)
+
+
+def build_command(cfg: Config, workers: int | None = None, source: str | None = None) -> Path:
+    """`vim data build shapes` (registered in pyproject.toml): the world of `cfg.data.world` under data_dir."""
+    if source is not None:
+        raise ValueError("the shapes world is rendered, not read from files: `vim data build shapes` takes no --from")
+    return build_world(cfg.data.world, cfg.data.data_dir, workers=workers)
 
 
 def build_world(world: WorldConfig, data_dir: str | os.PathLike, workers: int | None = None) -> Path:

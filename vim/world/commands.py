@@ -1,6 +1,5 @@
-"""The shapes world's commands: build it as a dataset on disk, check and use its scene parser.
+"""The shapes world's commands: check and use its scene parser (`vim data build shapes` builds it).
 
-vim data build shapes --preset tiny
 vim world check -n 2000
 vim world parse image.png --caption "a small red circle above two big blue boxes"
 """
@@ -9,24 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from collections.abc import Callable
 
 from vim.config import from_args
-
-
-def cmd_data_build(args: argparse.Namespace) -> None:
-    from vim.world.build import build_world
-
-    cfg = from_args(args)
-    if args.dataset != "shapes":
-        raise SystemExit(
-            f"vim data build: only the embedded 'shapes' world is built here, not {args.dataset!r}; "
-            "use `vim data import DIR` for your own images"
-        )
-    start = time.perf_counter()
-    path = build_world(cfg.data.world, cfg.data.data_dir, workers=args.workers)
-    print(f"shapes world ready at {path} ({time.perf_counter() - start:.1f} s)")
 
 
 def cmd_world_check(args: argparse.Namespace) -> None:
@@ -56,9 +40,6 @@ def cmd_world_parse(args: argparse.Namespace) -> None:
 
 
 def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:
-    p = add("data", "build", cmd_data_build, "generate the embedded shapes world as a tfds dataset")
-    p.add_argument("dataset", nargs="?", default="shapes", help="only 'shapes' (the embedded world)")
-    p.add_argument("--workers", type=int, default=None, help="render processes (default: all cores)")
     p = add("world", "check", cmd_world_check, "measure the scene parser on freshly rendered examples")
     p.add_argument("--split", default="validation")
     p.add_argument("-n", type=int, default=2000)
