@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from vim.files import save_image
+
+log = logging.getLogger(__name__)
 
 
 class MetricWriter:
@@ -25,11 +30,7 @@ class MetricWriter:
         from tensorboardX import SummaryWriter
 
         if self.path.exists():  # drop lines written after the checkpoint we resumed from
-            keep = [
-                line
-                for line in self.path.read_text().splitlines()
-                if line.strip() and json.loads(line)["step"] <= resume_step
-            ]
+            keep = [line for line, record in _metric_lines(self.path) if record["step"] <= resume_step]
             tmp = self.path.with_suffix(".tmp")
             tmp.write_text("".join(k + "\n" for k in keep))
             tmp.replace(self.path)  # a crash here never leaves a half-written metrics file
@@ -51,7 +52,7 @@ class MetricWriter:
         if not self.primary:
             return out
         out.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(grid).save(out)
+        save_image(Image.fromarray(grid), out)
         self.tb.add_image(name, grid, step, dataformats="HWC")
         return out
 
@@ -62,6 +63,29 @@ class MetricWriter:
         self.tb.close()
 
 
+def _metric_lines(path: Path) -> list[tuple[str, dict]]:
+    """The intact lines of a metrics log, each with its record. A line that is not a JSON object with an
+    integer "step" (what a full disk, a power cut or a kill leaves as the last line) is dropped with a
+    warning naming the file and the line, so that one torn write never stops a run from resuming or a
+    report from reading the rest."""
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError) as e:
+            record, reason = None, f"not JSON ({e})"
+        else:
+            reason = "not a record with an integer step"
+        if isinstance(record, dict) and type(record.get("step")) is int:
+            records.append((line, record))
+        else:
+            log.warning("%s, line %d: dropped (%s): %.120s", path, number, reason, line)
+    return records
+
+
 def read_metrics(workdir: str | os.PathLike) -> list[dict]:
+    """Every intact record of the run's metrics.jsonl (none when the run has not logged yet)."""
     path = Path(workdir) / "metrics.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    return [record for _, record in _metric_lines(path)] if path.exists() else []
