@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+from types import SimpleNamespace
 
+import numpy as np
+import pytest
+from PIL import Image
+
+from vim.cli import main
+from vim.config import SampleConfig
+from vim.generate import write_images
 from vim.training.writer import MetricWriter, read_metrics
 
 
@@ -20,3 +29,83 @@ def test_a_torn_last_metrics_line_is_dropped_with_a_warning_and_the_run_resumes(
     writer.close()
     assert read_metrics(tmp_path) == [*good, {"step": 130, "loss": 1.2}]
     assert f"{log}, line 4: dropped (not JSON" in caplog.text and '"step": 121' in caplog.text, caplog.text
+
+
+# ------------------------------------------------------------------------------------- sizes and seeds
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["-n", "100000"], "-n must be 1..1024, got 100000"),
+        (["--candidates", "1000000"], "--candidates must be 0..1024, got 1000000"),
+        (["--batch-size", "0"], "--batch-size must be 1..1024, got 0"),
+        (["--batch-size", "-3"], "--batch-size must be 1..1024, got -3"),
+        (["--top-k", "99999999999"], "--top-k must be 0..2147483647, got 99999999999"),
+        (["--seed", "-1"], "--seed must be 0..4294967295"),
+        (["--seed", "4294967296"], "--seed must be 0..4294967295"),
+        (["--seed", "4294967295", "-n", "2"], "here up to seed + 1"),  # the second image's seed would wrap
+    ],
+)
+def test_generate_refuses_sizes_and_seeds_out_of_range_naming_the_flag(tmp_path, capsys, flags, message):
+    """Checked before the bundle loads: a bundle that does not exist is not the error reported."""
+    out = tmp_path / "out"
+    assert main(["generate", "a red circle", *flags, "--checkpoint", "/nowhere", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("vim: error: ") and message in err, err
+    assert not out.exists()
+
+
+def test_a_prompt_file_is_bounded_in_lines_and_bytes(tmp_path, capsys, monkeypatch):
+    from vim import generate
+
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("a red circle\n" * 11)
+    monkeypatch.setattr(generate, "MAX_PROMPTS", 10)
+    assert main(["generate", "--file", str(prompts), "--checkpoint", "/nowhere"]) == 2
+    assert f"vim: error: --file {prompts}: 11 prompts; the limit is 10 per command" in capsys.readouterr().err
+    monkeypatch.setattr(generate, "MAX_PROMPT_FILE_BYTES", 100)
+    assert main(["generate", "--file", str(prompts), "--checkpoint", "/nowhere"]) == 2
+    assert f"vim: error: --file {prompts}: over 100 bytes" in capsys.readouterr().err
+
+
+def test_seeds_out_of_uint32_are_refused_by_the_generator_itself():
+    """Callers other than the CLI (evaluations, P2 runs) get a ValueError, not numpy's OverflowError."""
+    from vim.generate import Generator
+
+    stand_in = SimpleNamespace()
+    for seeds in ([-1], [2**32]):
+        with pytest.raises(ValueError, match=r"seeds must be 0\.\.4294967295"):
+            Generator.__call__(stand_in, ["a red circle"], seeds, SampleConfig())
+
+
+# ------------------------------------------------------------------------------------ atomic writes
+
+
+def test_a_full_disk_leaves_no_truncated_image_under_its_final_name(tmp_path, monkeypatch):
+    """`vim generate`'s writer with a stand-in model; the second PNG's save fails halfway (what ENOSPC
+    does): the first image and its sidecar are whole, the second's final name never appears, no temporary
+    is left behind."""
+
+    def generator(prompts, seeds, sample):
+        return {"images": np.zeros((len(prompts), 8, 8, 3), np.uint8), "truncated": np.zeros(len(prompts), bool)}
+
+    generator.bundle = SimpleNamespace(path=tmp_path / "bundle")
+    real_save = Image.Image.save
+    saves = []
+
+    def full_disk_on_the_second(self, fp, *args, **kwargs):
+        real_save(self, fp, *args, **kwargs)
+        saves.append(fp)
+        if len(saves) == 2:
+            with open(fp, "r+b") as f:
+                f.truncate(10)
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", full_disk_on_the_second)
+    out = tmp_path / "out"
+    with pytest.raises(OSError, match="No space left"):
+        write_images(out, ["a red circle"], 2, 0, SampleConfig(), generator, progress=False)
+    assert sorted(p.name for p in out.iterdir()) == ["0000_00_seed0.json", "0000_00_seed0.png"]
+    with Image.open(out / "0000_00_seed0.png") as im:
+        assert im.size == (8, 8)

@@ -28,10 +28,20 @@ from vim import distributed
 from vim.bundle import Bundle
 from vim.config import MeshConfig, SampleConfig, to_dict
 from vim.data.text_views import encode_views
+from vim.files import save_image, write_text
 from vim.parti.sample import sample_codes, settings_arrays
 from vim.sharding import batch_sharding, make_mesh, padded_rows, replicated
 
 MAX_PROMPT_CHARS = 2_000  # longer input is refused before tokenizing, so no request costs unbounded work
+# Every size a user can ask for is bounded, so that no command line runs the machine out of memory: a prompt's
+# candidates are held together to be reranked, a batch is one program's rows, a prompt file is read whole.
+MAX_IMAGES_PER_PROMPT = 1024  # -n
+MAX_CANDIDATES = 1024  # --candidates
+MAX_BATCH_SIZE = 1024  # --batch-size
+MAX_PROMPTS = 100_000  # prompts in one command (lines of --file)
+MAX_PROMPT_FILE_BYTES = 64 * 1024**2
+SEED_LIMIT = 2**32  # seeds are uint32: every image's seed (seed + offset) must lie in 0..2³²−1
+TOP_K_LIMIT = 2**31  # top-k is an int32 in the sampler (any value past the codebook size keeps every code)
 
 
 class PromptError(ValueError):
@@ -63,8 +73,8 @@ def check_settings(sample: SampleConfig) -> None:
         problems.append(f"cfg scale {sample.cfg_scale} (allowed 0..50)")
     if not 0.0 <= sample.temperature <= 10.0:
         problems.append(f"temperature {sample.temperature} (allowed 0..10)")
-    if sample.top_k < 0:
-        problems.append(f"top-k {sample.top_k} (allowed ≥ 0; 0 = off)")
+    if not 0 <= sample.top_k < TOP_K_LIMIT:
+        problems.append(f"top-k {sample.top_k} (allowed 0..{TOP_K_LIMIT - 1}; 0 = off)")
     if not 0.0 < sample.top_p <= 1.0:
         problems.append(f"top-p {sample.top_p} (allowed (0, 1])")
     bad = [x for x in sample.candidate_cfg_scales if not 0.0 <= x <= 50.0]
@@ -72,6 +82,42 @@ def check_settings(sample: SampleConfig) -> None:
         problems.append(f"candidate cfg scales {bad} (allowed 0..50)")
     if problems:
         raise ValueError("bad sampling settings: " + "; ".join(problems))
+
+
+def check_bound(flag: str, value: int | None, low: int, high: int) -> None:
+    """ValueError naming `flag` when `value` (None: not given) lies outside low..high."""
+    if value is not None and not low <= value <= high:
+        raise ValueError(f"{flag} must be {low}..{high}, got {value}")
+
+
+def check_seeds(first: int, count: int, flag: str = "--seed") -> None:
+    """Refuse a first seed whose `count` consecutive seeds leave uint32 (numpy would raise OverflowError
+    deep in sampling, or a seed would silently wrap around)."""
+    if first < 0 or first + max(count, 1) - 1 >= SEED_LIMIT:
+        raise ValueError(
+            f"{flag} must be 0..{SEED_LIMIT - 1} with every image's seed (seed + offset, here up to seed + "
+            f"{max(count, 1) - 1}) below 2³², got {first}"
+        )
+
+
+def check_sample_flags(args: Any) -> None:
+    """The bounds of the flags `add_sample_args` gives a drawing command, checked before a bundle loads."""
+    check_bound("--batch-size", args.batch_size, 1, MAX_BATCH_SIZE)
+    check_bound("--top-k", args.top_k, 0, TOP_K_LIMIT - 1)
+    check_seeds(args.seed, 1)
+
+
+def read_prompt_file(path: str | os.PathLike) -> list[str]:
+    """The non-blank lines of a prompt file, refused (naming the file) past MAX_PROMPT_FILE_BYTES or
+    MAX_PROMPTS, so that a wrong file (a log, an image) never fills memory before any check runs."""
+    with open(path, "rb") as f:
+        raw = f.read(MAX_PROMPT_FILE_BYTES + 1)
+    if len(raw) > MAX_PROMPT_FILE_BYTES:
+        raise ValueError(f"--file {path}: over {MAX_PROMPT_FILE_BYTES:,} bytes; split it into smaller files")
+    lines = [line for line in raw.decode("utf-8", errors="surrogateescape").splitlines() if line.strip()]
+    if len(lines) > MAX_PROMPTS:
+        raise ValueError(f"--file {path}: {len(lines):,} prompts; the limit is {MAX_PROMPTS:,} per command")
+    return lines
 
 
 def sample_settings(recommended: SampleConfig, flags: Mapping[str, Any], reranking: bool) -> SampleConfig:
@@ -106,6 +152,7 @@ class Generator:
         (smallest_batch None: every chunk is a full batch, one shape)."""
         if bundle.parti is None or bundle.text is None:
             raise ValueError(f"{bundle.path} is a tokenizer-only bundle; generation needs a Parti model")
+        check_bound("batch size", batch_size, 1, MAX_BATCH_SIZE)
         self.bundle = bundle
         # This process's devices only: in a multi-process run each process draws its own prompts
         # (`vim generate`, `vim p2 run` split them), so no program spans the processes.
@@ -151,6 +198,8 @@ class Generator:
         """Images uint8 [B, H, W, 3], codes [B, N] and truncation flags for prompts[i] drawn with seeds[i]."""
         if len(prompts) != len(seeds):
             raise ValueError(f"{len(prompts)} prompts but {len(seeds)} seeds")
+        if bad := [s for s in seeds if not 0 <= s < SEED_LIMIT]:
+            raise ValueError(f"seeds must be 0..{SEED_LIMIT - 1}, got {bad[0]}")
         check_settings(sample)
         ids, truncated = self.encode(prompts)
         settings = settings_arrays(sample)
@@ -343,7 +392,7 @@ def drawer_for_all_processes(
             folder = Path(images_dir) / f"cfg{sample.cfg_scale:g}"
             folder.mkdir(parents=True, exist_ok=True)
             for i, image in enumerate(images):
-                Image.fromarray(image).save(folder / f"{i:05d}.png")
+                save_image(Image.fromarray(image), folder / f"{i:05d}.png")
         return images
 
     return draw
@@ -385,9 +434,9 @@ def write_images(
         seconds = (time.perf_counter() - start) / n
         for j, (image, image_seed) in enumerate(zip(drawn.images, drawn.seeds, strict=True)):
             name = image_name(i, j, image_seed)
-            Image.fromarray(image).save(out / f"{name}.png")
+            save_image(Image.fromarray(image), out / f"{name}.png")
             record = image_record(drawn, j, prompt, name, sample, generator.bundle.path, upsampler is not None, seconds)
-            (out / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
+            write_text(out / f"{name}.json", json.dumps(record, indent=2) + "\n")
             records.append(record)
             bar.update(1)
     bar.close()

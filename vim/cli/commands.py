@@ -22,22 +22,28 @@ def cmd_config_show(args: argparse.Namespace) -> None:
 
 def cmd_generate(args: argparse.Namespace) -> None:
     from vim import distributed
+    from vim import generate as g
     from vim.bundle import load_bundle
-    from vim.generate import Generator, check_prompt, sample_settings, write_images
 
     prompts = list(args.prompts)
     if args.file:
-        lines = Path(args.file).read_text(encoding="utf-8", errors="surrogateescape").splitlines()
-        prompts += [line for line in lines if line.strip()]
+        prompts += g.read_prompt_file(args.file)
     if not prompts:
         raise ValueError("no prompt given: pass one or more prompts, or --file with one prompt per line")
+    if len(prompts) > g.MAX_PROMPTS:
+        raise ValueError(f"{len(prompts):,} prompts; the limit is {g.MAX_PROMPTS:,} per command")
     for i, prompt in enumerate(prompts):
         try:
-            check_prompt(prompt)
+            g.check_prompt(prompt)
         except ValueError as e:
             raise ValueError(f"prompt {i + 1}: {e}") from None
     if args.n < 1:
         raise ValueError(f"-n must be ≥ 1, got {args.n}")
+    # Every size is checked before the bundle loads, so a wrong number costs nothing.
+    g.check_bound("-n", args.n, 1, g.MAX_IMAGES_PER_PROMPT)
+    g.check_bound("--candidates", args.candidates, 0, g.MAX_CANDIDATES)
+    g.check_sample_flags(args)
+    g.check_seeds(args.seed, len(prompts) * max(args.n, args.candidates or 0))
     bundle = load_bundle(args.checkpoint)
     reranker = upsampler = None
     rerank = args.candidates is not None and args.candidates > args.n
@@ -45,17 +51,17 @@ def cmd_generate(args: argparse.Namespace) -> None:
         raise ValueError(f"{bundle.path} has no scorer/ folder, so --candidates cannot rerank")
     if args.upsample and (upsampler := bundle.upsampler()) is None:
         raise ValueError(f"{bundle.path} has no upsampler/ folder, so --upsample cannot run")
-    generator = Generator(bundle, batch_size=args.batch_size)
+    generator = g.Generator(bundle, batch_size=args.batch_size)
     records: list[dict] = []
 
     def my_images() -> str:  # this process's share of the prompts (all of them when it runs alone)
         records.extend(
-            write_images(
+            g.write_images(
                 args.output,
                 prompts,
                 args.n,
                 args.seed,
-                sample_settings(bundle.parti_cfg.sample, vars(args), rerank),
+                g.sample_settings(bundle.parti_cfg.sample, vars(args), rerank),
                 generator,
                 candidates=args.candidates,
                 reranker=reranker,
@@ -87,10 +93,19 @@ def cmd_export(args: argparse.Namespace) -> None:
 def cmd_eval_faithfulness(args: argparse.Namespace) -> None:
     from vim import distributed
     from vim.bundle import load_bundle
-    from vim.generate import Generator, drawer_for_all_processes, sample_settings
+    from vim.generate import (
+        MAX_CANDIDATES,
+        Generator,
+        check_bound,
+        check_sample_flags,
+        drawer_for_all_processes,
+        sample_settings,
+    )
     from vim.metrics.faithfulness import faithfulness_table, markdown
     from vim.training.checkpoint import dump_json
 
+    check_sample_flags(args)
+    check_bound("--candidates", args.candidates, 1, MAX_CANDIDATES)
     if args.n < distributed.process_count():
         raise ValueError(f"-n must be at least the number of processes ({distributed.process_count()}), got {args.n}")
     bundle = load_bundle(args.checkpoint)

@@ -16,10 +16,12 @@ from pathlib import Path
 def cmd_p2_run(args: argparse.Namespace) -> None:
     from vim import distributed
     from vim.bundle import load_bundle
-    from vim.generate import Generator, sample_settings
+    from vim.generate import MAX_IMAGES_PER_PROMPT, Generator, check_bound, check_sample_flags, sample_settings
     from vim.p2.prompts import load_prompts, select
     from vim.p2.run import run_p2
 
+    check_sample_flags(args)
+    check_bound("-n", args.n, 1, MAX_IMAGES_PER_PROMPT)
     prompts = select(load_prompts(args.prompts_file), args.category, args.challenge, args.match, args.limit)
     if not prompts:
         raise ValueError("no P2 prompt matches these filters")
