@@ -187,3 +187,47 @@ def test_damaged_or_crafted_lpips_weights_are_refused_naming_the_file(tmp_path):
         archive.writestr("conv0.kernel.npy", b"\x93NUMPY\x01\x00" + header.getvalue()[8:] + b"\x00" * 64)
     with pytest.raises(ValueError, match=r"claims 1,099,511,627,776 bytes of data but holds"):
         find_lpips_weights(npz)
+
+
+# ------------------------------------------------------------------------------------------- import
+
+
+def test_import_bounds_the_resolution_and_max_pixels_naming_the_flag(tmp_path, capsys):
+    (tmp_path / "photos").mkdir()
+    for flags, message in (
+        (["--resolution", "100000"], "--resolution must be 1..2048, got 100000"),
+        (["--max-pixels", str(10**12)], "--max-pixels must be 1..640000000"),
+    ):
+        argv = ["data", "import", str(tmp_path / "photos"), "--name", "x", "--data-dir", str(tmp_path), *flags]
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("vim: error: ") and message in err, err
+
+
+def test_import_skips_files_outside_the_folder_repeated_lines_and_images_in_two_splits(tmp_path):
+    from vim.data.importer import import_folder
+
+    folder, secret = tmp_path / "photos", tmp_path / "secret.png"
+    folder.mkdir()
+    for path in (folder / "a.png", folder / "b.png", secret):
+        Image.fromarray(np.full((8, 8, 3), 200, np.uint8)).save(path)
+    lines = [
+        {"file": "../secret.png", "caption": "climbs out"},
+        {"file": str(secret), "caption": "an absolute path"},
+        {"file": "a.png", "caption": "a square"},
+        {"file": "a.png", "caption": "a square"},  # line 4: the same line again
+        {"file": "a.png", "caption": "another caption of a", "split": "train"},  # kept: several captions
+        {"file": "./a.png", "caption": "a square, in test", "split": "test"},  # the same image in another split
+        {"file": "b.png", "caption": "b", "split": "validation"},
+    ]
+    (folder / "captions.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    report = import_folder(folder, "photos", tmp_path / "data", resolution=8)
+    assert report.splits == {"train": 2, "validation": 1}
+    reasons = dict(report.skipped)
+    assert len(report.skipped) == 4, report.skipped
+    assert reasons["../secret.png"] == f"outside {folder} (captions line 1); pass --allow-outside to read it"
+    assert reasons[str(secret)] == f"outside {folder} (captions line 2); pass --allow-outside to read it"
+    assert reasons["a.png"] == "duplicate of captions line 3 (captions line 4)"
+    assert reasons["./a.png"].startswith("already in the train split (captions line 3)")
+    report = import_folder(folder, "with-outside", tmp_path / "data", resolution=8, allow_outside=True)
+    assert report.splits == {"train": 4, "validation": 1}

@@ -14,7 +14,6 @@ from collections.abc import Callable
 
 from vim.config import MAX_PIXELS, from_args
 
-
 # Datasets vim can build (`vim data build NAME`) register `(cfg, workers, source) -> folder` as an entry
 # point of this group (pyproject.toml): the shapes world registers "shapes".
 BUILDERS_GROUP = "vim.builders"
@@ -77,6 +76,7 @@ def cmd_data_import(args: argparse.Namespace) -> None:
         resolution=args.resolution,
         max_pixels=args.max_pixels,
         captions=args.captions,
+        allow_outside=args.allow_outside,
     )
     print(report.summary())
     print(f"use it with --set data.dataset=imported/{args.name}")
@@ -86,7 +86,9 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
     p = add("data", "build", cmd_data_build, "build a dataset vim knows how to make (shapes: the embedded world)")
     p.add_argument("dataset", nargs="?", default="shapes", help="what to build (default: shapes)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
-    p.add_argument("--from", dest="source", metavar="PATH", help="read the source files from here (datasets that have any)")
+    p.add_argument(
+        "--from", dest="source", metavar="PATH", help="read the source files from here (datasets that have any)"
+    )
     p = add(
         "data",
         "text-tokenizer",
@@ -104,3 +106,8 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
     p.add_argument("--captions", help="captions file (default: captions.jsonl / captions.tsv in the folder)")
     p.add_argument("--resolution", type=int, default=64, help="output image side (center crop + bicubic)")
     p.add_argument("--max-pixels", type=int, default=MAX_PIXELS, help="skip images larger than this")
+    p.add_argument(
+        "--allow-outside",
+        action="store_true",
+        help="read files the captions name outside DIR (absolute paths, '..'); skipped and listed otherwise",
+    )

@@ -30,6 +30,10 @@ SPLITS = ("train", "validation", "test")
 CAPTION_FILES = ("captions.jsonl", "captions.tsv")
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 DRAFT_OVERSAMPLE = 2  # JPEG DCT-domain downscaling keeps at least this many pixels per output pixel
+# Bounds on what the user asks for: an output image is held whole per example (and a 100,000-pixel side
+# asks for 30 GB each); a larger --max-pixels would let decompression bombs through.
+MAX_RESOLUTION = 2048
+MAX_MAX_PIXELS = 16 * MAX_PIXELS
 
 
 class ImportFolderError(ValueError):
@@ -198,6 +202,12 @@ def _find_captions(directory: Path, captions: str | os.PathLike | None) -> Path:
 # ---------------------------------------------------------------------------------------------- import
 
 
+def outside(file: str) -> bool:
+    """Whether a captions entry names a file outside the folder: an absolute path, or one whose '..'
+    parts climb out of it (symbolic links inside the folder are the folder's own choice and are followed)."""
+    return os.path.isabs(file) or os.path.normpath(file).split(os.sep)[0] == ".."
+
+
 def _probe(path: Path, max_pixels: int) -> None:
     """Header-only check (no pixel decoding); raises BadImageError."""
     with open_checked(path, max_pixels):
@@ -212,10 +222,14 @@ def import_folder(
     resolution: int = 64,
     max_pixels: int = MAX_PIXELS,
     captions: str | os.PathLike | None = None,
+    allow_outside: bool = False,
 ) -> ImportReport:
     """Write the folder's captioned images as the tfds dataset `imported/<name>` under data_dir.
 
-    Bad caption lines and bad images are skipped and listed in the report; the rest is written.
+    Bad caption lines and bad images are skipped and listed in the report; the rest is written. So are
+    entries naming files outside `directory` (unless `allow_outside`: a captions file from elsewhere must
+    not make vim read any file the user can), lines repeated word for word, and an image already listed in
+    another split (it would put test images into training).
     Raises ImportFolderError when the folder cannot be imported at all (no captions file, invalid or
     already used name, no usable image), in which case nothing is written.
     """
@@ -224,8 +238,10 @@ def import_folder(
 
     if not NAME_PATTERN.fullmatch(name or ""):
         raise ImportFolderError(f"invalid dataset name {name!r}: use letters, digits, '_' and '-' only")
-    if resolution < 1:
-        raise ImportFolderError(f"resolution must be positive, got {resolution}")
+    if not 1 <= resolution <= MAX_RESOLUTION:
+        raise ImportFolderError(f"--resolution must be 1..{MAX_RESOLUTION}, got {resolution}")
+    if not 1 <= max_pixels <= MAX_MAX_PIXELS:
+        raise ImportFolderError(f"--max-pixels must be 1..{MAX_MAX_PIXELS}, got {max_pixels}")
     directory = Path(directory).expanduser()
     if not directory.is_dir():
         raise ImportFolderError(f"{directory} is not a folder")
@@ -242,7 +258,26 @@ def import_folder(
     todo: dict[str, list[tuple[str, _Entry]]] = {s: [] for s in SPLITS}
     first: dict[str, tuple[str, _Entry, np.ndarray, str | None]] = {}
     repeats: collections.Counter[tuple[str, str]] = collections.Counter()
+    seen_lines: dict[tuple[str, str, str], int] = {}  # (file, caption, split) → its first captions line
+    split_of: dict[str, tuple[str, int]] = {}  # file → the split it went to first, and that line
     for entry in entries:
+        where = f"captions line {entry.line}"
+        if outside(entry.file) and not allow_outside:
+            skipped.append((entry.file, f"outside {directory} ({where}); pass --allow-outside to read it"))
+            continue
+        if (first_line := seen_lines.setdefault((entry.file, entry.caption, entry.split), entry.line)) != entry.line:
+            skipped.append((entry.file, f"duplicate of captions line {first_line} ({where})"))
+            continue
+        other, other_line = split_of.setdefault(os.path.normpath(entry.file), (entry.split, entry.line))
+        if other != entry.split:
+            skipped.append(
+                (
+                    entry.file,
+                    f"already in the {other} split (captions line {other_line}); one image in two splits "
+                    f"would leak between them ({where})",
+                )
+            )
+            continue
         path = directory / entry.file
         if (reason := not_a_file(path)) is not None:
             skipped.append((entry.file, f"{reason} (captions line {entry.line})"))
