@@ -15,7 +15,7 @@ from PIL import Image
 
 from vim.bundle import DEFAULT_BUNDLE, load_bundle
 from vim.config import SampleConfig, WorldConfig
-from vim.demo.app import Demo, build_app
+from vim.demo.app import Demo, build_app, server_kwargs
 from vim.generate import write_images
 from vim.upsample.infer import Upsampler
 from vim.world.dataset import make_example
@@ -32,14 +32,15 @@ def free_port() -> int:
 def demo(small_bundle):
     demo = Demo(load_bundle(small_bundle))
     demo.warm_up()
-    return demo
+    yield demo
+    demo.close()
 
 
 @pytest.fixture(scope="module")
 def served(demo):
     app = build_app(demo, queue_size=2)
     port = free_port()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **server_kwargs(demo))
     client = Client(f"http://127.0.0.1:{port}/", verbose=False)
     yield client, port
     client.close()
@@ -72,7 +73,7 @@ def test_a_prompt_returns_n_images(served):
 
 def test_png_metadata_is_the_record_vim_generate_writes(demo, tmp_path):
     """The demo's PNG says what `vim generate`'s sidecar says for the same prompt, seed and settings (all
-    but the time it took)."""
+    but the time it took, and the checkpoint by name only: the PNGs leave the machine, its paths need not)."""
     prompt = "two small yellow stars above a big green heart"
     _, _, files = demo.generate(prompt, 2, 2.0, 0.9, 5, 0.95, 7)
     sidecars = write_images(tmp_path, [prompt], 2, 7, SampleConfig(2.0, 0.9, 5, 0.95), demo.generator, progress=False)
@@ -83,7 +84,10 @@ def test_png_metadata_is_the_record_vim_generate_writes(demo, tmp_path):
         assert json.loads((tmp_path / sidecar["image"]).with_suffix(".json").read_text()) == sidecar
         assert Path(file).name == sidecar["image"]
         assert shown.pop("seconds") >= 0 and sidecar.pop("seconds") >= 0
+        assert shown.pop("checkpoint") == demo.bundle.path.name and sidecar.pop("checkpoint") == str(demo.bundle.path)
         assert shown == sidecar
+        with Image.open(file) as im:
+            assert str(demo.bundle.path.parent) not in json.dumps(im.text)
 
 
 VERDICT = re.compile(r"([✓✗]) (count|shape|color|size|relation|exact)\b")
@@ -250,3 +254,27 @@ def test_bound_to_loopback_only(served):
             if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:  # 0A = LISTEN
                 listening.append(local.rsplit(":", 1)[0])
     assert listening == ["0100007F"], listening  # 127.0.0.1, and nothing on other interfaces
+
+
+def test_the_serving_cache_stays_bounded_through_uploads_and_generations(served, demo, tmp_path, monkeypatch):
+    """Gradio keeps every upload and result: the demo prunes its private cache, oldest first, after every
+    upload and request. Uploads straight to the upload route (no handler ever runs) are bounded too."""
+    client, port = served
+    bound = 12
+    monkeypatch.setattr(demo.cache, "max_files", bound)
+    rng = np.random.default_rng(0)
+    counts = []
+    for i in range(8):
+        photo = tmp_path / f"photo{i}.png"
+        Image.fromarray(rng.integers(0, 255, (40, 40, 3), np.uint8)).save(photo)
+        client.predict(handle_file(str(photo)), api_name="/reconstruct")
+        generate(client, n=2, seed=i)
+        counts.append(len(demo.cache.files()))
+    for i in range(20):
+        raw = httpx.post(f"http://127.0.0.1:{port}/gradio_api/upload", files={"files": (f"u{i}.bin", rng.bytes(1000))})
+        assert raw.status_code == 200, raw.text
+        counts.append(len(demo.cache.files()))
+    print(f"files in the serving cache after each request: {counts}")
+    # A request's own files (one upload and three images shown, or two PNGs) may come on top of the bound.
+    assert max(counts) <= bound + 3, counts
+    assert len(generate(client, n=1)[0]) == 1  # pruning never removed what a later request needs

@@ -8,22 +8,32 @@ concurrency limit and a bounded length (extra requests are refused with "queue i
 request's work is bounded by the limits below. Beyond loopback, launch() asks for a password when
 given users (gradio's login page; `vim demo --auth-file` / $VIM_DEMO_AUTH), caps each upload at
 --max-file-size and warns about what an open port exposes.
+
+Disk: Gradio keeps a copy of every upload and every result and never deletes them, so the demo points
+Gradio at a private folder (`ServingCache`) holding its own results too, prunes it oldest first to
+MAX_CACHED_FILES files and MAX_CACHED_BYTES after every upload and request, and removes it at shutdown.
+Logins: each wrong password from a client delays that client's next login (`LoginThrottle`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import collections
 import ipaddress
 import itertools
 import json
 import logging
+import os
 import random
 import re
 import shutil
 import tempfile
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 import jax
@@ -31,9 +41,11 @@ import jax.numpy as jnp
 import numpy as np
 from gradio.utils import FileSize
 from PIL import Image, PngImagePlugin
+from starlette.middleware import Middleware
 
 from vim.bundle import Bundle, load_bundle
 from vim.config import SampleConfig
+from vim.files import save_image
 from vim.generate import Generator, PromptError, check_prompt, check_settings, draw, image_name, image_record
 from vim.metrics.lpips import make_distance
 from vim.metrics.lpips_weights import load_lpips_or_reason
@@ -52,6 +64,11 @@ KEEP_RESULTS = 64  # result folders kept for download; older ones are deleted
 MAX_UPLOAD_PIXELS = 25_000_000  # tokenizer tab: refuse decompression bombs before decoding
 DEFAULT_MAX_FILE_SIZE = "10mb"  # per upload, in gradio's units (1 mb = 1024² bytes)
 AUTH_ENV = "VIM_DEMO_AUTH"  # user:password, kept out of the process list and shell history
+MAX_CACHED_FILES = 256  # files in the serving cache (uploads, results, Gradio's copies); oldest go first
+MAX_CACHED_BYTES = 512 * 1024**2  # and bytes, at least a few uploads of --max-file-size (ServingCache)
+LOGIN_DELAY_STEP = 0.25  # seconds added to a client's next login per wrong password in a row
+LOGIN_DELAY_MOST = 5.0
+_USER_GRADIO_TEMP = os.environ.get("GRADIO_TEMP_DIR")  # as the user set it, before any demo pointed it elsewhere
 WORLD_EXAMPLES = [
     "a red circle",
     "two green stars",
@@ -66,6 +83,62 @@ P2_EXAMPLES = [  # PartiPrompts; the bundled model only knows the shapes world
 ]
 
 
+class ServingCache:
+    """A private folder for everything the served demo writes: Gradio's copies of uploads and outputs (its
+    GRADIO_TEMP_DIR while the demo serves) and vim's own result folders (inside it, so Gradio does not copy
+    them again). Held to `max_files` files and `max_bytes` bytes by removing its oldest entries (Gradio puts
+    each file in a folder of its own, vim each request's images), and removed whole by `close`."""
+
+    def __init__(self, max_files: int = MAX_CACHED_FILES, max_bytes: int = MAX_CACHED_BYTES):
+        self.path = Path(tempfile.mkdtemp(prefix="vim-demo-cache-", dir=_USER_GRADIO_TEMP))
+        self.max_files, self.max_bytes = max_files, max_bytes
+        self._lock = threading.Lock()  # handlers run in worker threads, uploads on the event loop
+
+    def files(self) -> list[Path]:
+        """Every file now in the cache (os.walk: entries pruned meanwhile are passed over)."""
+        return [Path(root, name) for root, _, names in os.walk(self.path) for name in names]
+
+    def prune(self) -> int:
+        """Remove the oldest entries until the rest fit the bounds; returns how many were removed. The
+        newest entry is always kept: it belongs to the request being served."""
+        with self._lock:
+            entries = []
+            for entry in self.path.iterdir():
+                try:
+                    if entry.is_dir():
+                        files = [Path(root, name) for root, _, names in os.walk(entry) for name in names]
+                    else:
+                        files = [entry]
+                    sizes = [f.stat().st_size for f in files]
+                    entries.append((entry.stat().st_mtime, entry, len(files), sum(sizes)))
+                except FileNotFoundError:  # removed while looked at (vim's own result folders)
+                    continue
+            entries.sort(key=lambda e: e[0], reverse=True)
+            count = size = removed = 0
+            for rank, (_, entry, files, nbytes) in enumerate(entries):
+                count, size = count + files, size + nbytes
+                if rank and (count > self.max_files or size > self.max_bytes):
+                    if entry.is_dir():
+                        shutil.rmtree(entry, ignore_errors=True)
+                    else:
+                        entry.unlink(missing_ok=True)
+                    removed += 1
+            return removed
+
+    def serve(self) -> None:
+        """Point Gradio at this folder: read when its components and app are made and on every upload."""
+        os.environ["GRADIO_TEMP_DIR"] = str(self.path)
+
+    def close(self) -> None:
+        """Remove the folder and everything in it; Gradio's own folder setting goes back to the user's."""
+        shutil.rmtree(self.path, ignore_errors=True)
+        if os.environ.get("GRADIO_TEMP_DIR") == str(self.path):
+            if _USER_GRADIO_TEMP is None:
+                os.environ.pop("GRADIO_TEMP_DIR", None)
+            else:
+                os.environ["GRADIO_TEMP_DIR"] = _USER_GRADIO_TEMP
+
+
 class Demo:
     """State shared by all requests: one bundle, one compiled generator, one tokenizer program."""
 
@@ -74,6 +147,8 @@ class Demo:
     ):
         self.bundle = bundle
         self.max_file_size = parse_file_size(max_file_size)  # bytes per upload, as launch() tells gradio
+        # A few uploads of the largest size always fit, so pruning never removes the upload being served.
+        self.cache = ServingCache(max_bytes=max(MAX_CACHED_BYTES, 4 * self.max_file_size))
         # A reranked request samples its candidates as one batch; one without reranking pads to MAX_IMAGES.
         self.generator = Generator(bundle, batch_size=batch_size, smallest_batch=min(MAX_IMAGES, batch_size))
         self.reranker = bundle.reranker()  # None when the bundle has no scorer/
@@ -114,7 +189,12 @@ class Demo:
                 self.reranker.embed_images(np.zeros((rows, side, side, 3), np.uint8))
         return time.perf_counter() - start
 
+    def close(self) -> None:
+        """Remove everything the demo wrote (its serving cache)."""
+        self.cache.close()
+
     def generate(self, prompt, n, cfg_scale, temperature, top_k, top_p, seed, candidates=0, upsample=False):
+        self.cache.prune()
         try:
             prompt = check_prompt(prompt)
             n, candidates = int(n), int(candidates or 0)
@@ -142,7 +222,7 @@ class Demo:
             self.generator, prompt, n, seed, sample, draws, self.reranker, self.upsampler if upsample else None
         )
         seconds = time.perf_counter() - start
-        folder = Path(tempfile.mkdtemp(prefix="vim-demo-"))
+        folder = Path(tempfile.mkdtemp(prefix="vim-demo-", dir=self.cache.path))
         self._folders.append(folder)
         while len(self._folders) > KEEP_RESULTS:  # a long-running server must not fill the disk
             shutil.rmtree(self._folders.popleft(), ignore_errors=True)
@@ -151,7 +231,8 @@ class Demo:
             # Judged on the pixels shown and saved (upsampled ones too: the parser's templates follow the size).
             verdict = match_spec(parse_image(image), spec) if spec is not None else None
             name = image_name(0, j, s)  # as `vim generate` names a first prompt's images
-            record = image_record(drawn, j, prompt, name, sample, self.bundle.path, bool(upsample), seconds / n)
+            # The bundle's name, not its path: the PNGs leave this machine, its folder layout need not.
+            record = image_record(drawn, j, prompt, name, sample, self.bundle.path.name, bool(upsample), seconds / n)
             caption = f"seed {s}"
             if drawn.scores is not None:
                 caption += f" · score {record['rerank']['score']:.3f}"
@@ -162,7 +243,7 @@ class Demo:
             info.add_text("vim", json.dumps(record))  # the PNG itself says how to draw it again: generate's sidecar
             info.add_text("faithfulness", json.dumps(verdict))  # the scene parser's verdict on these pixels, or null
             path = folder / f"{name}.png"
-            Image.fromarray(image).save(path, pnginfo=info)
+            save_image(Image.fromarray(image), path, pnginfo=info)
             files.append(str(path))
             gallery.append((str(path), caption))
         note = (
@@ -189,6 +270,7 @@ class Demo:
             return None, f"the prompt is outside the shapes-world grammar ({reason}), so its images cannot be checked"
 
     def reconstruct(self, upload):
+        self.cache.prune()
         if upload is None:
             raise gr.Error("upload an image first")
         path = upload if isinstance(upload, str) else getattr(upload, "name", str(upload))
@@ -230,10 +312,84 @@ def model_card(bundle: Bundle) -> str:
     readme = bundle.path / "README.md"
     if readme.is_file():
         return readme.read_text()
-    return f"**Checkpoint:** `{bundle.path}`\n\n```json\n{json.dumps(bundle.card, indent=2)}\n```"
+    return f"**Checkpoint:** `{bundle.path.name}`\n\n```json\n{json.dumps(bundle.card, indent=2)}\n```"
+
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class LoginThrottle:
+    """Slows password guessing: a client's logins run one at a time, and each wrong password in a row adds
+    LOGIN_DELAY_STEP seconds (at most LOGIN_DELAY_MOST) before its next login is answered; a right one
+    clears the count. Clients are told apart by address (behind a reverse proxy they all share the proxy's,
+    so one guesser slows every login there). At most `clients` addresses are remembered, oldest dropped."""
+
+    def __init__(self, step: float = LOGIN_DELAY_STEP, most: float = LOGIN_DELAY_MOST, clients: int = 10_000):
+        self.step, self.most, self.clients = step, most, clients
+        self._state: collections.OrderedDict[str, tuple[asyncio.Lock, int]] = collections.OrderedDict()
+
+    async def __call__(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        client = (scope.get("client") or ("unknown",))[0]
+        lock, _ = self._state.setdefault(client, (asyncio.Lock(), 0))
+        self._state.move_to_end(client)
+        while len(self._state) > self.clients:
+            self._state.popitem(last=False)
+        async with lock:
+            failures = self._state.get(client, (lock, 0))[1]
+            if failures:
+                await asyncio.sleep(min(self.step * failures, self.most))
+            status = {}
+
+            async def watch(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    status["code"] = message["status"]
+                await send(message)
+
+            await app(scope, receive, watch)
+            self._state[client] = (lock, 0 if status.get("code") == 200 else failures + 1)
+
+
+class DemoGuard:
+    """ASGI middleware of the served demo: prunes the serving cache after every upload (Gradio stores
+    uploads before any handler runs, so handlers alone could not bound them) and throttles logins."""
+
+    def __init__(self, app: ASGIApp, cache: ServingCache, logins: LoginThrottle):
+        self.app, self.cache, self.logins = app, cache, logins
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"].rstrip("/")
+        if scope["method"] == "POST" and path.endswith("/login"):
+            await self.logins(self.app, scope, receive, send)
+            return
+        if not path.endswith("/upload"):
+            await self.app(scope, receive, send)
+            return
+
+        async def prune_then_answer(message: Message) -> None:
+            if message["type"] == "http.response.start":  # the upload is stored: prune before answering
+                self.cache.prune()
+            await send(message)
+
+        await self.app(scope, receive, prune_then_answer)
+
+
+def server_kwargs(demo: Demo) -> dict[str, Any]:
+    """What `gr.Blocks.launch` needs beyond its own settings to serve `demo` within its bounds."""
+    guard = Middleware(DemoGuard, cache=demo.cache, logins=LoginThrottle())
+    return {"app_kwargs": {"middleware": [guard]}}
 
 
 def build_app(demo: Demo, queue_size: int = 16, concurrency: int = 1) -> gr.Blocks:
+    """The demo's Blocks; launch them with `**server_kwargs(demo)`. Gradio writes into `demo.cache` from
+    here on (the components read the folder when made)."""
+    demo.cache.serve()
     defaults = demo.bundle.parti_cfg.sample  # the sampling the bundle's card recommends
     world = demo.bundle.parti_cfg.data.dataset
     with gr.Blocks(title="vim — text to image") as app:
@@ -412,17 +568,25 @@ def launch(
         log.warning(warning)
     print(f"loading {checkpoint or 'the bundled checkpoint'} …", flush=True)
     demo = Demo(load_bundle(checkpoint), max_file_size=limit)
-    print(f"compiling (once) … {demo.warm_up():.1f} s", flush=True)
-    app = build_app(demo, queue_size=queue_size)
-    if auth:
-        print(f"password required; users: {', '.join(user for user, _ in auth)}", flush=True)
-    app.launch(
-        server_name=host,
-        server_port=port,
-        prevent_thread_lock=not block,
-        show_error=True,
-        auth=auth,
-        max_file_size=limit,
-        root_path=root_path,
-    )
+    atexit.register(demo.close)  # however the process ends, short of a kill
+    try:
+        print(f"compiling (once) … {demo.warm_up():.1f} s", flush=True)
+        app = build_app(demo, queue_size=queue_size)
+        if auth:
+            print(f"password required; users: {', '.join(user for user, _ in auth)}", flush=True)
+        app.launch(
+            server_name=host,
+            server_port=port,
+            prevent_thread_lock=not block,
+            show_error=True,
+            auth=auth,
+            max_file_size=limit,
+            root_path=root_path,
+            **server_kwargs(demo),
+        )
+    except BaseException:
+        demo.close()
+        raise
+    if block:  # the server has stopped (Ctrl-C): nothing it wrote outlives it
+        demo.close()
     return app, demo
