@@ -150,6 +150,17 @@ def _preference(stem: str) -> tuple[bool, int, str]:
     return (any(len(p) < 4 for p in re.split(r"[-_]", stem)), -stem.count("fe0f"), stem)
 
 
+# Microsoft's Fluent Emoji repository leaves these out for trademark reasons; the npm package has images of
+# them from an unstated source (flags in another art style), so they are not trained on.
+NOT_RELEASED_SUBGROUPS = frozenset({"country-flag", "subdivision-flag"})
+NOT_RELEASED_NAMES = frozenset({"video game", "joystick", "paperclip", "linked paperclips"})
+
+
+def not_released_by_microsoft(base_name: str, subgroup: str | None) -> bool:
+    """Is this emoji one Microsoft did not release (national flags, technologists, video-game and paperclip)?"""
+    return subgroup in NOT_RELEASED_SUBGROUPS or base_name in NOT_RELEASED_NAMES or "technologist" in base_name
+
+
 def label_images(stems: Iterable[str]) -> tuple[dict[str, EmojiLabels], list[tuple[str, str]]]:
     """Labels of every file stem that names an emoji, and (stem, reason) for each one skipped: not code
     points, no name (neither in the table nor a named single code point), or another file of the same emoji
@@ -181,6 +192,9 @@ def label_images(stems: Iterable[str]) -> tuple[dict[str, EmojiLabels], list[tup
             skipped.append((stem, "no name: not in the CLDR table (vim/emoji/cldr_names.py) nor a named code point"))
             continue
         name, group, subgroup = found
+        if not_released_by_microsoft(base[0], subgroup):
+            skipped.append((stem, "not in Microsoft's Fluent Emoji release (trademarks); provenance unknown"))
+            continue
         labels[stem] = EmojiLabels(
             file=stem,
             code=key,

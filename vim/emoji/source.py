@@ -201,7 +201,7 @@ def license_text(package: Package) -> str:
         f'"{UPSTREAM_COPYRIGHT}"; the copyright lines of the package\'s README follow it below.',
         "Microsoft's release leaves out, for trademark reasons (its README), the paperclip, national flags,",
         "technologist and video game emoji; the package has images of these too and does not say where",
-        "they come from.",
+        "they come from, so vim's dataset leaves them out.",
         "",
         "MIT License",
         "",
