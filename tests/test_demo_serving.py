@@ -46,7 +46,10 @@ def served(small_bundle, tmp_path):
     port = free_port()
     argv = ["demo", "--checkpoint", str(small_bundle), "--port", str(port), "--auth-file", str(users)]
     argv += ["--max-file-size", "20kb", "--root-path", "/vim"]
+    gradio_temp = tmp_path / "gradio"  # where Gradio would keep every upload and result forever
+    gradio_temp.mkdir()
     env = {k: v for k, v in os.environ.items() if k != AUTH_ENV} | {"PYTHONUNBUFFERED": "1"}
+    env["GRADIO_TEMP_DIR"] = str(gradio_temp)
     log = tmp_path / "terminal.txt"
     with log.open("w") as terminal:
         # A shell that starts pytest in the background has SIGINT ignored, and an ignored signal stays ignored
@@ -79,6 +82,8 @@ def served(small_bundle, tmp_path):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    left = [p for p in gradio_temp.rglob("*") if not p.is_dir()]  # (gradio makes an empty folder at import)
+    assert left == [] and not list(gradio_temp.glob("vim-demo-cache-*")), f"left behind at shutdown: {left}"
 
 
 def test_password_and_upload_limit_through_gradio_client(served, tmp_path):
@@ -115,6 +120,9 @@ def test_password_and_upload_limit_through_gradio_client(served, tmp_path):
     said = terminal.read_text()
     assert "users: alice, bob" in said  # who may log in is said ...
     assert PASSWORD not in said and "hunter2" not in said, said  # ... never how
+    # Everything Gradio and vim wrote is in the demo's own folder, removed at shutdown (the fixture checks).
+    (cache,) = (tmp_path / "gradio").glob("vim-demo-cache-*")
+    assert any(p.suffix == ".png" for p in cache.rglob("*"))
 
 
 def test_the_tokenizer_tab_refuses_files_over_the_limit_that_gradio_fetched_itself(tmp_path):

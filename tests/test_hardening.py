@@ -9,6 +9,7 @@ import logging
 import pickle
 import re
 import struct
+import time
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -231,3 +232,54 @@ def test_import_skips_files_outside_the_folder_repeated_lines_and_images_in_two_
     assert reasons["./a.png"].startswith("already in the train split (captions line 3)")
     report = import_folder(folder, "with-outside", tmp_path / "data", resolution=8, allow_outside=True)
     assert report.splits == {"train": 4, "validation": 1}
+
+
+# --------------------------------------------------------------------------------------- demo logins
+
+
+def test_wrong_passwords_slow_down_that_clients_next_logins(tmp_path):
+    """Gradio answers every login at once (100 guesses in a fraction of a second): behind the demo's guard
+    each wrong password in a row adds a step to the client's next answer; a right one clears the count."""
+    import socket
+
+    import gradio as gr
+    import httpx
+    from starlette.middleware import Middleware
+
+    from vim.demo.app import DemoGuard, LoginThrottle, ServingCache
+
+    with gr.Blocks() as app:
+        gr.Markdown("a login page and nothing more")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cache = ServingCache()
+    guard = Middleware(DemoGuard, cache=cache, logins=LoginThrottle(step=0.2))
+    app.launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        auth=[("alice", "right")],
+        app_kwargs={"middleware": [guard]},
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+
+            def login(password: str) -> tuple[int, float]:
+                start = time.perf_counter()
+                code = http.post("/login", data={"username": "alice", "password": password}).status_code
+                return code, time.perf_counter() - start
+
+            wrong = [login(f"guess{i}") for i in range(5)]
+            assert [code for code, _ in wrong] == [400] * 5
+            waits = [seconds for _, seconds in wrong]
+            print(f"answers to 5 wrong passwords took {[round(w, 2) for w in waits]} s")
+            assert waits[0] < 0.2 and waits[4] >= 0.8 and sum(waits) >= 2.0, waits  # 0 + 0.2 + 0.4 + 0.6 + 0.8
+            code, seconds = login("right")
+            assert code == 200 and seconds >= 1.0  # the guesser's next try waits too, even when right
+            assert login("guess")[1] < 0.2  # a right password cleared the count
+    finally:
+        app.close()
+        cache.close()
+    assert not cache.path.exists()
