@@ -17,6 +17,7 @@ from vim.config import MAX_PIXELS, from_args
 # Datasets vim can build (`vim data build NAME`) register `(cfg, workers, source) -> folder` as an entry
 # point of this group (pyproject.toml): the shapes world registers "shapes".
 BUILDERS_GROUP = "vim.builders"
+MAX_PREVIEW = 1024  # data preview -n: one grid image holds them all
 
 
 def cmd_data_build(args: argparse.Namespace) -> None:
@@ -52,6 +53,8 @@ def cmd_data_preview(args: argparse.Namespace) -> None:
     from vim.data.pipeline import DatasetNotReadyError, open_split, stream_factories
     from vim.data.preview import write_preview
 
+    if not 1 <= args.n <= MAX_PREVIEW:
+        raise ValueError(f"-n must be 1..{MAX_PREVIEW}, got {args.n}")
     cfg = from_args(args)
     try:
         source = open_split(cfg.data, args.split)

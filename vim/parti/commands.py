@@ -33,8 +33,10 @@ def cmd_train_parti(args: argparse.Namespace) -> None:
 def cmd_plan(args: argparse.Namespace) -> None:
     import os
 
-    from vim.parti.plan import parse_mesh, plan, run_with_fake_devices
+    from vim.parti.plan import MAX_PLAN_BATCH, parse_mesh, plan, run_with_fake_devices
 
+    if args.batch is not None and not 1 <= args.batch <= MAX_PLAN_BATCH:
+        raise ValueError(f"--batch must be 1..{MAX_PLAN_BATCH}, got {args.batch}")
     mesh = parse_mesh(args.mesh)
     needed = mesh.data * mesh.fsdp * mesh.model
     if not os.environ.get("VIM_PLAN_CHILD"):

@@ -23,6 +23,9 @@ from vim.config import Config, MeshConfig
 from vim.sharding import batch_sharding, make_mesh
 from vim.training.checkpoint import abstract_like
 
+MAX_PLAN_BATCH = 2**20  # global batch of a plan (--batch)
+MAX_PLAN_DEVICES = 16_384  # a plan runs on that many fake CPU devices; beyond the largest pods it means a typo
+
 
 def parse_mesh(text: str) -> MeshConfig:
     """ "FSDPxMODEL" or "DATAxFSDPxMODEL" → MeshConfig."""
@@ -30,6 +33,8 @@ def parse_mesh(text: str) -> MeshConfig:
         sizes = [int(v) for v in text.lower().split("x")]
     except ValueError:
         raise ValueError(f"--mesh {text!r}: expected sizes like 16x16 or 4x16x4") from None
+    if any(size < 1 for size in sizes) or math.prod(sizes) > MAX_PLAN_DEVICES:
+        raise ValueError(f"--mesh {text!r}: sizes must be ≥ 1 and name at most {MAX_PLAN_DEVICES} devices in all")
     if len(sizes) == 2:
         return MeshConfig(data=1, fsdp=sizes[0], model=sizes[1])
     if len(sizes) == 3:

@@ -12,10 +12,14 @@ from collections.abc import Callable
 
 from vim.config import from_args
 
+MAX_CHECK_EXAMPLES = 100_000  # world check -n: every example is rendered and parsed, one after another
+
 
 def cmd_world_check(args: argparse.Namespace) -> None:
     from vim.world.check import parser_accuracy
 
+    if not 1 <= args.n <= MAX_CHECK_EXAMPLES:
+        raise ValueError(f"-n must be 1..{MAX_CHECK_EXAMPLES}, got {args.n}")
     cfg = from_args(args)
     result = parser_accuracy(cfg.data.world, args.split, args.n)
     print(json.dumps(result, indent=2))
