@@ -1,6 +1,7 @@
 """The Gradio demo served on loopback, driven with gradio_client as a user's browser would."""
 
 import json
+import random
 import re
 import socket
 import time
@@ -278,3 +279,52 @@ def test_the_serving_cache_stays_bounded_through_uploads_and_generations(served,
     # A request's own files (one upload and three images shown, or two PNGs) may come on top of the bound.
     assert max(counts) <= bound + 3, counts
     assert len(generate(client, n=1)[0]) == 1  # pruning never removed what a later request needs
+
+
+def test_the_api_endpoints_refuse_hostile_values_with_a_message(served, tmp_path, capfd):
+    """A seeded, bounded fuzz of both endpoints through gradio_client: every call is answered or refused,
+    the demo's handlers never raise anything but gr.Error (Gradio's own type checks of the inputs, before
+    any handler runs, do print tracebacks of their own), and the demo keeps serving."""
+    client, _ = served
+    rng = random.Random(0)
+    CALLS = 24
+    texts = ["", " ", "a red\x00circle", "x" * 5000, "💥", "a red circle", "../../etc/passwd", "\u202e", "nan"]
+    numbers = [-1, 0, 1, 8, 9, 2**31, 2**63, -(2**63), 1e308, -1e-300, 0.5, "3", "abc", None, [], {}]
+    inputs = {
+        "prompt": [*texts, None, 5, ["a red circle"]],
+        "n": numbers,
+        "cfg_scale": numbers,
+        "temperature": numbers,
+        "top_k": numbers,
+        "top_p": numbers,
+        "seed": numbers,
+        "candidates": numbers,
+        "upsample": [True, False, None, "yes", 2],
+    }
+    valid = ["a red circle", 1, 3.0, 1.0, 0, 1.0, 0, 0, False]
+    files = {"empty.png": b"", "text.png": b"hello", "header.png": b"\x89PNG\r\n\x1a\n" + b"\x00" * 40}
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    answered = refused = gradio_checks = 0
+    for case in range(CALLS):
+        if case % 5 == 4:  # the tokenizer tab: damaged files and paths that are not uploads
+            value = rng.choice([*(handle_file(str(tmp_path / f)) for f in files), "/etc/passwd", None, 7])
+            call, api = [value], "/reconstruct"
+        else:
+            call = list(valid)
+            for i in rng.sample(range(len(valid)), rng.randint(1, 3)):
+                call[i] = rng.choice(list(inputs.values())[i])
+            api = "/generate"
+        try:
+            client.predict(*call, api_name=api)
+            answered += 1
+        except Exception:
+            refused += 1
+        for trace in capfd.readouterr().err.split("Traceback (most recent call last):")[1:]:
+            raised = next(line for line in trace.splitlines()[1:] if line and not line[0].isspace())
+            if "vim/demo/app.py" in trace:  # the demo's handler: only its own refusals, gr.Error
+                assert raised.startswith("gradio.exceptions.Error: "), (case, api, call, trace[-3000:])
+            else:
+                gradio_checks += 1
+    print(f"{CALLS} API calls: {answered} answered, {refused} refused ({gradio_checks} by Gradio's type checks)")
+    assert refused and len(generate(client, n=1)[0]) == 1  # still serving
