@@ -27,9 +27,12 @@ def save_image(image: Image.Image, path: str | os.PathLike, **save_kwargs: Any) 
     """Save `image` at `path` (format from its suffix, `save_kwargs` as PIL takes them, e.g. pnginfo) by way
     of a temporary file renamed into place: readers see the old file, or none, or the whole new one."""
     path = Path(path)
+    image_format = Image.registered_extensions().get(path.suffix.lower())
+    if image_format is None:
+        raise ValueError(f"{path}: unknown image file extension {path.suffix!r} (use .png, .jpg, ...)")
     tmp = _temporary_beside(path)
     try:
-        image.save(tmp, format=Image.registered_extensions().get(path.suffix.lower()), **save_kwargs)
+        image.save(tmp, format=image_format, **save_kwargs)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp's 0600 would hide results from the user's group
         tmp.replace(path)
     except BaseException:

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from vim.files import save_image
+
 
 def caption_grid(
     images: Sequence[np.ndarray], captions: Sequence[str], *, columns: int = 4, cell: int = 192, text_lines: int = 4
@@ -35,5 +37,5 @@ def write_preview(examples: Sequence[dict], output: str | os.PathLike, columns: 
     captions = [e["caption"].decode() if isinstance(e["caption"], bytes) else str(e["caption"]) for e in examples]
     path = Path(output)
     path.parent.mkdir(parents=True, exist_ok=True)
-    caption_grid([np.asarray(e["image"]) for e in examples], captions, columns=columns).save(path)
+    save_image(caption_grid([np.asarray(e["image"]) for e in examples], captions, columns=columns), path)
     return path

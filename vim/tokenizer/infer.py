@@ -15,6 +15,7 @@ from PIL import Image
 
 from vim.config import MAX_PIXELS, Config
 from vim.data.image_files import read_image
+from vim.files import save_image
 from vim.metrics.pixels import psnr
 from vim.tokenizer.model import ViTVQGAN, pixels
 from vim.training.weights import PARAMS_FILE, is_exported, load_params, read_config
@@ -61,9 +62,8 @@ def reconstruct_files(
         x = jnp.asarray(load_square(path, cfg.tokenizer.image_size)[None], jnp.float32) / 255.0
         recon = run(model, x)
         value = float(psnr(recon, x)[0])
-        Image.fromarray(np.asarray(recon[0] * 255).round().astype(np.uint8)).save(
-            out_dir / f"{Path(path).stem}.recon.png"
-        )
+        image = Image.fromarray(np.asarray(recon[0] * 255).round().astype(np.uint8))
+        save_image(image, out_dir / f"{Path(path).stem}.recon.png")
         yield str(path), value
 
 
