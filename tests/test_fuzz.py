@@ -113,7 +113,8 @@ class TooSlow(Exception):
     pass
 
 
-def test_every_command_refuses_hostile_values_without_a_traceback(tmp_path, capsys):
+def test_every_command_refuses_hostile_values_without_a_traceback(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # hostile relative paths ('-', '💥', '' = here) land in the test's folder
     rng = random.Random(SEED)
     every = commands(build_parser())
     multi = {"--coordinator", "--num-processes", "--process-id", "--heartbeat-timeout", "--join-timeout"}
