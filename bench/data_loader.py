@@ -28,8 +28,8 @@ import grain
 
 from vim import config as config_lib
 from vim.data import pipeline
-from vim.world.build import build_world
 from vim.perf import cpu_model, matmul_peak_flops
+from vim.world.build import build_world
 
 TEXT_TOKENIZER = Path(__file__).resolve().parents[1] / "checkpoints" / "shapes-tiny" / "text_tokenizer.model"
 

@@ -69,7 +69,7 @@ def rss_mb(pid: int) -> float | None:
 
 # The project's streaming pipeline (file listing, decoding, clean resize, chunking, RunningStats) with the
 # network swapped for a cheap fixed map to 2,048 numbers: the same memory behaviour everywhere but inside
-# Inception, whose per-batch buffers do not depend on N, at ~50× the speed. "features" keeps every image's
+# Inception, whose per-batch buffers do not depend on N, at a small part of its cost. "features" keeps every image's
 # features (what KID needs: compute_features), a control that must grow with N.
 STUB = """
 import sys, numpy as np

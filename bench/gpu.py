@@ -12,8 +12,14 @@ Prints one JSON line per measure, each with the device, and a summary JSON objec
 - `sample_b64`: 64 guided images at once: image tokens/s.
 - `tokenizer_train`: the `vitvq-base` preset's train step (256², GAN + logit-Laplace) at batch 32: img/s.
 - `fid_features`: vim's Inception pool features at batch 256 (weights found as `vim fid` finds them):
-  img/s, and torchvision's `inception_v3` on the same device where torch with CUDA is installed.
-- `peer_parti_pytorch_*`: `../shared/bench/peer_parti_pytorch_gpu.py` under --peer-python.
+  img/s, and torchvision's `inception_v3` on the same device (bench/peers/torchvision_inception.py,
+  under --peer-python or this Python) where torch with CUDA is installed.
+
+With --peer-python, parti-pytorch (bench/peers/parti.py, bf16 autocast on a GPU) trains at the same sizes
+and batch, its rounds alternating with vim's `parti_train` rounds (bench/common.py): that record and the
+summary get `ratio`, the median over rounds of vim's image tokens/s over the peer's in the same round,
+and `ratio_spread`, their lowest and highest (null without a peer, `peer_missing` saying why).
+parti-pytorch's sampler has no key/value cache; bench/sample.py races it at the CPU's matched size.
 
 `--small` shrinks every size so the whole script runs on a 2-core CPU in under a minute; its numbers
 say only that the code runs. Results go in bench/results/ with the machine named.
@@ -25,12 +31,20 @@ import argparse
 import dataclasses
 import json
 import statistics
-import subprocess
 import sys
-import time
-from pathlib import Path
 
-PEER_SCRIPT = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "peer_parti_pytorch_gpu.py"
+from common import (
+    Peer,
+    interleave,
+    paired_ratios,
+    parti_peer_sizes,
+    peer_arguments,
+    round_timer,
+    start_peers,
+    train_rounds,
+)
+
+ROUNDS = 3  # timed rounds of every measure (median)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,7 +57,7 @@ class Sizes:
     tokenizer_overrides: tuple = ()
     tokenizer_batch: int = 32
     fid_batch: int = 256
-    steps: int = 10  # timed steps per round (median of 3 rounds)
+    steps: int = 10  # timed steps per round (median of ROUNDS rounds)
 
 
 FULL = Sizes()
@@ -93,18 +107,25 @@ def emit(record: dict) -> dict:
     return record
 
 
-def timed(fn, steps: int) -> tuple[float, list[float]]:
-    """Median seconds per call over 3 rounds of `steps` calls (fn returns something to wait for)."""
-    import jax
+def timed(fn, steps: int, peers: dict[str, Peer] | None = None) -> tuple[float, list[float], dict]:
+    """Median seconds per call over ROUNDS rounds of `steps` calls (fn returns something to wait for),
+    the rounds, and the seconds of every side where peers take their turns between vim's rounds."""
+    seconds = interleave(ROUNDS, {"vim": round_timer(fn, steps), **(peers or {})})
+    return *vim_rounds(seconds), seconds
 
-    rounds = []
-    for _ in range(3):
-        start = time.perf_counter()
-        for _ in range(steps):
-            out = fn()
-        jax.block_until_ready(out)
-        rounds.append((time.perf_counter() - start) / steps)
-    return statistics.median(rounds), [round(r, 5) for r in rounds]
+
+def vim_rounds(seconds: dict) -> tuple[float, list[float]]:
+    """vim's median seconds and its rounds."""
+    return statistics.median(seconds["vim"]), [round(r, 5) for r in seconds["vim"]]
+
+
+def peer_fields(seconds: dict, work: float, unit: str) -> dict:
+    """The peer's median throughput and the paired ratios, where a peer took turns."""
+    if "peer" not in seconds:
+        return {}
+    return {f"peer_{unit}": round(work / statistics.median(seconds["peer"]), 1)} | paired_ratios(
+        seconds["vim"], seconds["peer"]
+    )
 
 
 def parti_config(sizes: Sizes):
@@ -116,7 +137,7 @@ def parti_config(sizes: Sizes):
     return cfg
 
 
-def bench_parti_train(sizes: Sizes, peak: float, remat: bool | None, device: str) -> dict:
+def bench_parti_train(sizes: Sizes, peak: float, remat: bool | None, device: str, peers: dict | None = None) -> dict:
     import jax
     import numpy as np
 
@@ -133,33 +154,25 @@ def bench_parti_train(sizes: Sizes, peak: float, remat: bool | None, device: str
         "codes": jax.numpy.asarray(rng.integers(0, pc.image_vocab_size, (b, pc.image_grid**2)), np.int32),
         "text_ids": jax.numpy.asarray(rng.integers(4, pc.text_vocab_size, (b, pc.text_length)), np.int32),
     }
-    step = jax.jit(task.train_step, donate_argnums=0)
-    for _ in range(3):
-        state, _ = step(state, batch)
-    holder = {"state": state}
-
-    def one():
-        holder["state"], metrics = step(holder["state"], batch)
-        return metrics["loss"]
-
-    seconds, rounds = timed(one, sizes.steps)
+    times, step = train_rounds(task, state, batch, sizes.steps, ROUNDS, peers or {})
+    seconds, rounds = vim_rounds(times)
     flops = parti_step_flops(pc, b)
-    params = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(holder["state"]["params"]))
+    tokens = b * pc.image_grid**2
     return {
         "measure": "parti_train" if remat is None else "parti_train_no_remat",
         "device": device,
         "preset": sizes.parti_preset + (" (small)" if sizes.parti_overrides else ""),
-        "params": params,
+        "params": step["params"],
         "batch": b,
         "remat": pc.remat,
         "compute_dtype": pc.compute_dtype,
         "optimizer": cfg.train.optimizer,
         "step_s": round(seconds, 5),
         "step_s_rounds": rounds,
-        "image_tokens_per_s": round(b * pc.image_grid**2 / seconds, 1),
+        "image_tokens_per_s": round(tokens / seconds, 1),
         "model_tflop_per_step": round(flops / 1e12, 4),
         "mfu": round(flops / seconds / peak, 4),
-    }
+    } | peer_fields(times, tokens, "image_tokens_per_s")
 
 
 def bench_sampling(sizes: Sizes, device: str) -> list[dict]:
@@ -185,7 +198,7 @@ def bench_sampling(sizes: Sizes, device: str) -> list[dict]:
     for b, name in ((1, "sample_guided_b1"), (sizes.sample_batch, f"sample_b{sizes.sample_batch}")):
         ids = jnp.asarray(np.random.default_rng(0).integers(4, pc.text_vocab_size, (b, pc.text_length)), jnp.int32)
         draw(state, ids, jnp.arange(b), settings).block_until_ready()  # compile
-        seconds, rounds = timed(
+        seconds, rounds, _ = timed(
             lambda b=b, ids=ids: draw(state, ids, jnp.arange(b), settings), max(1, sizes.steps // 5)
         )
         out.append(
@@ -219,16 +232,8 @@ def bench_tokenizer(sizes: Sizes, device: str) -> dict:
     task = TokenizerTask(cfg)
     state = jax.jit(task.init_state)(jax.random.key_data(jax.random.key(0)))
     images = jnp.asarray(np.random.default_rng(0).integers(0, 256, (b, tc.image_size, tc.image_size, 3), np.uint8))
-    step = jax.jit(task.train_step, donate_argnums=0)
-    for _ in range(3):
-        state, _ = step(state, {"image": images})
-    holder = {"state": state}
-
-    def one():
-        holder["state"], metrics = step(holder["state"], {"image": images})
-        return metrics["loss"]
-
-    seconds, rounds = timed(one, sizes.steps)
+    times, _ = train_rounds(task, state, {"image": images}, sizes.steps, ROUNDS, {})
+    seconds, rounds = vim_rounds(times)
     return {
         "measure": "tokenizer_train",
         "device": device,
@@ -242,7 +247,7 @@ def bench_tokenizer(sizes: Sizes, device: str) -> dict:
     }
 
 
-def bench_fid(sizes: Sizes, device: str, peer_python: str | None) -> list[dict]:
+def bench_fid(sizes: Sizes, device: str, peer: argparse.Namespace) -> list[dict]:
     import numpy as np
 
     from vim.metrics.features import Extractor
@@ -253,8 +258,11 @@ def bench_fid(sizes: Sizes, device: str, peer_python: str | None) -> list[dict]:
         return [{"measure": "fid_features", "device": device, "skipped": str(e).splitlines()[0]}]
     images = np.random.default_rng(0).uniform(0, 255, (sizes.fid_batch, 299, 299, 3)).astype(np.float32)
     extractor.fetch(extractor.submit(images))  # compile
-    seconds, rounds = timed(lambda: extractor.submit(images)[0][0], max(1, sizes.steps // 2))
-    out = [
+    steps = max(1, sizes.steps // 2)
+    sizes_json = json.dumps({"batch": sizes.fid_batch})
+    peers, missing = start_peers(peer, "torchvision_inception.py", "--sizes", sizes_json, "--steps", str(steps))
+    seconds, rounds, times = timed(lambda: extractor.submit(images)[0][0], steps, peers)
+    return [
         {
             "measure": "fid_features",
             "device": device,
@@ -264,62 +272,40 @@ def bench_fid(sizes: Sizes, device: str, peer_python: str | None) -> list[dict]:
             "s_rounds": rounds,
             "img_per_s": round(sizes.fid_batch / seconds, 1),
         }
+        | peer_fields(times, sizes.fid_batch, "img_per_s"),
+        {
+            "measure": "fid_features_torchvision",
+            "device": device,
+            "batch": sizes.fid_batch,
+            "about": peers["peer"].about,
+            "s_per_batch": round(statistics.median(times["peer"]), 5),
+            "img_per_s": round(sizes.fid_batch / statistics.median(times["peer"]), 1),
+        }
+        if peers
+        else {"measure": "fid_features_torchvision", "skipped": missing},
     ]
-    python = peer_python or sys.executable
-    cmd = [python, __file__, "--torchvision-inception", str(sizes.fid_batch), "--steps", str(sizes.steps)]
-    run = subprocess.run(cmd, capture_output=True, text=True)
-    lines = run.stdout.strip().splitlines()
-    out.append(json.loads(lines[-1]) if run.returncode == 0 and lines else {
-        "measure": "fid_features_torchvision", "skipped": (run.stderr.strip().splitlines() or ["no output"])[-1][:300]
-    })  # fmt: skip
-    return out
 
 
-def torchvision_inception(batch: int, steps: int) -> None:
-    """The FID yardstick users know: torchvision's inception_v3 forward on the same device (random weights)."""
-    import torch
-    import torchvision
-
-    if not torch.cuda.is_available():
-        raise SystemExit("torch has no CUDA device here: the torchvision comparison runs on GPUs only")
-    model = torchvision.models.inception_v3(weights=None, aux_logits=True, init_weights=False).cuda().eval()
-    model.fc = torch.nn.Identity()  # pool features, as FID uses
-    x = torch.rand(batch, 3, 299, 299, device="cuda")
-    with torch.no_grad():
-        for _ in range(3):
-            model(x)
-        torch.cuda.synchronize()
-        start = time.perf_counter()
-        for _ in range(steps):
-            model(x)
-        torch.cuda.synchronize()
-    seconds = (time.perf_counter() - start) / steps
-    print(json.dumps({
-        "measure": "fid_features_torchvision", "device": torch.cuda.get_device_name(), "batch": batch,
-        "torch": torch.__version__, "s_per_batch": round(seconds, 5), "img_per_s": round(batch / seconds, 1),
-    }))  # fmt: skip
-
-
-def peer_parti(python: str) -> list[dict]:
-    run = subprocess.run([python, str(PEER_SCRIPT)], capture_output=True, text=True)
-    if run.returncode != 0:
-        return [{"measure": "peer_parti_pytorch", "skipped": (run.stderr.strip().splitlines() or ["?"])[-1][:300]}]
-    return [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+def parti_peers(args: argparse.Namespace, sizes: Sizes, backend: str) -> tuple[dict[str, Peer], str | None]:
+    """parti-pytorch at the same sizes under --peer-python, on the GPU under bf16 autocast where vim computes
+    in bf16 there. Started after JAX took its share of a GPU's memory, as the peer ran before."""
+    pc = parti_config(sizes).parti
+    peer_args = ["--sizes", json.dumps(parti_peer_sizes(pc, sizes.parti_batch)), "--steps", str(sizes.steps)]
+    if backend != "cpu":
+        peer_args += ["--device", "cuda", *(["--bf16"] if pc.compute_dtype == "bfloat16" else [])]
+    return start_peers(args, "parti.py", *peer_args)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="small sizes (any machine; CI runs this on the CPU)")
-    parser.add_argument("--peer-python", help="a Python with parti-pytorch (and torch with CUDA) for the peers")
+    peer_arguments(parser, "import parti_pytorch")  # and torch with CUDA on a GPU
     parser.add_argument("--skip", default="", help="comma-separated measures to leave out, e.g. fid,tokenizer")
     parser.add_argument("--steps", type=int, help="timed steps per round")
-    parser.add_argument("--torchvision-inception", type=int, metavar="BATCH", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sizes = SMALL if args.small else FULL
     if args.steps:
         sizes = dataclasses.replace(sizes, steps=args.steps)
-    if args.torchvision_inception:
-        return torchvision_inception(args.torchvision_inception, sizes.steps)
 
     import jax
     import jax.numpy as jnp
@@ -340,23 +326,22 @@ def main() -> None:
     emit({"measure": "matmul_peak", "device": device, "jax": jax.__version__, "what": peak_what,
           "tflop_per_s": round(peak / 1e12, 2)})  # fmt: skip
     skip = set(filter(None, args.skip.split(",")))
-    results = []
+    results, missing = [], "--skip parti"
     # One device: these are per-chip numbers, and the model's sharding constraints run under a mesh.
     with jax.set_mesh(make_mesh(MeshConfig(data=1, fsdp=1, model=1), jax.devices()[:1])):
         if "parti" not in skip:
-            results.append(emit(bench_parti_train(sizes, peak, None, device)))
+            peers, missing = parti_peers(args, sizes, backend) if "peer" not in skip else ({}, "--skip peer")
+            results.append(emit(bench_parti_train(sizes, peak, None, device, peers)))
             results.append(emit(bench_parti_train(sizes, peak, False, device)))
         if "sample" not in skip:
             results += [emit(r) for r in bench_sampling(sizes, device)]
         if "tokenizer" not in skip:
             results.append(emit(bench_tokenizer(sizes, device)))
         if "fid" not in skip:
-            results += [emit(r) for r in bench_fid(sizes, device, args.peer_python)]
-    if args.peer_python and "peer" not in skip:
-        results += [emit(r) for r in peer_parti(args.peer_python)]
-    by = {r.get("measure") or r.get("section"): r for r in results}
+            torch_python = argparse.Namespace(peer_python=args.peer_python or sys.executable, peer_threads=None)
+            results += [emit(r) for r in bench_fid(sizes, device, torch_python)]
+    by = {r.get("measure"): r for r in results}
     train, sample1 = by.get("parti_train", {}), by.get("sample_guided_b1", {})
-    peer = by.get("peer_parti_pytorch_350m", {})
     emit(
         {
             "bench": "gpu",
@@ -367,12 +352,13 @@ def main() -> None:
             "sample_s_per_image": sample1.get("s_per_batch"),
             "tokenizer_img_per_s": by.get("tokenizer_train", {}).get("img_per_s"),
             "fid_img_per_s": by.get("fid_features", {}).get("img_per_s"),
-            "ratio": (
-                round(train["image_tokens_per_s"] / peer["image_tokens_per_s"], 3)
-                if train.get("image_tokens_per_s") and peer.get("image_tokens_per_s")
-                else None
-            ),
+            "ratio": train.get("ratio"),
+            "ratio_spread": train.get("ratio_spread"),
+            **({} if train.get("ratio") else {"peer_missing": missing}),
             "mfu": train.get("mfu"),
+            "cpu": cpu_model(),
+            "matmul_peak_tflop_s": round(peak / 1e12, 2),
+            "matmul_peak_what": peak_what,
         }
     )
 

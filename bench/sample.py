@@ -1,13 +1,15 @@
 """Sampling throughput: vim's cached, guided sampler vs parti-pytorch's `generate` at a matched config.
 
-    python bench/sample.py --peer-python /path/to/python-with-parti-pytorch [--rounds 5]
+    python bench/sample.py --peer-python PEER/bin/python [--rounds 5]
 
-Matched config (the one `bench/parti_train.py` trains): width 256, 4 decoder layers, 4 heads × 64,
-text length 32, 8×8 = 64 image tokens, codebook 1,024, batch 8, classifier-free guidance scale 3,
-top-k 10 % of the codebook (the peer's `filter_thres=0.9`), temperature 1. vim's count includes its
-own 2-layer text encoder; the peer is given random text embeddings. Both time codes only (no image
-decoding). Prints one JSON object as its last line: `ratio` is vim's sampled image tokens/s over the
-peer's (null without --peer-python), beside this machine's f32 matmul peak.
+Matched config (bench/common.py, the one `bench/parti_train.py` trains): width 256, 4 decoder layers,
+4 heads × 64, text length 32, 8×8 = 64 image tokens, codebook 1,024, batch 8, classifier-free guidance
+scale 3, top-k 10 % of the codebook (the peer's `filter_thres=0.9`), temperature 1. vim's count includes
+its own 2-layer text encoder; the peer (bench/peers/parti.py) is given random text embeddings. Both time
+codes only (no image decoding). A round is one batch of 8 images, vim's and the peer's alternating
+(bench/common.py). Prints one JSON object as its last line: `ratio` is the median over rounds of vim's
+sampled image tokens/s over the peer's in the same round, `ratio_spread` their lowest and highest (null
+without a peer, `peer_missing` saying why), beside this machine's f32 matmul peak and CPU model.
 """
 
 from __future__ import annotations
@@ -15,88 +17,72 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import time
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from common import (
+    MATCHED_BATCH,
+    MATCHED_PARTI,
+    MATCHED_TOKENS,
+    finish,
+    interleave,
+    matmul_round,
+    parti_peer_sizes,
+    peer_arguments,
+    start_peers,
+)
 from flax import nnx
 
 from vim import allocator
-from vim.config import PartiConfig, SampleConfig
+from vim.config import SampleConfig
 from vim.parti.model import Parti
 from vim.parti.sample import sample_codes, settings_arrays
-from vim.perf import cpu_model, matmul_peak_flops, peer_runs
 
-PEER_SCRIPT = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "peer_parti_pytorch.py"
-BATCH, TEXT, CODEBOOK = 8, 32, 1024
-MATCHED = PartiConfig(
-    width=256,
-    encoder_layers=2,
-    decoder_layers=4,
-    heads=4,
-    head_dim=64,
-    mlp_dim=1024,
-    text_length=TEXT,
-    image_vocab_size=CODEBOOK,
-    image_grid=8,
-)
+CODEBOOK = MATCHED_PARTI.image_vocab_size
 SETTINGS = SampleConfig(cfg_scale=3.0, temperature=1.0, top_k=CODEBOOK // 10, top_p=1.0)
 
 
-def bench_vim(rounds_n: int) -> dict:
-    graphdef, state = nnx.split(Parti(MATCHED, rngs=nnx.Rngs(0)))
+def vim_side():
+    """vim's side, compiled now: each call draws a guided batch of 8 from fresh seeds; seconds per batch."""
+    graphdef, state = nnx.split(Parti(MATCHED_PARTI, rngs=nnx.Rngs(0)))
 
     @jax.jit
     def draw(state, text_ids_bt, seeds_b, settings):
         return sample_codes(nnx.merge(graphdef, state), text_ids_bt, seeds_b, settings, guided=True)
 
     rng = np.random.default_rng(0)
-    text_ids_bt = jnp.asarray(rng.integers(4, 512, (BATCH, TEXT)), jnp.int32)
+    text_ids_bt = jnp.asarray(rng.integers(4, 512, (MATCHED_BATCH, MATCHED_PARTI.text_length)), jnp.int32)
     settings = settings_arrays(SETTINGS)
-    draw(state, text_ids_bt, jnp.arange(BATCH), settings).block_until_ready()  # compile
-    rounds = []  # the median of several rounds: one stray process on 2 cores would skew a single mean
-    for r in range(rounds_n):
-        seeds_b = jnp.arange(BATCH) + BATCH * (r + 1)
+    draw(state, text_ids_bt, jnp.arange(MATCHED_BATCH), settings).block_until_ready()  # compile
+    rounds = [0]
+
+    def one_round() -> float:
+        rounds[0] += 1
+        seeds_b = jnp.arange(MATCHED_BATCH) + MATCHED_BATCH * rounds[0]
         start = time.perf_counter()
         draw(state, text_ids_bt, seeds_b, settings).block_until_ready()
-        rounds.append(time.perf_counter() - start)
-    seconds = statistics.median(rounds)
-    return {
-        "sample_s_batch8": seconds,
-        "sample_s_rounds": [round(r, 4) for r in rounds],
-        "sample_tokens_per_s": BATCH * MATCHED.image_grid**2 / seconds,
-    }
+        return time.perf_counter() - start
+
+    return one_round
 
 
 def main() -> None:
     allocator.tune_for_cpu()  # as the `vim` command runs (vim/allocator.py)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--peer-python", help="a Python where `import parti_pytorch` works")
-    parser.add_argument("--rounds", type=int, default=5, help="timed batches of 8 (median)")
+    peer_arguments(parser, "import parti_pytorch")
+    parser.add_argument("--rounds", type=int, default=5, help="batches of 8 per side, interleaved (median)")
     args = parser.parse_args()
-    peer, peer_same_malloc = peer_runs(args.peer_python, PEER_SCRIPT) if args.peer_python else (None, None)
-    vim = bench_vim(args.rounds)
-    print("vim:", json.dumps(vim))
-    tokens_per_s = vim["sample_tokens_per_s"]
-    print(
-        json.dumps(
-            {
-                "bench": "sample",
-                "cpu": cpu_model(),
-                "machine": platform.machine(),
-                "vim_malloc": allocator.in_use(),
-                "vim_tokens_per_s": round(tokens_per_s, 1),
-                "peer_tokens_per_s": round(peer["sample_tokens_per_s"], 1) if peer else None,
-                "ratio": round(tokens_per_s / peer["sample_tokens_per_s"], 2) if peer else None,
-                "ratio_peer_tcmalloc": (
-                    round(tokens_per_s / peer_same_malloc["sample_tokens_per_s"], 2) if peer_same_malloc else None
-                ),
-                "matmul_peak_gflops": round(matmul_peak_flops() / 1e9, 1),
-            }
-        )
+    f = SETTINGS
+    sizes = json.dumps(parti_peer_sizes(MATCHED_PARTI, MATCHED_BATCH))
+    peers, missing = start_peers(
+        args, "parti.py", "--mode", "sample", "--sizes", sizes, "--cond-scale", str(f.cfg_scale),
+        "--filter-thres", str(1 - f.top_k / CODEBOOK),
+    )  # fmt: skip
+    seconds = interleave(args.rounds, {"vim": vim_side(), **peers, "matmul": matmul_round()})
+    finish(
+        "sample", seconds, work=MATCHED_TOKENS, unit="tokens_per_s", peer_missing=missing, machine=platform.machine()
     )
 
 
