@@ -29,9 +29,9 @@ import httpx
 from gradio_client import Client
 from PIL import Image
 
-from apps.demo import MAX_CANDIDATES, Demo, build_app
 from vim.bundle import load_bundle
 from vim.config import SampleConfig
+from vim.demo.app import MAX_CANDIDATES, Demo, build_app
 
 PROMPT = "a big red circle left of a small blue square"
 

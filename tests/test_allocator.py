@@ -68,7 +68,7 @@ def _max_mmap_bytes(malloc_stats: str) -> int:
 @linux_only
 def test_entry_point_keeps_xla_scratch_out_of_mmap_and_import_vim_changes_nothing():
     # Without the settings glibc maps XLA:CPU's 95 MB per-step scratch afresh every step (~25,000 page
-    # faults and ~40 ms of kernel time per step, bench/results/parti_train_2026-11-29c.txt); with them it
+    # faults and tens of ms of kernel time per step); with them it
     # comes from the heap and is reused. Fault counts on this VM also move with load for reasons outside
     # glibc, so the test checks the mechanism: glibc's own record of the largest mmap use.
     # Three processes side by side: glibc's record is each process's own.
