@@ -279,17 +279,20 @@ def full_bundle(small_bundle, tmp_path_factory):
     from tests.test_rerank import SMALL_SCORER
     from tests.test_upsample import SMALL_UP
     from vim.bundle import save_params
-    from vim.rerank.model import DualEncoder, write_scorer_config
-    from vim.upsample.model import WDSR, write_upsampler_config
+    from vim.config import Config, to_dict
+    from vim.rerank.model import DualEncoder
+    from vim.training.checkpoint import dump_json
+    from vim.upsample.model import WDSR
 
     path = tmp_path_factory.mktemp("full") / "bundle"
     shutil.copytree(small_bundle, path)
-    write_scorer_config(SMALL_SCORER, path / "scorer")
+    for part in ("scorer", "upsampler"):  # parts keep their architecture in config.json's section
+        (path / part).mkdir()
+        dump_json(path / part / "config.json", to_dict(Config(scorer=SMALL_SCORER, upsampler=SMALL_UP)))
     save_params(
         nnx.to_pure_dict(nnx.state(DualEncoder(SMALL_SCORER, rngs=nnx.Rngs(0)))), path / "scorer" / "params.npz"
     )
     shutil.copy(path / "text_tokenizer.model", path / "scorer" / "text_tokenizer.model")
-    write_upsampler_config(SMALL_UP, path / "upsampler")
     save_params(nnx.to_pure_dict(nnx.state(WDSR(SMALL_UP, rngs=nnx.Rngs(0)))), path / "upsampler" / "params.npz")
     return path
 
