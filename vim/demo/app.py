@@ -63,6 +63,7 @@ MAX_CANDIDATES = 16  # candidates drawn per request when reranking
 KEEP_RESULTS = 64  # result folders kept for download; older ones are deleted
 MAX_UPLOAD_PIXELS = 25_000_000  # tokenizer tab: refuse decompression bombs before decoding
 DEFAULT_MAX_FILE_SIZE = "10mb"  # per upload, in gradio's units (1 mb = 1024² bytes)
+MAX_AUTH_FILE_BYTES = 1 << 20  # --auth-file: a list of user:password lines
 AUTH_ENV = "VIM_DEMO_AUTH"  # user:password, kept out of the process list and shell history
 MAX_CACHED_FILES = 256  # files in the serving cache (uploads, results, Gradio's copies); oldest go first
 MAX_CACHED_BYTES = 512 * 1024**2  # and bytes, at least a few uploads of --max-file-size (ServingCache)
@@ -482,10 +483,17 @@ def read_auth_file(path: str | Path) -> list[tuple[str, str]]:
     """Users from a file of `user:password` lines; blank lines and lines starting with # are skipped."""
     path = Path(path)
     try:
-        lines = path.read_text().splitlines()
+        with path.open("rb") as f:  # at most MAX_AUTH_FILE_BYTES: a device file or a huge file is refused
+            data = f.read(MAX_AUTH_FILE_BYTES + 1)
         mode = path.stat().st_mode
     except OSError as e:
         raise ValueError(f"--auth-file {path}: cannot read it ({e.strerror or e})") from None
+    if len(data) > MAX_AUTH_FILE_BYTES:
+        raise ValueError(f"--auth-file {path}: larger than {MAX_AUTH_FILE_BYTES:,} bytes; a login list is far smaller")
+    try:
+        lines = data.decode().splitlines()
+    except UnicodeDecodeError:
+        raise ValueError(f"--auth-file {path}: not UTF-8 text") from None
     users: dict[str, str] = {}
     for number, line in enumerate(lines, 1):
         if not line.strip() or line.lstrip().startswith("#"):

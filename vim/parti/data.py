@@ -24,7 +24,7 @@ import numpy as np
 from flax import nnx
 
 from vim import distributed
-from vim.config import Config
+from vim.config import Config, ConfigError
 from vim.data.locations import codes_record, encoded_dir
 from vim.data.pipeline import batch_iterator, caption_operations, open_split, text_tokenizer_path
 from vim.data.text import TextTokenizer
@@ -193,6 +193,8 @@ def check_codes(tokenizer_workdir: str | os.PathLike, state: dict) -> dict:
 def record_trained_on(parti_workdir: str | os.PathLike, trained_on: dict) -> None:
     """Write (process 0) the tokenizer state and text model a Parti run trains on into the run, whence
     `vim export` carries it into the bundle; a run begun on another state is refused, naming both."""
+    if not str(parti_workdir).strip():  # Path("") is the current folder
+        raise ConfigError("--workdir is empty: give the run's folder")
     file = Path(parti_workdir) / TRAINED_ON
     before = read_record(file)
     if before is not None:

@@ -72,6 +72,8 @@ def fit(
     `stop_at` ends this invocation early (with a checkpoint) without changing the schedule, which
     depends on num_steps; running again continues from there.
     """
+    if not str(workdir).strip():  # Path("") is the current folder: the run would spill into it
+        raise ConfigError("--workdir is empty: give the run's folder")
     workdir = Path(workdir)
     tc = cfg.train
     if tc.microbatches != 1 and not getattr(task, "splits_microbatches", False):
