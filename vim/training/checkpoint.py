@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import orbax.checkpoint as ocp
 
 from vim import distributed
+from vim.files import write_text
 from vim.training.optim import all_finite
 
 log = logging.getLogger(__name__)
@@ -194,6 +195,4 @@ def abstract_like(tree: Any, shardings: Any) -> Any:
 
 
 def dump_json(path: Path, obj: Any) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(obj, indent=2) + "\n")
-    tmp.replace(path)
+    write_text(path, json.dumps(obj, indent=2) + "\n")  # through a temporary file renamed into place
