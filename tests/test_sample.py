@@ -207,3 +207,38 @@ def test_product_of_experts_cached_equals_uncached_forwards_with_the_guidance_fo
     assert (np.asarray(cached) != np.asarray(sample_codes(model, texts(), seeds, s, guided=True))).any()
     unguided = sample_codes(model, views(), seeds, s, guided=False)
     np.testing.assert_array_equal(unguided, sample_uncached(model, views(), seeds, s, guided=False))
+
+
+def infill_masks() -> np.ndarray:
+    """[3, 16] masks of a 4×4 grid: a box in the middle, every row after the first (completion), none."""
+    grid = np.zeros((3, 4, 4), bool)
+    grid[0, 1:3, 1:3] = True
+    grid[1, 1:] = True
+    return grid.reshape(3, 16)
+
+
+def test_infill_with_nothing_masked_returns_the_input_codes(model):
+    codes = jax.random.randint(jax.random.key(4), (3, 16), 0, TINY.image_vocab_size)
+    none = jnp.zeros((3, 16), bool)
+    out = sample_codes(model, texts(), jnp.arange(3, dtype=jnp.uint32), settings(cfg_scale=2.0), infill=(codes, none))
+    np.testing.assert_array_equal(out, codes)
+
+
+def test_infill_with_everything_masked_is_ordinary_sampling(model):
+    seeds, s = jnp.array([4, 5, 6], jnp.uint32), settings(temperature=1.0, cfg_scale=2.0)
+    codes = jax.random.randint(jax.random.key(4), (3, 16), 0, TINY.image_vocab_size)
+    out = sample_codes(model, texts(), seeds, s, infill=(codes, jnp.ones((3, 16), bool)))
+    np.testing.assert_array_equal(out, sample_codes(model, texts(), seeds, s))
+
+
+@pytest.mark.parametrize("temperature", [0.0, 1.0])
+def test_infill_cached_equals_uncached_and_keeps_the_unmasked_tokens(model, temperature):
+    seeds, s = jnp.array([7, 8, 9], jnp.uint32), settings(temperature=temperature, cfg_scale=2.0)
+    codes = jax.random.randint(jax.random.key(5), (3, 16), 0, TINY.image_vocab_size)
+    mask = jnp.asarray(infill_masks())
+    cached = sample_codes(model, texts(), seeds, s, infill=(codes, mask))
+    np.testing.assert_array_equal(cached, sample_uncached(model, texts(), seeds, s, guided=True, infill=(codes, mask)))
+    np.testing.assert_array_equal(np.asarray(cached)[~infill_masks()], np.asarray(codes)[~infill_masks()])
+    # The kept tokens steer the drawn ones: the masked tokens differ from an ordinary sample's.
+    ordinary = np.asarray(sample_codes(model, texts(), seeds, s))
+    assert (np.asarray(cached)[infill_masks()] != ordinary[infill_masks()]).any()

@@ -171,18 +171,32 @@ class Generator:
         self._states = jax.device_put((parti_state, tok_state), rep)
         rows = batch_sharding(self.mesh)
 
-        def run(states, ids_bt, seeds_b, settings, guided):
+        def run(states, ids_bt, seeds_b, settings, known_bn, draw_bn, guided):
             parti = nnx.merge(parti_def, states[0])
-            codes_bn = sample_codes(parti, ids_bt, seeds_b, settings, guided=guided)
+            codes_bn = sample_codes(parti, ids_bt, seeds_b, settings, guided=guided, infill=(known_bn, draw_bn))
             pixels = nnx.merge(tok_def, states[1]).decode(codes_bn.reshape(-1, self.grid, self.grid))
             return codes_bn, jnp.round(pixels * 255).astype(jnp.uint8)
 
-        self._runs = {  # one program with guidance (doubled batch), one without
+        # One program with guidance (doubled batch), one without. Plain drawing is infill with every token
+        # drawn (the same codes as without infill), so edits use the programs drawing compiled.
+        self._runs = {
             guided: jax.jit(
-                functools.partial(run, guided=guided), in_shardings=(rep, rows, rows, rep), out_shardings=(rows, rows)
+                functools.partial(run, guided=guided),
+                in_shardings=(rep, rows, rows, rep, rows, rows),
+                out_shardings=(rows, rows),
             )
             for guided in (True, False)
         }
+
+        def encode(state, images_bhwc):
+            codes_bgg = nnx.merge(tok_def, state).encode(images_bhwc.astype(jnp.float32) / 255.0)
+            return codes_bgg.reshape(len(images_bhwc), -1)
+
+        def decode(state, codes_bn):
+            pixels = nnx.merge(tok_def, state).decode(codes_bn.reshape(-1, self.grid, self.grid))
+            return jnp.round(pixels * 255).astype(jnp.uint8)
+
+        self._encode, self._decode = jax.jit(encode), jax.jit(decode)
 
     def encode(self, prompts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Token ids [B, T] (a model with `parti.text_views`: [B, E, T], the prompt's E views) and whether
@@ -194,10 +208,37 @@ class Generator:
         enc = self.bundle.text.encode(cleaned, self.text_length)
         return enc.ids, enc.truncated
 
-    def __call__(self, prompts: Sequence[str], seeds: Sequence[int], sample: SampleConfig) -> dict[str, np.ndarray]:
-        """Images uint8 [B, H, W, 3], codes [B, N] and truncation flags for prompts[i] drawn with seeds[i]."""
+    def encode_images(self, images: np.ndarray) -> np.ndarray:
+        """The codes int32 [B, N] of uint8 images [B, H, W, 3] at the tokenizer's size."""
+        return np.asarray(self._encode(self._states[1], jnp.asarray(images)))
+
+    def decode_codes(self, codes: np.ndarray) -> np.ndarray:
+        """uint8 images [B, H, W, 3] of codes [B, N] (an image's tokenizer round trip: decode of its encode)."""
+        return np.asarray(self._decode(self._states[1], jnp.asarray(codes, jnp.int32)))
+
+    def __call__(
+        self,
+        prompts: Sequence[str],
+        seeds: Sequence[int],
+        sample: SampleConfig,
+        infill: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Images uint8 [B, H, W, 3], codes [B, N] and truncation flags for prompts[i] drawn with seeds[i].
+
+        `infill` = (codes [B, N], mask bool [B, N]): image i keeps codes[i] where its mask is False and draws
+        only the tokens where it is True (`vim.parti.sample.sample_codes`)."""
         if len(prompts) != len(seeds):
             raise ValueError(f"{len(prompts)} prompts but {len(seeds)} seeds")
+        n = self.grid**2
+        if infill is None:
+            known, mask = np.zeros((len(prompts), n), np.int32), np.ones((len(prompts), n), bool)
+        else:
+            known, mask = np.asarray(infill[0], np.int32), np.asarray(infill[1], bool)
+            if known.shape != (len(prompts), n) or mask.shape != known.shape:
+                raise ValueError(
+                    f"infill codes {known.shape} and mask {mask.shape} must both be [{len(prompts)}, {n}]: "
+                    f"one row of {self.grid}×{self.grid} tokens per prompt"
+                )
         if bad := [s for s in seeds if not 0 <= s < SEED_LIMIT]:
             raise ValueError(f"seeds must be 0..{SEED_LIMIT - 1}, got {bad[0]}")
         check_settings(sample)
@@ -212,7 +253,12 @@ class Generator:
                 pad = padded_rows(rows, self.batch_size, self.smallest_batch) - rows
                 chunk_ids = np.concatenate([chunk_ids, np.repeat(chunk_ids[-1:], pad, 0)])
                 chunk_seeds = np.concatenate([chunk_seeds, np.zeros(pad, np.uint32)])
-                c, px = self._runs[sample.guided](self._states, chunk_ids, chunk_seeds, settings)
+                # Padding rows draw nothing, so they never lengthen an edit's loop.
+                chunk_known = np.concatenate([known[start : start + rows], np.zeros((pad, n), np.int32)])
+                chunk_mask = np.concatenate([mask[start : start + rows], np.zeros((pad, n), bool)])
+                c, px = self._runs[sample.guided](
+                    self._states, chunk_ids, chunk_seeds, settings, chunk_known, chunk_mask
+                )
                 codes.append(np.asarray(c)[:rows])
                 images.append(np.asarray(px)[:rows])
         return {"images": np.concatenate(images), "codes": np.concatenate(codes), "truncated": truncated}
@@ -234,19 +280,27 @@ def seeds_per_prompt(sample: SampleConfig, draws: int) -> int:
 
 
 def draw_candidates(
-    generator: Generator, prompts: Sequence[str], first_seeds: Sequence[int], draws: int, sample: SampleConfig
+    generator: Generator,
+    prompts: Sequence[str],
+    first_seeds: Sequence[int],
+    draws: int,
+    sample: SampleConfig,
+    infill: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, list[tuple[int, float]], np.ndarray]:
     """Every prompt's `draws` candidates by `candidate_plan` (prompt p's seed offset j: first_seeds[p] + j):
-    images uint8 [P, draws, H, W, 3], the plan, and each prompt's truncation flag."""
+    images uint8 [P, draws, H, W, 3], the plan, and each prompt's truncation flag. `infill` = (codes [P, N],
+    mask [P, N]): every candidate of prompt p redraws only the masked tokens of its codes (`Generator`)."""
     plan = candidate_plan(sample, draws)
     scales = list(dict.fromkeys(scale for _, scale in plan))  # each scale once, in order
     seeds = len(plan) // len(scales)
+    rows = None if infill is None else tuple(np.repeat(np.asarray(x), seeds, axis=0) for x in infill)
     per_scale, truncated = [], None
     for scale in scales:
         out = generator(
             [p for p in prompts for _ in range(seeds)],
             [first + j for first in first_seeds for j in range(seeds)],
             dataclasses.replace(sample, cfg_scale=scale, candidate_cfg_scales=()),
+            rows,
         )
         per_scale.append(out["images"].reshape(len(prompts), seeds, *out["images"].shape[1:]))
         truncated = out["truncated"][::seeds]
@@ -318,10 +372,12 @@ def draw(
     candidates: int | None = None,
     reranker: Any | None = None,
     upsampler: Any | None = None,
+    infill: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Drawn:
     """n images for one prompt. With `candidates` C > n and a `reranker`, C are drawn (seeds
     first_seed + c, or with `sample.candidate_cfg_scales` C / S seeds each at every scale: `candidate_plan`)
-    and the n the scorer likes best are kept; an `upsampler` is applied last."""
+    and the n the scorer likes best are kept; an `upsampler` is applied last. `infill` = (codes [N], mask
+    [N]): an edit of an image's codes, where only the masked tokens are drawn again."""
     draws = candidates or n
     if draws < n:
         raise ValueError(f"candidates ({draws}) must be at least the images kept per prompt ({n})")
@@ -329,7 +385,8 @@ def draw(
         raise ValueError("reranking needs a scorer: this checkpoint has no scorer/ folder")
     if draws == n:  # nothing to choose from: no pool of scales either
         sample = dataclasses.replace(sample, candidate_cfg_scales=())
-    drawn, plan, truncated = draw_candidates(generator, [prompt], [first_seed], draws, sample)
+    rows = None if infill is None else tuple(np.asarray(x)[None] for x in infill)
+    drawn, plan, truncated = draw_candidates(generator, [prompt], [first_seed], draws, sample, rows)
     seeds = [first_seed + j for j, _ in plan]
     kept, scores = list(range(n)), None
     if draws > n:
@@ -349,18 +406,20 @@ def draw_images(
     seed: int = 0,
     candidates: int = 1,
     reranker: Any | None = None,
+    infill: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """One image per caption (caption i uses seed + i), or with `candidates` C > 1 the `reranker`'s best
-    of C drawn with seeds seed + i·K + j, K = `seeds_per_prompt` (C, or C / S each at S candidate cfg scales)."""
+    of C drawn with seeds seed + i·K + j, K = `seeds_per_prompt` (C, or C / S each at S candidate cfg scales).
+    `infill` = (codes [P, N], mask [P, N]): caption i's images are edits of codes[i] (`Generator`)."""
     if candidates > 1:
         if reranker is None:
             raise ValueError("reranking needs a scorer: this checkpoint has no scorer/ folder")
         k = seeds_per_prompt(sample, candidates)
         first_seeds = [seed + i * k for i in range(len(captions))]
-        drawn, _, _ = draw_candidates(generator, captions, first_seeds, candidates, sample)
+        drawn, _, _ = draw_candidates(generator, captions, first_seeds, candidates, sample, infill)
         best, _ = reranker.rerank(drawn.reshape(-1, *drawn.shape[2:]), captions, 1)
         return drawn[np.arange(len(captions)), best[:, 0]]
-    return generator(list(captions), [seed + i for i in range(len(captions))], sample)["images"]
+    return generator(list(captions), [seed + i for i in range(len(captions))], sample, infill)["images"]
 
 
 def drawer_for_all_processes(

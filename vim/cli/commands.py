@@ -1,6 +1,7 @@
 """The bundle's commands: draw images, write a bundle, judge it on the shapes world; and config show.
 
 vim generate "a red circle" "two green stars" -n 4 [--candidates 16] [--upsample] -o out/
+vim edit photo.png "a red circle left of a blue star" --box 8,8,40,40 [--mask m.png | --keep-top-rows 4]
 vim export --tokenizer runs/tok --parti runs/parti [--scorer runs/scorer] -o checkpoints/mine --cfg 1.5
 vim eval faithfulness [--split natural] [--candidates 16] -n 1000
 vim config show --preset tiny --set data.batch_size=8
@@ -81,6 +82,67 @@ def cmd_generate(args: argparse.Namespace) -> None:
         print(f"wrote {sum(counts)} images (PNG + JSON sidecar each) to {args.output}")
 
 
+def cmd_edit(args: argparse.Namespace) -> None:
+    from vim import edit as e
+    from vim import generate as g
+    from vim.bundle import load_bundle
+    from vim.data.image_files import read_image
+    from vim.tokenizer.infer import load_square
+
+    prompt = g.check_prompt(args.prompt)
+    given = [
+        flag
+        for flag, value in (("--mask", args.mask), ("--box", args.box), ("--keep-top-rows", args.keep_top_rows))
+        if value is not None
+    ]
+    if len(given) != 1:
+        raise ValueError(
+            f"give one of --mask, --box or --keep-top-rows to say what to redraw (got {', '.join(given) or 'none'})"
+        )
+    g.check_bound("-n", args.n, 1, g.MAX_IMAGES_PER_PROMPT)
+    g.check_bound("--candidates", args.candidates, 0, g.MAX_CANDIDATES)
+    g.check_sample_flags(args)
+    g.check_seeds(args.seed, max(args.n, args.candidates or 0))
+    upright, _ = read_image(args.image)  # refuses a file that is not an image before the bundle loads
+    if args.box is not None:
+        e.parse_box(args.box)
+    bundle = load_bundle(args.checkpoint)
+    grid = bundle.parti_cfg.parti.image_grid
+    if args.mask is not None:
+        mask_gg = e.mask_from_file(args.mask, upright.size, grid)
+    elif args.box is not None:
+        mask_gg = e.box_mask(args.box, upright.size, grid)
+    else:
+        mask_gg = e.rows_mask(args.keep_top_rows, grid)
+    reranker = upsampler = None
+    rerank = args.candidates is not None and args.candidates > args.n
+    if rerank and (reranker := bundle.reranker()) is None:
+        raise ValueError(f"{bundle.path} has no scorer/ folder, so --candidates cannot rerank")
+    if args.upsample and (upsampler := bundle.upsampler()) is None:
+        raise ValueError(f"{bundle.path} has no upsampler/ folder, so --upsample cannot run")
+    image = load_square(args.image, bundle.tokenizer_cfg.tokenizer.image_size)
+    generator = g.Generator(bundle, batch_size=args.batch_size)
+    records = e.write_edits(
+        args.output,
+        args.image,
+        image,
+        mask_gg,
+        prompt,
+        args.n,
+        args.seed,
+        g.sample_settings(bundle.parti_cfg.sample, vars(args), rerank),
+        generator,
+        candidates=args.candidates,
+        reranker=reranker,
+        upsampler=upsampler,
+    )
+    drawn = int(mask_gg.sum())
+    print(
+        f"wrote {len(records)} edits (PNG + JSON sidecar each; {drawn} of {mask_gg.size} tokens redrawn) "
+        f"with source.png and mask.png to {args.output}"
+    )
+
+
 def cmd_export(args: argparse.Namespace) -> None:
     from vim.bundle import export_bundle
 
@@ -157,6 +219,25 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
     p.add_argument("--candidates", type=int, help="draw this many per prompt and keep the best -n by the scorer")
     p.add_argument("--upsample", action="store_true", help="apply the bundle's super-resolution network")
     p.add_argument("-o", "--output", default="out", help="output folder")
+    p = add(
+        sub,
+        "edit",
+        cmd_edit,
+        "redraw a region of an image for a caption, keeping the rest (PNG + JSON sidecar each)",
+        config=False,
+        sampling=True,
+    )
+    p.add_argument("image", help="the image to edit (any size: center-cropped and resized as vim reconstruct does)")
+    p.add_argument("prompt", help="the caption of the whole edited image")
+    p.add_argument("--mask", help="mask image of the same size: white (bright) where the image is redrawn")
+    p.add_argument("--box", metavar="X0,Y0,X1,Y1", help="redraw this box (pixels of the image; x1, y1 excluded)")
+    p.add_argument(
+        "--keep-top-rows", type=int, metavar="N", help="completion: keep the top N rows of tokens, draw the rest"
+    )
+    p.add_argument("-n", "--keep", dest="n", type=int, default=4, help="edits to keep (after reranking)")
+    p.add_argument("--candidates", type=int, help="draw this many edits and keep the best -n by the scorer")
+    p.add_argument("--upsample", action="store_true", help="apply the bundle's super-resolution network")
+    p.add_argument("-o", "--output", default="out/edit", help="output folder")
     p = add(sub, "export", cmd_export, "write a bundle (EMA weights, configs, text model) for generation", config=False)
     p.add_argument("--tokenizer", required=True, help="tokenizer workdir (or a bundle's tokenizer/ part)")
     p.add_argument("--parti", help="Parti workdir trained on that tokenizer's codes")

@@ -5,6 +5,10 @@ computed once, the decoder keeps a self-attention KV cache, and the whole token 
 `lax.fori_loop`. Classifier-free guidance runs the conditional and the empty-text rows as one
 doubled batch. Every image has its own seed, so any image can be drawn again on its own.
 
+Infill (editing, completion) is an option of the same loop: given an image's codes and a mask of the
+tokens to draw, the kept tokens are fed in as they are (teacher-forced into the cache) and only the
+masked ones are drawn, in raster order; the loop stops after the last masked token.
+
 `sample_uncached` re-runs the decoder over the whole prefix for every token (and, guided, a second
 time on the empty text); it is the slow, obviously-correct reference the tests hold the cached
 sampler to.
@@ -134,15 +138,40 @@ def expert_rows(text_ids: jax.Array) -> tuple[jax.Array, int]:
     return text_ids_bet.swapaxes(0, 1).reshape(e * b, t), e
 
 
+def infill_steps(infill: tuple[jax.Array, jax.Array] | None, n: int) -> jax.Array | int:
+    """How many tokens the loop visits: all n, or with infill up to the last token any row draws (the
+    tokens after it are kept and nothing after them is drawn)."""
+    if infill is None:
+        return n
+    draw_bn = infill[1]
+    return jnp.max(jnp.where(jnp.any(draw_bn, axis=0), jnp.arange(n, dtype=jnp.int32) + 1, 0))
+
+
+def pick(code_b: jax.Array, infill: tuple[jax.Array, jax.Array] | None, i: jax.Array) -> jax.Array:
+    """The token at position i: the drawn one, or with infill the kept code where the mask does not draw."""
+    if infill is None:
+        return code_b
+    known_bn, draw_bn = infill
+    return jnp.where(draw_bn[:, i], code_b, known_bn[:, i])
+
+
 def sample_codes(
-    model: Parti, text_ids: jax.Array, seeds_b: jax.Array, settings: dict, guided: bool = True
+    model: Parti,
+    text_ids: jax.Array,
+    seeds_b: jax.Array,
+    settings: dict,
+    guided: bool = True,
+    infill: tuple[jax.Array, jax.Array] | None = None,
 ) -> jax.Array:
     """Codes int32 [B, N] for B captions (token ids, padded with PAD_ID) and B seeds.
 
     `text_ids` is [B, T], or [B, E, T] for a product of E experts (`parti.text_views`: E views
     of each caption), whose logits are summed. `settings` comes from `settings_arrays`. With `guided`,
     B more rows hold the empty text and each expert's logits are guided against them with `guide`;
-    without it the scale is ignored.
+    without it the scale is ignored. `infill` = (codes int32 [B, N], mask bool [B, N]): the tokens where
+    the mask is False are kept as given and only the True ones are drawn; a token drawn at position i sees
+    the kept tokens before i, not those after. Every position draws with the key it would use without
+    infill, so an all-True mask gives the ordinary sample of the same seed.
     """
     b, t = text_ids.shape[0], text_ids.shape[-1]
     text_ids_rt, e = expert_rows(text_ids)
@@ -165,19 +194,27 @@ def sample_codes(
         else:
             logits_bv = jnp.sum(logits_ebv, axis=0)
         step_keys_b = jax.vmap(lambda k: jax.random.fold_in(k, i))(keys_b)
-        code_b = choose(logits_bv, step_keys_b, settings)
+        code_b = pick(choose(logits_bv, step_keys_b, settings), infill, i)
         return jnp.tile(code_b, rows), cache, codes_bn.at[:, i].set(code_b)
 
-    _, _, codes_bn = jax.lax.fori_loop(0, n, body, (bos_r, cache, jnp.zeros((b, n), jnp.int32)))
+    start_bn = jnp.zeros((b, n), jnp.int32) if infill is None else jnp.asarray(infill[0], jnp.int32)
+    steps = infill_steps(infill, n)
+    _, _, codes_bn = jax.lax.fori_loop(0, steps, body, (bos_r, cache, start_bn))
     return codes_bn
 
 
 def sample_uncached(
-    model: Parti, text_ids: jax.Array, seeds_b: jax.Array, settings: dict, guided: bool = False
+    model: Parti,
+    text_ids: jax.Array,
+    seeds_b: jax.Array,
+    settings: dict,
+    guided: bool = False,
+    infill: tuple[jax.Array, jax.Array] | None = None,
 ) -> jax.Array:
     """Reference sampler without cache: the whole prefix is decoded again for every token.
 
-    `text_ids` as in `sample_codes`; each expert is its own full forward and their logits are summed.
+    `text_ids` and `infill` as in `sample_codes` (here every position is visited); each expert is its own
+    full forward and their logits are summed.
     With `guided`, the empty text's logits come from another full forward and each expert is mixed as
     uncond + s·(cond − uncond), the guidance formula as papers write it.
     """
@@ -200,6 +237,7 @@ def sample_uncached(
             cond_bv = model.decode(text_btd, mask_bt, inputs_bn)[:, i]
             logits_bv = logits_bv + (uncond_bv + settings["cfg_scale"] * (cond_bv - uncond_bv) if guided else cond_bv)
         step_keys_b = jax.vmap(lambda k: jax.random.fold_in(k, i))(keys_b)
-        return codes_bn.at[:, i].set(choose(logits_bv, step_keys_b, settings))
+        return codes_bn.at[:, i].set(pick(choose(logits_bv, step_keys_b, settings), infill, i))
 
-    return jax.lax.fori_loop(0, n, body, jnp.zeros((b, n), jnp.int32))
+    start_bn = jnp.zeros((b, n), jnp.int32) if infill is None else jnp.asarray(infill[0], jnp.int32)
+    return jax.lax.fori_loop(0, n, body, start_bn)
