@@ -32,6 +32,7 @@ WORLD_AWARE = {
     "vim.cli": "the command line wires every stage together",
     "vim.demo": "the demo shows the world's verdict beside each image",
     "vim.metrics.faithfulness": "judges drawn images with the world's scene parser",
+    "vim.metrics.editing": "edits rendered world scenes and judges them with the scene parser",
     "vim.rerank.train": "the scorer trains on the world's hard negative captions and images",
     "vim.rerank.score": "the scorer's evaluation uses the same hard negatives",
     "vim.upsample.train": "the upsampler's targets are world scenes rendered at the higher resolution",

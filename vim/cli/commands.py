@@ -4,6 +4,7 @@ vim generate "a red circle" "two green stars" -n 4 [--candidates 16] [--upsample
 vim edit photo.png "a red circle left of a blue star" --box 8,8,40,40 [--mask m.png | --keep-top-rows 4]
 vim export --tokenizer runs/tok --parti runs/parti [--scorer runs/scorer] -o checkpoints/mine --cfg 1.5
 vim eval faithfulness [--split natural] [--candidates 16] -n 1000
+vim eval editing -n 200 [--candidates 16]
 vim config show --preset tiny --set data.batch_size=8
 """
 
@@ -203,6 +204,46 @@ def cmd_eval_faithfulness(args: argparse.Namespace) -> None:
         print(f"wrote {args.output}")
 
 
+def cmd_eval_editing(args: argparse.Namespace) -> None:
+    from vim.bundle import load_bundle
+    from vim.generate import MAX_CANDIDATES, Generator, check_bound, check_sample_flags, draw_images, sample_settings
+    from vim.metrics.editing import editing_table, markdown
+    from vim.training.checkpoint import dump_json
+
+    check_sample_flags(args)
+    check_bound("--candidates", args.candidates, 1, MAX_CANDIDATES)
+    check_bound("-n", args.n, 1, 100_000)
+    check_bound("--completions", args.completions, 0, 100_000)
+    bundle = load_bundle(args.checkpoint)
+    if not bundle.parti_cfg.data.dataset.startswith("shapes"):
+        raise ValueError(f"{bundle.path} was not trained on the shapes world: the editing benchmark parses its scenes")
+    reranker = None
+    if args.candidates > 1 and (reranker := bundle.reranker()) is None:
+        raise ValueError(f"{bundle.path} has no scorer/ folder, so --candidates cannot rerank")
+    generator = Generator(bundle, batch_size=args.batch_size)
+
+    def draw(captions, images, masks, sample):
+        infill = (generator.encode_images(images), masks)
+        return draw_images(generator, captions, sample, args.seed, args.candidates, reranker, infill)
+
+    table = editing_table(
+        draw,
+        lambda images: generator.decode_codes(generator.encode_images(images)),
+        bundle.parti_cfg.data.world,
+        generator.grid,
+        args.n,
+        sample_settings(bundle.parti_cfg.sample, vars(args), args.candidates > 1),
+        completions=args.completions,
+        seed=args.seed,
+        candidates=args.candidates,
+    )
+    table["checkpoint"] = str(bundle.path)
+    print(markdown(table))
+    if args.output:
+        dump_json(Path(args.output), table)
+        print(f"wrote {args.output}")
+
+
 def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:
     add("config", "show", cmd_config_show, "print the resolved config as JSON")
     p = add(
@@ -274,3 +315,16 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
     )
     p.add_argument("-o", "--output", help="also write the table as JSON")
     p.add_argument("--images", metavar="DIR", help="also save the judged images: DIR/cfg<scale>/<test caption i>.png")
+
+    p = add(
+        "eval",
+        "editing",
+        cmd_eval_editing,
+        "edit and complete rendered test scenes, parse the results, report edit and keep rates and PSNR",
+        config=False,
+        sampling=True,
+    )
+    p.add_argument("-n", type=int, default=200, help="edit cases (two-group test scenes, one group changed)")
+    p.add_argument("--completions", type=int, help="completion cases (keep the top half; default: -n)")
+    p.add_argument("--candidates", type=int, default=1, help="judge the scorer's best of this many per case")
+    p.add_argument("-o", "--output", help="also write the table as JSON")
