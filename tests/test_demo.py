@@ -328,3 +328,51 @@ def test_the_api_endpoints_refuse_hostile_values_with_a_message(served, tmp_path
                 gradio_checks += 1
     print(f"{CALLS} API calls: {answered} answered, {refused} refused ({gradio_checks} by Gradio's type checks)")
     assert refused and len(generate(client, n=1)[0]) == 1  # still serving
+
+
+def edit_inputs(tmp_path, width: int = 64, painted: tuple[slice, slice] | None = (slice(8, 24), slice(32, 56))):
+    """An editor value: a rendered scene as the background and one painted layer (None: nothing painted)."""
+    Image.fromarray(make_example(WorldConfig(), "test", 0)["image"]).resize((width, 64)).save(tmp_path / "scene.png")
+    layer = np.zeros((64, width, 4), np.uint8)
+    if painted is not None:
+        layer[painted] = 255
+    Image.fromarray(layer).save(tmp_path / "layer.png")
+    return {"background": str(tmp_path / "scene.png"), "layers": [str(tmp_path / "layer.png")], "composite": None}
+
+
+def test_edit_tab_shows_the_original_the_mask_and_judged_edits(served, tmp_path):
+    client, _ = served
+    prompt = "a big red circle left of a small blue square"
+    value = edit_inputs(tmp_path)
+    editor = {**value, "background": handle_file(value["background"]), "layers": [handle_file(value["layers"][0])]}
+    settings = [2, 3.0, 1.0, 0, 1.0, 3, 0, False]  # images, cfg, temperature, top-k, top-p, seed, candidates, upsample
+    gallery, note, files = client.predict(editor, "paint", "", 4, prompt, *settings, api_name="/edit")
+    assert [item["caption"].split(":")[0] for item in gallery[:2]] == ["original (cropped, resized)", "mask"]
+    assert len(gallery) == 4 and len(files) == 2 and "2 edit(s) in" in note and "seeds 3, 4" in note
+    assert "mask: 6 of 64 tokens redrawn" in gallery[1]["caption"]  # rows 8..23 × columns 32..55: 2 × 3 tokens
+    for item, file in zip(gallery[2:], files, strict=True):
+        assert list(verdict_of(item["caption"])) == [*ATTRIBUTES, "exact"]
+        with Image.open(file) as im:
+            record = json.loads(im.text["vim"])
+        assert record["edit"]["mask"][1] == "00001110" and len(record["edit"]["source_codes"]) == 64
+
+
+def test_edit_tab_refuses_bad_masks_with_a_clear_error(demo, tmp_path):
+    import gradio as gr
+
+    prompt, settings = "a red circle", [1, 3.0, 1.0, 0, 1.0, 0]
+    (tmp_path / "notes.png").write_text("not an image")
+    wrong = edit_inputs(tmp_path, painted=None)
+    Image.new("RGBA", (32, 32), (255, 255, 255, 255)).save(tmp_path / "small_layer.png")
+    for editor, region, box, message in [
+        (None, "paint", "", "upload an image first"),
+        (wrong, "paint", "", "the painted mask is empty"),
+        ({**wrong, "layers": []}, "paint", "", "nothing is painted"),
+        ({**wrong, "layers": [str(tmp_path / "small_layer.png")]}, "paint", "", "32×32 pixels but the image is 64×64"),
+        ({**wrong, "background": str(tmp_path / "notes.png")}, "paint", "", r"could not read notes\.png as an image"),
+        (wrong, "box", "1,2,3", "four whole numbers"),
+    ]:
+        with pytest.raises(gr.Error, match=message):
+            demo.edit(editor, region, box, 4, prompt, *settings)
+    gallery, note, _ = demo.edit(wrong, "keep top rows", "", 6, prompt, *settings)  # completion: 2 rows drawn
+    assert "mask: 16 of 64 tokens redrawn" in gallery[1][1] and "1 edit(s)" in note

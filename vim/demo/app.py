@@ -1,4 +1,5 @@
-"""The vim Gradio demo: text → images with a bundle, a tokenizer tab, and the model card.
+"""The vim Gradio demo: text → images with a bundle, an edit tab (redraw a region for a caption), a tokenizer
+tab, and the model card.
 
     vim demo                                   # bundled checkpoint, http://127.0.0.1:7860
     vim demo --checkpoint path/to/bundle --port 8000 --host 0.0.0.0 --auth-file ~/.vim-demo-users
@@ -45,6 +46,8 @@ from starlette.middleware import Middleware
 
 from vim.bundle import Bundle, load_bundle
 from vim.config import SampleConfig
+from vim.data.image_files import open_checked, read_image
+from vim.edit import MaskError, box_mask, edit, edit_record, pixel_mask, rows_mask, token_mask
 from vim.files import save_image
 from vim.generate import Generator, PromptError, check_prompt, check_settings, draw, image_name, image_record
 from vim.metrics.lpips import make_distance
@@ -178,6 +181,7 @@ class Demo:
         for scale, n in itertools.product((3.0, 1.0), sorted(rows)):
             self.generator(["a red circle"] * n, list(range(n)), SampleConfig(cfg_scale=scale))
         self._roundtrip(jnp.zeros((1, self.image_size, self.image_size, 3)))
+        self.generator.encode_images(np.zeros((1, self.image_size, self.image_size, 3), np.uint8))  # edits
         if self._lpips_of is not None:
             self._lpips_of(*[jnp.zeros((1, self.image_size, self.image_size, 3))] * 2)
         if self.reranker is not None or self.upsampler is not None:
@@ -196,6 +200,110 @@ class Demo:
 
     def generate(self, prompt, n, cfg_scale, temperature, top_k, top_p, seed, candidates=0, upsample=False):
         self.cache.prune()
+        prompt, n, candidates, sample, seed = self._request(
+            prompt, n, cfg_scale, temperature, top_k, top_p, seed, candidates, upsample
+        )
+        start = time.perf_counter()
+        drawn = draw(
+            self.generator,
+            prompt,
+            n,
+            seed,
+            sample,
+            max(candidates, n),
+            self.reranker,
+            self.upsampler if upsample else None,
+        )
+        gallery, note, files = self._show(drawn, prompt, sample, upsample, time.perf_counter() - start)
+        return gallery, note, files
+
+    def edit(
+        self,
+        editor,
+        region,
+        box,
+        keep_rows,
+        prompt,
+        n,
+        cfg_scale,
+        temperature,
+        top_k,
+        top_p,
+        seed,
+        candidates=0,
+        upsample=False,
+    ):
+        """The Edit tab: `editor` is the ImageEditor's value (file paths of the background and the painted
+        layers); `region` says which of the painted layers, the box or the kept top rows is redrawn."""
+        self.cache.prune()
+        prompt, n, candidates, sample, seed = self._request(
+            prompt, n, cfg_scale, temperature, top_k, top_p, seed, candidates, upsample
+        )
+        background = (editor or {}).get("background") if isinstance(editor, dict) else editor
+        if not background:
+            raise gr.Error("upload an image first (or take the first generated image)")
+        path = self._upload(background)
+        try:
+            upright, _ = read_image(path, MAX_UPLOAD_PIXELS)
+            grid = self.generator.grid
+            if region == "box":
+                mask_gg = box_mask(box or "", upright.size, grid)
+            elif region == "keep top rows":
+                mask_gg = rows_mask(int(keep_rows), grid)
+            else:
+                mask_gg = self._painted_mask(editor.get("layers") or [], upright.size, grid)
+            image = load_square(path, self.image_size, max_pixels=MAX_UPLOAD_PIXELS)
+        except (ValueError, TypeError) as e:
+            raise gr.Error(str(e)) from None
+        start = time.perf_counter()
+        upsampler = self.upsampler if upsample else None
+        drawn, codes_n = edit(
+            self.generator, image, mask_gg, prompt, n, seed, sample, max(candidates, n), self.reranker, upsampler
+        )
+        extra = edit_record(Path(path).name, None, mask_gg, codes_n)
+        gallery, note, files = self._show(drawn, prompt, sample, upsample, time.perf_counter() - start, extra)
+        side = drawn.images.shape[1]
+        shown = np.asarray(Image.fromarray(image).resize((side, side), Image.Resampling.NEAREST))
+        overlay = np.where(pixel_mask(mask_gg, side)[..., None], shown // 2 + 128, shown // 2).astype(np.uint8)
+        folder = Path(files[0]).parent  # the original and the mask go with the edits
+        shown_before = []
+        for picture, name, caption in (
+            (shown, "original", "original (cropped, resized)"),
+            (overlay, "mask", f"mask: {int(mask_gg.sum())} of {mask_gg.size} tokens redrawn"),
+        ):
+            save_image(Image.fromarray(picture), folder / f"{name}.png")
+            shown_before.append((str(folder / f"{name}.png"), caption))
+        return shown_before + gallery, note, files
+
+    def _upload(self, path_like) -> str:
+        """An uploaded file's path, refused past the upload limit (gradio does not enforce it on files it
+        downloads for a URL sent as the input)."""
+        path = path_like if isinstance(path_like, str) else getattr(path_like, "name", str(path_like))
+        if (size := Path(path).stat().st_size) > self.max_file_size:
+            limit = self.max_file_size
+            raise gr.Error(f"{Path(path).name} is {size:,} bytes, over this demo's upload limit of {limit:,} bytes")
+        return path
+
+    def _painted_mask(self, layers, image_wh: tuple[int, int], grid: int) -> np.ndarray:
+        """The token mask of the editor's painted layers: every pixel painted in any layer (alpha > 0)."""
+        marked = None
+        for layer in layers:
+            with open_checked(self._upload(layer), MAX_UPLOAD_PIXELS) as im:
+                painted = im.convert("RGBA")
+            if painted.size != tuple(image_wh):
+                raise MaskError(
+                    f"the painted layer is {painted.width}×{painted.height} pixels but the image is "
+                    f"{image_wh[0]}×{image_wh[1]}"
+                )
+            alpha = np.asarray(painted.getchannel("A")) > 0
+            marked = alpha if marked is None else marked | alpha
+        if marked is None:
+            raise MaskError("nothing is painted: paint the region to redraw, or choose the box or kept rows")
+        return token_mask(marked, grid, "the painted mask")
+
+    def _request(self, prompt, n, cfg_scale, temperature, top_k, top_p, seed, candidates, upsample):
+        """A request's prompt, image count, candidates, sampling settings and seed (a random one for −1),
+        checked; gr.Error says what is wrong."""
         try:
             prompt = check_prompt(prompt)
             n, candidates = int(n), int(candidates or 0)
@@ -214,15 +322,15 @@ class Demo:
                 raise ValueError(f"seed must be -1 (random) or 0..2³¹−1, got {seed}")
         except (PromptError, ValueError, TypeError) as e:
             raise gr.Error(str(e)) from None
-        spec, unchecked = self._caption_spec(prompt)
-        draws = max(candidates, n)
         if seed == -1:
-            seed = random.randrange(2**31 - draws)
-        start = time.perf_counter()
-        drawn = draw(
-            self.generator, prompt, n, seed, sample, draws, self.reranker, self.upsampler if upsample else None
-        )
-        seconds = time.perf_counter() - start
+            seed = random.randrange(2**31 - max(candidates, n))
+        return prompt, n, candidates, sample, seed
+
+    def _show(self, drawn, prompt: str, sample: SampleConfig, upsample: bool, seconds: float, edit_info=None):
+        """The gallery (each image captioned with its seed, score and the parser's verdict), the note under
+        it and the PNG files (each with its record embedded; an edit's with `edit_info` as its `edit`)."""
+        spec, unchecked = self._caption_spec(prompt)
+        n = len(drawn.images)
         folder = Path(tempfile.mkdtemp(prefix="vim-demo-", dir=self.cache.path))
         self._folders.append(folder)
         while len(self._folders) > KEEP_RESULTS:  # a long-running server must not fill the disk
@@ -234,6 +342,8 @@ class Demo:
             name = image_name(0, j, s)  # as `vim generate` names a first prompt's images
             # The bundle's name, not its path: the PNGs leave this machine, its folder layout need not.
             record = image_record(drawn, j, prompt, name, sample, self.bundle.path.name, bool(upsample), seconds / n)
+            if edit_info is not None:
+                record["edit"] = edit_info
             caption = f"seed {s}"
             if drawn.scores is not None:
                 caption += f" · score {record['rerank']['score']:.3f}"
@@ -247,15 +357,16 @@ class Demo:
             save_image(Image.fromarray(image), path, pnginfo=info)
             files.append(str(path))
             gallery.append((str(path), caption))
+        what = "edit(s)" if edit_info is not None else "image(s)"
         note = (
-            f"{n} image(s) in {seconds:.2f} s ({seconds / n:.2f} s per image), seeds {', '.join(map(str, drawn.seeds))}"
+            f"{n} {what} in {seconds:.2f} s ({seconds / n:.2f} s per image), seeds {', '.join(map(str, drawn.seeds))}"
         )
         if drawn.scores is not None:
-            note += f" · best {n} of {draws} candidates by the scorer"
+            note += f" · best {n} of {len(drawn.scores)} candidates by the scorer"
         if drawn.truncated:
             note += " · prompt cut to the model's text length"
         if spec is not None:
-            note += f" · {exact} of {n} image(s) match the prompt exactly (scene parser on the pixels)"
+            note += f" · {exact} of {n} {what} match the prompt exactly (scene parser on the pixels)"
         else:
             note += f" · {unchecked}"
         return gallery, note, files
@@ -274,11 +385,7 @@ class Demo:
         self.cache.prune()
         if upload is None:
             raise gr.Error("upload an image first")
-        path = upload if isinstance(upload, str) else getattr(upload, "name", str(upload))
-        # gradio enforces the limit on uploads but not on files it downloads for a URL sent as the input.
-        if (size := Path(path).stat().st_size) > self.max_file_size:
-            limit = self.max_file_size
-            raise gr.Error(f"{Path(path).name} is {size:,} bytes, over this demo's upload limit of {limit:,} bytes")
+        path = self._upload(upload)
         try:
             pixels = load_square(path, self.image_size, max_pixels=MAX_UPLOAD_PIXELS)
         except ValueError as e:
@@ -299,6 +406,36 @@ class Demo:
             f"{unique} distinct codes = {100 * unique / self.codebook_size:.2f} % of the {self.codebook_size}-code book"
         )
         return pixels, (recon * 255).round().astype(np.uint8), code_map, stats
+
+
+def sampling_controls(demo: Demo) -> list[gr.components.Component]:
+    """Images, CFG, temperature, top-k, top-p, seed, candidates and upsampling, at the bundle's settings."""
+    defaults = demo.bundle.parti_cfg.sample  # the sampling the bundle's card recommends
+    return [
+        gr.Slider(1, MAX_IMAGES, value=4, step=1, label="Images"),
+        gr.Slider(0, 10, value=defaults.cfg_scale, step=0.5, label="CFG scale"),
+        gr.Slider(0, 2, value=defaults.temperature, step=0.05, label="Temperature (0 = greedy)"),
+        gr.Slider(0, demo.codebook_size, value=defaults.top_k, step=1, label="Top-k (0 = off)"),
+        gr.Slider(0.05, 1, value=defaults.top_p, step=0.05, label="Top-p (1 = off)"),
+        gr.Number(value=0, precision=0, label="Seed (-1 = random)"),
+        gr.Slider(
+            0,
+            MAX_CANDIDATES,
+            value=MAX_CANDIDATES if demo.reranker is not None else 0,  # best-of-16 is far more faithful
+            step=1,
+            label="Candidates to rerank (0 = none)",
+            visible=demo.reranker is not None,
+        ),
+        gr.Checkbox(value=False, label="Upsample ×2 (super-resolution)", visible=demo.upsampler is not None),
+    ]
+
+
+def first_file(files):
+    """The first of the Generate tab's images, for the editor; gr.Error when there is none yet."""
+    if not files:
+        raise gr.Error("generate an image first")
+    first = files[0]
+    return first if isinstance(first, str) else getattr(first, "name", str(first))
 
 
 def _code_map(codes: np.ndarray, codebook_size: int, side: int) -> np.ndarray:
@@ -391,7 +528,6 @@ def build_app(demo: Demo, queue_size: int = 16, concurrency: int = 1) -> gr.Bloc
     """The demo's Blocks; launch them with `**server_kwargs(demo)`. Gradio writes into `demo.cache` from
     here on (the components read the folder when made)."""
     demo.cache.serve()
-    defaults = demo.bundle.parti_cfg.sample  # the sampling the bundle's card recommends
     world = demo.bundle.parti_cfg.data.dataset
     with gr.Blocks(title="vim — text to image") as app:
         gr.Markdown(
@@ -407,32 +543,52 @@ def build_app(demo: Demo, queue_size: int = 16, concurrency: int = 1) -> gr.Bloc
                     gr.Examples(WORLD_EXAMPLES, inputs=prompt, label="Shapes-world captions (in domain)")
                     gr.Examples(P2_EXAMPLES, inputs=prompt, label="PartiPrompts (outside the bundled model's domain)")
                 with gr.Column(scale=1):
-                    n = gr.Slider(1, MAX_IMAGES, value=4, step=1, label="Images")
-                    cfg_scale = gr.Slider(0, 10, value=defaults.cfg_scale, step=0.5, label="CFG scale")
-                    temperature = gr.Slider(
-                        0, 2, value=defaults.temperature, step=0.05, label="Temperature (0 = greedy)"
-                    )
-                    top_k = gr.Slider(0, demo.codebook_size, value=defaults.top_k, step=1, label="Top-k (0 = off)")
-                    top_p = gr.Slider(0.05, 1, value=defaults.top_p, step=0.05, label="Top-p (1 = off)")
-                    seed = gr.Number(value=0, precision=0, label="Seed (-1 = random)")
-                    candidates = gr.Slider(
-                        0,
-                        MAX_CANDIDATES,
-                        value=MAX_CANDIDATES if demo.reranker is not None else 0,  # best-of-16 is far more faithful
-                        step=1,
-                        label="Candidates to rerank (0 = none)",
-                        visible=demo.reranker is not None,
-                    )
-                    upsample = gr.Checkbox(
-                        value=False, label="Upsample ×2 (super-resolution)", visible=demo.upsampler is not None
-                    )
+                    controls = sampling_controls(demo)
             gallery = gr.Gallery(label="Images", columns=4, height="auto", elem_id="gallery")
             timing = gr.Markdown(elem_id="timing")
             files = gr.File(label="Download (PNG with settings embedded)", file_count="multiple")
-            inputs = [prompt, n, cfg_scale, temperature, top_k, top_p, seed, candidates, upsample]
+            inputs = [prompt, *controls]
             outputs = [gallery, timing, files]
             button.click(demo.generate, inputs, outputs, api_name="generate", concurrency_limit=concurrency)
             prompt.submit(demo.generate, inputs, outputs, api_name=False, concurrency_limit=concurrency)
+        with gr.Tab("Edit"):
+            grid = demo.generator.grid
+            with gr.Row():
+                with gr.Column(scale=2):
+                    editor = gr.ImageEditor(
+                        label="Image: paint the region to redraw",
+                        type="filepath",
+                        format="png",  # lossless, and the painted layers keep their alpha
+                        sources=("upload", "clipboard"),
+                        brush=gr.Brush(colors=["#ffffff"], color_mode="fixed"),
+                        elem_id="edit-image",
+                    )
+                    take = gr.Button("Take the first generated image")
+                    edit_prompt = gr.Textbox(
+                        label="Caption of the whole edited image",
+                        placeholder="a big red circle left of a small blue star",
+                        max_lines=3,
+                        elem_id="edit-prompt",
+                    )
+                    edit_button = gr.Button("Edit", variant="primary", elem_id="edit")
+                with gr.Column(scale=1):
+                    region = gr.Radio(
+                        ["paint", "box", "keep top rows"], value="paint", label="Region to redraw", elem_id="region"
+                    )
+                    box = gr.Textbox(label="Box x0,y0,x1,y1 (pixels of the image; with 'box')", max_lines=1)
+                    keep_rows = gr.Slider(
+                        0, grid - 1, value=grid // 2, step=1, label="Rows of tokens kept on top (with 'keep top rows')"
+                    )
+                    edit_controls = sampling_controls(demo)
+            edit_gallery = gr.Gallery(
+                label="Original, mask and edits", columns=6, height="auto", elem_id="edit-gallery"
+            )
+            edit_timing = gr.Markdown(elem_id="edit-timing")
+            edit_files = gr.File(label="Download (PNG with settings embedded)", file_count="multiple")
+            edit_inputs = [editor, region, box, keep_rows, edit_prompt, *edit_controls]
+            edit_outputs = [edit_gallery, edit_timing, edit_files]
+            edit_button.click(demo.edit, edit_inputs, edit_outputs, api_name="edit", concurrency_limit=concurrency)
+            take.click(first_file, files, editor, api_name=False)
         with gr.Tab("Tokenizer"):
             upload = gr.File(label="Image", file_types=["image"], type="filepath")
             run = gr.Button("Encode and decode")
