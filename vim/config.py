@@ -239,6 +239,10 @@ class TrainConfig:
     # gradients are summed in f32 and one update is applied: activation memory of a microbatch,
     # the update of the whole batch. Must divide data.batch_size (and each device's share of it).
     microbatches: int = 1
+    # Shard the optimizer state and the weight update over mesh.data (vim/training/shard_update.py): a
+    # device keeps 1/data of the state, gradients are reduce-scattered and the new weights all-gathered.
+    # Same arithmetic as the replicated update, so a run may switch it on or off when it resumes.
+    shard_update: bool = _resume_safe(False)
     grad_clip: float = 1.0  # global-norm clipping
     ema_decay: float = 0.999  # EMA of weights used for eval and export; 0 = off
     seed: int = 0  # parameter init and training randomness

@@ -6,7 +6,9 @@ Every array that is sharded names its dims logically (`batch`, `embed`, `mlp`, `
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import contextvars
+from collections.abc import Iterator, Sequence
 
 import jax
 from jax.sharding import NamedSharding
@@ -96,14 +98,39 @@ def constrain(x: jax.Array, names: Sequence[str | None]) -> jax.Array:
     test). With several devices a missing mesh is an entry point's bug, which would otherwise run
     unsharded (slow, or out of memory) without a word: it raises.
     """
-    if jax.sharding.get_abstract_mesh().empty:
+    mesh = jax.sharding.get_abstract_mesh()
+    if mesh.empty:
         if jax.device_count() > 1:
             raise RuntimeError(
                 f"vim.sharding.constrain{tuple(names)} ran outside jax.set_mesh on {jax.device_count()} devices: "
                 "set a mesh around the call (vim.sharding.make_mesh), as vim's entry points do"
             )
         return x
-    return jax.lax.with_sharding_constraint(x, logical_spec(names))
+    spec = logical_spec(names)
+    if taken := _TAKEN.get():
+        spec = P(*(_without(entry, taken) for entry in spec))
+    return jax.lax.with_sharding_constraint(x, spec)
+
+
+# Mesh axes that a `jax.vmap(..., spmd_axis_name=...)` around the code being traced already splits its
+# mapped dim over (`axes_taken`); `constrain` leaves them out of the dims it names.
+_TAKEN: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("vim_axes_taken", default=frozenset())
+
+
+@contextlib.contextmanager
+def axes_taken(*axes: str) -> Iterator[None]:
+    """Trace code inside `jax.vmap(f, spmd_axis_name=axes)`: its activations' logical dims keep their
+    rules minus `axes`, which the mapped dim holds (a mesh axis may split only one dim)."""
+    token = _TAKEN.set(_TAKEN.get() | set(axes))
+    try:
+        yield
+    finally:
+        _TAKEN.reset(token)
+
+
+def _without(entry: str | tuple[str, ...] | None, axes: set[str]) -> str | tuple[str, ...] | None:
+    kept = tuple(a for a in ((entry,) if isinstance(entry, str) else entry or ()) if a not in axes)
+    return kept or None
 
 
 def param_specs(abstract_state) -> dict:

@@ -26,6 +26,7 @@ from vim.parti.sample import empty_text, expert_rows, sample_codes, settings_arr
 from vim.sharding import param_specs, replicated
 from vim.training.loop import fit
 from vim.training.optim import accumulate_gradients, guarded_update, make_optimizer
+from vim.training.shard_update import reduce_scattered_gradients, shard_optimizer_state, update_specs
 from vim.training.state import advance, new_state, step_key
 from vim.training.weights import TRAINED_ON, read_record, records_mismatch, text_record
 
@@ -33,6 +34,7 @@ from vim.training.weights import TRAINED_ON, read_record, records_mismatch, text
 class PartiTask:
     grid_name = "truth_vs_sample"  # eval grids: decoded true codes | a sample for the same caption
     splits_microbatches = True  # train_step honours train.microbatches (vim.training.loop checks)
+    shards_update = True  # and train.shard_update
 
     def __init__(self, cfg: Config, tokenizer: Any | None = None):
         self.cfg, self.pc = cfg, cfg.parti
@@ -64,7 +66,8 @@ class PartiTask:
             transform_non_params=lambda _: replicated(mesh),
         )
         out = jax.tree.map(lambda _: replicated(mesh), abstract_state)
-        return {**out, "params": params, "ema": params, "opt_state": opt}
+        state = {**out, "params": params, "ema": params, "opt_state": opt}
+        return shard_optimizer_state(state, abstract_state, mesh) if self.cfg.train.shard_update else state
 
     @property
     def text_key(self) -> str:
@@ -110,18 +113,19 @@ class PartiTask:
     def train_step(self, state: dict, batch: dict) -> tuple[dict, dict]:
         key = step_key(state)
         microbatches = self.cfg.train.microbatches
-        if microbatches == 1:
+        specs = param_specs(self.abstract_params)
+        update = update_specs(specs, state["params"]) if self.cfg.train.shard_update else None
+        if microbatches == 1 and update is None:
             (loss, aux), grads = jax.value_and_grad(self.loss, has_aux=True)(state["params"], batch, key)
         else:  # captions drop over the whole batch, so the update equals the one-batch update
             batch = {**batch, self.text_key: self.drop_captions(self.text_ids(batch), key)}
-            (loss, aux), grads = accumulate_gradients(
-                lambda params, micro: self.loss(params, micro, None),
-                state["params"],
-                batch,
-                microbatches,
-                param_specs(self.abstract_params),
-            )
-        params, opt_state, ok = guarded_update(self.tx, state["params"], state["opt_state"], grads, loss)
+            args = (lambda params, micro: self.loss(params, micro, None), state["params"], batch, microbatches, specs)
+            if update is None:
+                (loss, aux), grads = accumulate_gradients(*args)
+            else:
+                (loss, aux), grads = reduce_scattered_gradients(*args, update)
+        sharded = None if update is None else (update, specs)
+        params, opt_state, ok = guarded_update(self.tx, state["params"], state["opt_state"], grads, loss, sharded)
         new = advance(state, params, opt_state, ok, self.cfg.train.ema_decay)
         return new, {"loss": loss, **aux, "grad_norm": optax.tree.norm(grads)}
 

@@ -78,6 +78,8 @@ def fit(
     tc = cfg.train
     if tc.microbatches != 1 and not getattr(task, "splits_microbatches", False):
         raise ConfigError(f"train.microbatches={tc.microbatches}: {type(task).__name__} trains on whole batches; use 1")
+    if tc.shard_update and not getattr(task, "shards_update", False):
+        raise ConfigError(f"train.shard_update=true: {type(task).__name__} updates replicated weights; use false")
     distributed.check_same_config(cfg)  # before any step: a mismatch fails on every process, naming fields
     distributed.on_primary(lambda: save_or_check(cfg, workdir), f"checking the config in {workdir}")
     primary = distributed.is_primary()

@@ -120,9 +120,17 @@ def all_finite(tree: Any) -> jax.Array:
 
 
 def guarded_update(
-    tx: optax.GradientTransformation, params: Any, opt_state: Any, grads: Any, loss: jax.Array
+    tx: optax.GradientTransformation,
+    params: Any,
+    opt_state: Any,
+    grads: Any,
+    loss: jax.Array,
+    sharded: tuple[Any, Any] | None = None,
 ) -> tuple[Any, Any, jax.Array]:
     """Apply the update only if loss and every gradient are finite; returns (params, opt_state, ok).
+
+    `sharded` = (update specs, param specs) runs the sharded weight update (`vim.training.shard_update`):
+    gradients and the update split over the data axis, the new weights gathered back to the param specs.
 
     A `lax.cond`, so a skipped step costs nothing and a taken one pays no select over the state.
     One finite global norm stands for "every gradient is finite" (an inf or NaN anywhere makes it
@@ -130,12 +138,18 @@ def guarded_update(
     would cost ~100 more ops.
     A norm overflowing float32 (> 1.8e19) also counts as non-finite, and that step is skipped.
     """
+    if sharded is not None:  # the data-parallel gradient sum becomes a reduce-scatter
+        grads = jax.lax.with_sharding_constraint(grads, sharded[0])
     norm = optax.tree.norm(grads)
     ok = jnp.isfinite(loss) & jnp.isfinite(norm)
 
     def apply(_):
-        updates, new_opt_state = tx.update(grads, opt_state, params, global_norm=norm)
-        return optax.apply_updates(params, updates), new_opt_state
+        own = params if sharded is None else jax.lax.with_sharding_constraint(params, sharded[0])
+        updates, new_opt_state = tx.update(grads, opt_state, own, global_norm=norm)
+        new_params = optax.apply_updates(own, updates)
+        if sharded is not None:  # each device updated its shard; gather the weights the rules' way
+            new_params = jax.lax.with_sharding_constraint(new_params, sharded[1])
+        return new_params, new_opt_state
 
     new_params, new_opt_state = jax.lax.cond(ok, apply, lambda _: (params, opt_state), None)
     return new_params, new_opt_state, ok
