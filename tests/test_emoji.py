@@ -267,3 +267,12 @@ def test_no_module_outside_the_emoji_package_imports_it():
         and any(name == "vim.emoji" or name.startswith("vim.emoji.") for name in imports_of(path))
     ]
     assert leaks == []
+
+
+def test_emoji_labels_in_the_scene_field_give_no_world_negative():
+    from vim.world.negatives import negative_captions, world_scene
+
+    labels = json.dumps({"name": "cat face", "group": "Animals & Nature"}).encode()
+    example = {"scene": labels, "caption": b"a cat face", "image": np.zeros((8, 8, 3), np.uint8)}
+    assert world_scene(example) is None
+    assert negative_captions(example, np.random.default_rng(0), (), 3, color_swap=True) == (None, None)

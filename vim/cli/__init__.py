@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "vim.rerank.commands",  # train-scorer, export-scorer, eval-scorer
     "vim.upsample.commands",  # train-upsampler, export-upsampler, eval-upsampler
     "vim.metrics.commands",  # fid, fid-stats, kid, is
+    "vim.judge",  # eval generation
     "vim.p2.commands",  # p2 run / compare / score
     "vim.demo.commands",  # demo
 )

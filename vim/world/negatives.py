@@ -16,6 +16,7 @@ caption among candidates that differ in just such ways, which caption negatives 
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Callable, Sequence
 
@@ -262,16 +263,26 @@ def _text(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def world_scene(example: dict) -> Scene | None:
+    """The example's world scene; None when it has none (tfds: b"") or its `scene` field holds another
+    dataset's labels (an imported dataset's JSON, such as the emoji's), which no world change applies to."""
+    scene = example.get("scene", b"")
+    if not len(scene):
+        return None
+    labels = json.loads(scene)
+    return Scene.from_json(scene) if isinstance(labels, dict) and "spec" in labels else None
+
+
 def negative_image(
     example: dict, rng: np.random.Generator, heldout_pairs: tuple[str, ...], max_objects: int
 ) -> np.ndarray | None:
     """The example's scene changed by `perturb_scene` and rendered at its image's size; None without a scene
     or without an allowed change."""
-    scene = example.get("scene", b"")
-    if not len(scene):
+    scene = world_scene(example)
+    if scene is None:
         return None
     try:
-        changed = perturb_scene(Scene.from_json(scene), rng, heldout_pairs, max_objects=max_objects)
+        changed = perturb_scene(scene, rng, heldout_pairs, max_objects=max_objects)
     except NoPerturbationError:
         return None
     return render(changed, np.asarray(example["image"]).shape[0])
@@ -285,10 +296,10 @@ def negative_captions(
     The scene is JSON (bytes from a built dataset, str from shapes-stream); examples without one
     (imported, tfds: b"" or "") get neither. The color swap keeps the own caption's wording.
     """
-    scene = example.get("scene", b"")
-    if not len(scene):
+    scene = world_scene(example)
+    if scene is None:
         return None, None
-    spec = Scene.from_json(scene).spec
+    spec = scene.spec
     # The negative speaks the own caption's register, so the register itself tells the scorer nothing.
     write = make_caption if full_register(_text(example["caption"])) else make_natural_caption
     try:
