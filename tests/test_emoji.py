@@ -276,3 +276,24 @@ def test_emoji_labels_in_the_scene_field_give_no_world_negative():
     example = {"scene": labels, "caption": b"a cat face", "image": np.zeros((8, 8, 3), np.uint8)}
     assert world_scene(example) is None
     assert negative_captions(example, np.random.default_rng(0), (), 3, color_swap=True) == (None, None)
+
+
+def test_the_tone_classifier_reads_skin_color_wherever_it_is_and_ignores_the_background():
+    from vim.emoji.evaluate import ToneClassifier, tone_features
+    from vim.emoji.names import TONE_ORDER
+
+    skins = [(250, 220, 190), (225, 185, 150), (190, 140, 100), (140, 95, 60), (90, 60, 40)]
+    rng = np.random.default_rng(0)
+
+    def person(tone: int) -> np.ndarray:  # a skin patch of random size and place, a random shirt, background
+        image = np.full((16, 16, 3), BACKGROUND, np.uint8)
+        y, x, side = *rng.integers(0, 8, 2), rng.integers(4, 9)
+        image[y : y + side, x : x + side] = skins[tone]
+        image[12:, :8] = rng.integers(0, 256, 3)
+        return image
+
+    tones = [t for t in range(5) for _ in range(12)]
+    classifier = ToneClassifier.fit(np.stack([person(t) for t in tones]), [TONE_ORDER[t] for t in tones])
+    assert classifier.predict(np.stack([person(t) for t in range(5)])) == list(TONE_ORDER)
+    empty = tone_features(np.full((1, 16, 16, 3), BACKGROUND, np.uint8))
+    assert not empty.any()  # only background: no color counted

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import logging
 import os
 import sys
@@ -33,6 +34,9 @@ COMMAND_MODULES = (
     "vim.p2.commands",  # p2 run / compare / score
     "vim.demo.commands",  # demo
 )
+# Datasets add commands of their own (the emoji's `vim eval emoji`) as entry points of this group
+# (pyproject.toml): a `register(sub, add)` like the modules above.
+COMMANDS_GROUP = "vim.commands"
 # Command groups (`vim GROUP COMMAND`), which any module may add to.
 GROUPS = {
     "config": "inspect configs",
@@ -165,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     for module in COMMAND_MODULES:
         importlib.import_module(module).register(sub, add)
+    for entry in importlib.metadata.entry_points(group=COMMANDS_GROUP):  # a dataset's own commands
+        entry.load()(sub, add)
     return parser
 
 
