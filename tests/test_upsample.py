@@ -163,3 +163,26 @@ def test_train_upsampler_cli_exports_a_bundle_part(small_cfg, trained_run, tmp_p
     np.testing.assert_array_equal(upsample(ema, images), from_export(images))
     with pytest.raises(FileNotFoundError, match="vim export-upsampler --workdir"):
         Upsampler(workdir)  # inference reads exported parts only
+
+
+def test_targets_from_a_dataset_built_at_the_higher_side_are_its_records(small_cfg, trained_run, tmp_path):
+    """Imported datasets have no scenes to render: the same dataset built at 128 px is the target. The world
+    built at 128 px is its own render, so both ways give the same pairs."""
+    import dataclasses
+
+    from vim.tokenizer.infer import load_tokenizer
+    from vim.upsample.train import build_pairs
+    from vim.world.build import build_world
+
+    world = dataclasses.replace(small_cfg.data.world, num_train=4, num_validation=4, num_test=4)
+    cfg = dataclasses.replace(
+        small_cfg, data=dataclasses.replace(small_cfg.data, data_dir=str(tmp_path / "64"), world=world)
+    )
+    build_world(world, tmp_path / "64", workers=1)
+    build_world(dataclasses.replace(world, resolution=128), tmp_path / "128", workers=1)
+    tokenizer, _ = load_tokenizer(trained_run)
+    rendered = build_pairs(cfg, SMALL_UP, tokenizer, "validation", 4, batch_size=4)
+    twin = dataclasses.replace(SMALL_UP, target_data_dir=str(tmp_path / "128"))
+    read = build_pairs(cfg, twin, tokenizer, "validation", 4, batch_size=4)
+    np.testing.assert_array_equal(read["high"], rendered["high"])
+    np.testing.assert_array_equal(read["low"], rendered["low"])

@@ -190,6 +190,10 @@ class UpsamplerConfig:
     r1_gamma: float = 10.0  # R1 gradient penalty on real images
     disc_width: int = 16  # channels of the discriminator's first stage
     # Training pairs (tokenizer reconstruction at input_size → the same scene rendered at input_size · scale).
+    # Where the high-res targets come from: "" = the world's scenes rendered at input_size · scale; else a data
+    # dir holding the same dataset built at that side, records in the same order (for example
+    # `vim data build emoji --data-dir data128 --set data.world.resolution=128`).
+    target_data_dir: str = ""
     train_pairs: int = 4_096  # train examples reconstructed once and cached in <workdir>/pairs
     eval_pairs: int = 512  # validation examples for PSNR against bicubic
     crop: int = 24  # low-res side of random training crops (conv nets train on crops; eval is whole images)

@@ -12,6 +12,7 @@ validation images against bicubic (PIL) upsampling of the same reconstructions.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -53,7 +54,8 @@ def build_pairs(
     cfg: Config, ucfg: UpsamplerConfig, tokenizer, split: str, n: int, batch_size: int = 32
 ) -> dict[str, np.ndarray]:
     """`low` = tokenizer reconstructions uint8 [n, S, S, 3] of the first n examples of `split`, `high` = their
-    scenes rendered at S·scale, `bicubic` = the baseline upsampling of `low`."""
+    scenes rendered at S·scale (or the same records of `ucfg.target_data_dir`), `bicubic` = the baseline
+    upsampling of `low`."""
     from vim.data.pipeline import open_split
     from vim.world.render import render
     from vim.world.scene import Scene
@@ -61,13 +63,23 @@ def build_pairs(
     source = open_split(cfg.data, split)
     n = min(n, len(source))
     side, big = ucfg.input_size, ucfg.input_size * ucfg.scale
+    targets = None
+    if ucfg.target_data_dir:
+        # The same dataset at the higher side (a world's folder is named by its resolution; an import's is not).
+        world = dataclasses.replace(cfg.data.world, resolution=big)
+        targets = open_split(dataclasses.replace(cfg.data, data_dir=ucfg.target_data_dir, world=world), split)
+    if targets is not None and len(targets) < n:
+        raise ValueError(f"{ucfg.target_data_dir} holds {len(targets)} {split} records, fewer than the {n} pairs asked")
     recon = _reconstructor(tokenizer)
     low = np.zeros((n, side, side, 3), np.uint8)
     high = np.zeros((n, big, big, 3), np.uint8)
     for start in range(0, n, batch_size):
         examples = [source[i] for i in range(start, min(start + batch_size, n))]
-        if not examples[0]["scene"]:
-            raise ValueError(f"dataset {cfg.data.dataset!r} has no scenes; the upsampler's targets are world renders")
+        if targets is None and not examples[0]["scene"]:
+            raise ValueError(
+                f"dataset {cfg.data.dataset!r} has no scenes to render at {big} px: build it at that side into "
+                "another data dir and set upsampler.target_data_dir"
+            )
         images = np.stack([np.asarray(e["image"]) for e in examples])
         if images.shape[1:] != (side, side, 3):
             raise ValueError(f"{split} images are {images.shape[1:]}, the upsampler takes {side}×{side}")
@@ -76,7 +88,16 @@ def build_pairs(
             : len(images)
         ]
         for j, e in enumerate(examples):
-            high[start + j] = render(Scene.from_json(e["scene"]), big)
+            if targets is None:
+                high[start + j] = render(Scene.from_json(e["scene"]), big)
+                continue
+            target = targets[start + j]
+            if target["caption"] != e["caption"] or np.asarray(target["image"]).shape != (big, big, 3):
+                raise ValueError(
+                    f"{ucfg.target_data_dir}'s {split} record {start + j} is not the {big} px twin of "
+                    f"{cfg.data.data_dir}'s (another caption or size): build both the same way at the two sides"
+                )
+            high[start + j] = target["image"]
     return {"low": low, "high": high, "bicubic": bicubic(low, ucfg.scale)}
 
 
@@ -100,6 +121,7 @@ def cached_pairs(
     meta = {
         "tokenizer": str(Path(tokenizer_workdir).absolute()),
         "tokenizer_step": int(tok_step),
+        "targets": ucfg.target_data_dir or "world renders",
         "train_pairs": ucfg.train_pairs,
         "eval_pairs": ucfg.eval_pairs,
         "scale": ucfg.scale,
