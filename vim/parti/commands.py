@@ -3,6 +3,7 @@
 vim encode-dataset --tokenizer runs/tok
 vim train-parti --preset tiny --tokenizer runs/tok --workdir runs/parti
 vim plan --preset parti-20b --mesh 16x16      # compile a step on fake devices: memory and FLOPs
+vim plan --auto --preset parti-350m --devices 64 --chip h100   # search the plans, rank them for a chip
 """
 
 from __future__ import annotations
@@ -33,10 +34,16 @@ def cmd_train_parti(args: argparse.Namespace) -> None:
 def cmd_plan(args: argparse.Namespace) -> None:
     import os
 
-    from vim.parti.plan import MAX_PLAN_BATCH, parse_mesh, plan, run_with_fake_devices
+    from vim.parti.plan import MAX_PLAN_BATCH, MAX_PLAN_DEVICES, parse_mesh, plan, run_with_fake_devices
 
     if args.batch is not None and not 1 <= args.batch <= MAX_PLAN_BATCH:
         raise ValueError(f"--batch must be 1..{MAX_PLAN_BATCH}, got {args.batch}")
+    if args.auto:
+        if args.devices is None or not 1 <= args.devices <= MAX_PLAN_DEVICES or args.chip is None:
+            raise ValueError(f"--auto needs --devices (1..{MAX_PLAN_DEVICES}) and --chip")
+        return cmd_plan_auto(args)
+    if args.mesh is None:
+        raise ValueError("give --mesh, or --auto --devices N --chip NAME to search the meshes")
     mesh = parse_mesh(args.mesh)
     needed = mesh.data * mesh.fsdp * mesh.model
     if not os.environ.get("VIM_PLAN_CHILD"):
@@ -46,6 +53,38 @@ def cmd_plan(args: argparse.Namespace) -> None:
             raise SystemExit(run_with_fake_devices(args.argv, needed))
     result = plan(from_args(args), mesh, args.batch)
     print(json.dumps(result, indent=2))
+
+
+def cmd_plan_auto(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from vim.chips import chip
+    from vim.files import write_text
+    from vim.parti.plan_auto import default_cache, parse_space, search
+
+    target = chip(args.chip)  # an unknown name fails before anything compiles
+    record = search(
+        args.preset,
+        args.overrides,
+        args.devices,
+        target,
+        batch=args.batch,
+        space=parse_space(args.space),
+        cache=Path(args.cache) if args.cache else default_cache(),
+        jobs=args.jobs,
+    )
+    if args.json:
+        write_text(Path(args.json), json.dumps(record, indent=2) + "\n")
+    print(record["table"])
+    unstable = [k for k, v in record["stability"].items() if not v["same_winner"]]
+    print(
+        f"\n{record['candidates']} candidates, {record['wall_seconds']} s; estimated step times on {args.chip} "
+        "(published peak figures; not measured on the chip). Winner unchanged with each chip figure at ±20 %: "
+        + ("yes" if not unstable else "no, it changes at " + ", ".join(unstable))
+    )
+    if record["winner"] is None:
+        raise SystemExit(f"no candidate fits {args.chip}'s memory")
+    print(f"winner: vim train-parti --preset {args.preset} {record['winner']}")
 
 
 def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:
@@ -69,5 +108,12 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
 
     p = add(sub, "plan", cmd_plan, "compile a train step on a (fake) device mesh; print memory and FLOPs")
     p.set_defaults(stage="parti")
-    p.add_argument("--mesh", required=True, help="FSDPxMODEL (e.g. 16x16) or DATAxFSDPxMODEL")
+    p.add_argument("--mesh", help="FSDPxMODEL (e.g. 16x16) or DATAxFSDPxMODEL")
     p.add_argument("--batch", type=int, default=None, help="global batch (default: the preset's)")
+    p.add_argument("--auto", action="store_true", help="search meshes, remat, microbatches, optimizer, sharded update")
+    p.add_argument("--devices", type=int, help="--auto: the number of devices to plan for")
+    p.add_argument("--chip", help="--auto: rank for this chip (h100, h200, tpu-v4, tpu-v5e, tpu-v5p)")
+    p.add_argument("--space", action="append", default=[], help="--auto: narrow a choice, e.g. mesh=2x2x2,1x4x2")
+    p.add_argument("--cache", help="--auto: compiled reports' folder (default ~/.cache/vim/plan)")
+    p.add_argument("--jobs", type=int, default=2, help="--auto: compiling processes at once")
+    p.add_argument("--json", help="--auto: also write the whole record (every report, the ranking) here")

@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from vim import hlo
 from vim.config import Config, MeshConfig
 from vim.sharding import batch_sharding, make_mesh
 from vim.training.checkpoint import abstract_like
@@ -73,7 +74,8 @@ def plan(cfg: Config, mesh_cfg: MeshConfig, batch_size: int | None = None) -> di
         start = time.perf_counter()
         compiled = step.lower(abstract_like(abstract, shardings), batch_in).compile()
         compile_seconds = time.perf_counter() - start
-    matmul = matmul_flops(compiled.as_text())
+    text = compiled.as_text()
+    matmul = matmul_flops(text)
     memory = compiled.memory_analysis()
     cost = compiled.cost_analysis() or {}
     flops = float(cost.get("flops", float("nan")))
@@ -99,6 +101,7 @@ def plan(cfg: Config, mesh_cfg: MeshConfig, batch_size: int | None = None) -> di
         "global_batch": batch,
         "tokens_per_step": batch * tokens,
         "optimizer": cfg.train.optimizer,
+        "shard_update": cfg.train.shard_update,
         "microbatches": cfg.train.microbatches,
         "sequences_per_device_per_microbatch": batch / cfg.train.microbatches / (mesh_cfg.data * mesh_cfg.fsdp),
         "remat": cfg.parti.remat,
@@ -113,12 +116,14 @@ def plan(cfg: Config, mesh_cfg: MeshConfig, batch_size: int | None = None) -> di
         # its recomputation in the backward pass (remat, logits chunks) and the backward pass proper.
         "matmul_flops_per_step": {k: v * n for k, v in matmul.items()},
         "recomputed_share_of_forward": matmul["recompute"] / matmul["forward"] if matmul["forward"] else 0.0,
+        # Bytes XLA's cost analysis says the step reads and writes (one device; the microbatch loop's body
+        # times its trip count, as for the FLOPs): XLA:CPU's fusions, an accelerator fuses differently.
+        "hbm_bytes_per_step_per_device": float(cost.get("bytes accessed", float("nan"))) * cfg.train.microbatches,
+        # Every collective of the compiled program, one device's view, merged by kind, group size and span
+        # (`vim.hlo.collectives`: loop bodies times their trip counts; the bytes a ring sends).
+        "collectives": hlo.summarize(hlo.collectives(text, n)),
         "compile_wall_seconds": round(compile_seconds),
     }
-
-
-_INSTRUCTION = re.compile(r"^\s*(?:ROOT )?%([\w.\-]+) = \w+\[([\d,]*)\]")
-_COMPUTATION = re.compile(r"^(?:ENTRY )?%([\w.\-]+) .*\{$")
 
 
 def matmul_flops(hlo_text: str) -> dict[str, float]:
@@ -126,51 +131,20 @@ def matmul_flops(hlo_text: str) -> dict[str, float]:
 
     XLA's cost analysis counts a loop body once; here each body counts its known trip count times
     (microbatches, logit chunks), and a conditional's branches all count (the remat one has a single
-    branch with matmuls). A dot is "recompute" when JAX's name stack puts it in the forward of a
-    rematerialized function inside the backward pass (the remat conditional's branch, a
+    branch with matmuls): `vim.hlo.walk`. A dot is "recompute" when JAX's name stack puts it in the
+    forward of a rematerialized function inside the backward pass (the remat conditional's branch, a
     `jax.checkpoint`), "backward" under any other transpose, else "forward"; "unattributed" when the
     compiler dropped the name.
     """
-    computations: dict[str, list[str]] = {}
-    lines: list[str] = []
-    entry = ""
-    for line in hlo_text.splitlines():
-        head = _COMPUTATION.match(line)
-        if head:
-            lines = computations.setdefault(head.group(1), [])
-            entry = head.group(1) if line.startswith("ENTRY") else entry
-        elif line.startswith("  "):
-            lines.append(line)
-    if not entry:
-        raise ValueError("matmul_flops: no ENTRY computation in the HLO text")
     totals = {"forward": 0.0, "recompute": 0.0, "backward": 0.0, "unattributed": 0.0}
-
-    def visit(name: str, times: int) -> None:
-        shapes = {}
-        for line in computations[name]:
-            defined = _INSTRUCTION.match(line)
-            if defined:
-                shapes[defined.group(1)] = [int(v) for v in defined.group(2).split(",") if v]
-            if " dot(" in line and defined:
-                lhs = shapes[re.search(r" dot\(%([\w.\-]+),", line).group(1)]
-                contracted = re.search(r"lhs_contracting_dims=\{([\d,]*)\}", line).group(1)
-                flops = 2.0 * math.prod(shapes[defined.group(1)])
-                flops *= math.prod(lhs[int(i)] for i in contracted.split(",") if i)
-                totals[_matmul_pass(line)] += flops * times
-            if " while(" in line:
-                trips = re.search(r'"known_trip_count":\{"n":"(\d+)"', line)
-                if trips is None:
-                    raise ValueError(f"matmul_flops: a loop without a known trip count: {line.strip()[:200]}")
-                visit(re.search(r"body=%([\w.\-]+)", line).group(1), times * int(trips.group(1)))
-            elif " fusion(" in line or " call(" in line:
-                for callee in re.findall(r"(?:calls|to_apply)=%([\w.\-]+)", line):
-                    visit(callee, times)
-            branches = re.search(r"branch_computations=\{([^}]*)\}", line)
-            pair = re.search(r"true_computation=%([\w.\-]+), false_computation=%([\w.\-]+)", line)
-            for callee in re.findall(r"%([\w.\-]+)", branches.group(1)) if branches else pair.groups() if pair else ():
-                visit(callee, times)
-
-    visit(entry, 1)
+    for line, times, shapes in hlo.walk(hlo_text):
+        defined = hlo.INSTRUCTION.match(line)
+        if " dot(" in line and defined:
+            lhs = shapes[re.search(r" dot\(%([\w.\-]+),", line).group(1)]
+            contracted = re.search(r"lhs_contracting_dims=\{([\d,]*)\}", line).group(1)
+            flops = 2.0 * math.prod(shapes[defined.group(1)])
+            flops *= math.prod(lhs[int(i)] for i in contracted.split(",") if i)
+            totals[_matmul_pass(line)] += flops * times
     return totals
 
 
