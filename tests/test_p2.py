@@ -67,6 +67,16 @@ def test_run_writes_images_results_and_report(generator, tmp_path):
     page = (tmp_path / "run" / "index.html").read_text()
     assert "3 prompts · 6 images" in page and "not a PartiPrompts result" in page
     assert "By category" in page and "By challenge" in page and str(generator.bundle.path) in page
+    assert totals["in_vocabulary"] == [] and "Prompts in this model's vocabulary (0 of 3)" in page
+
+
+def test_prompts_in_the_vocabulary_use_only_words_of_the_training_captions(generator):
+    from vim.p2.run import vocabulary_check
+
+    known, how = vocabulary_check(generator.bundle)
+    assert how == "the words of shapes's training captions"  # the small world is built: its captions are read
+    assert known("A red circle.") and known("two blue squares on a green star")
+    assert not known("a red bicycle") and not known("the of a")  # an unseen word; function words alone
 
 
 def test_interrupted_run_resumes_each_prompt_exactly_once(generator, tmp_path):

@@ -15,10 +15,12 @@ import html
 import json
 import logging
 import os
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -157,7 +159,7 @@ def run_p2(
     def finish() -> dict:  # process 0, once every process has drawn its share
         merge_part_results(out)
         fid = _fid(out, fid_ref, fid_weights) if fid_ref is not None else None
-        return write_report(out, read_results(out), settings, fid)
+        return write_report(out, read_results(out), settings, fid, vocabulary_check(generator.bundle))
 
     totals = distributed.on_primary(finish, f"writing the P2 report in {out}")
     return json.loads(distributed.gather_text(json.dumps(totals))[0])  # process 0's totals, on every process
@@ -230,13 +232,65 @@ def _fid(out: Path, reference: str | os.PathLike, weights: str | os.PathLike | N
     }
 
 
-def write_report(out: Path, records: list[dict], settings: dict, fid: dict | None = None) -> dict:
-    """index.html: a banner saying what made the images, totals, and grids by category and challenge."""
+# Words a prompt may use beyond the training captions' own: function words say nothing the model must draw.
+FUNCTION_WORDS = frozenset("a an the of on in at to with and or is are its it this that by for from".split())  # noqa: SIM905
+MAX_CAPTIONS_READ = 200_000  # a larger training split is judged by its tokenizer's whole-word pieces instead
+
+
+def words_of(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def vocabulary_check(bundle: Any) -> tuple[Callable[[str], bool], str] | None:
+    """(`known(prompt)`, how it knows): every word of the prompt but FUNCTION_WORDS is a word of the training
+    captions — read from the bundle's dataset where it is on disk and finite — else a whole piece of the
+    bundle's SentencePiece model (its BPE keeps the frequent words of the training captions whole). None for a
+    bundle without a text model."""
+    from vim.data.pipeline import open_split, streamed
+
+    if bundle.text is None:
+        return None
+    words: set[str] | None = None
+    data = bundle.parti_cfg.data
+    if not streamed(data):
+        try:
+            source = open_split(data, "train")
+        except (OSError, ValueError) as e:  # not built here: the pieces tell
+            log.info("judging P2 prompts by the text model's pieces: %s", e)
+        else:
+            if len(source) <= MAX_CAPTIONS_READ:
+                words = {w for i in range(len(source)) for w in words_of(source[i]["caption"].decode())}
+    processor = bundle.text.processor
+    if words is not None:
+        vocabulary, how = words, f"the words of {data.dataset}'s training captions"
+    else:
+        vocabulary = {p.removeprefix("\u2581") for p in map(processor.id_to_piece, range(processor.get_piece_size()))}
+        how = "the whole-word pieces of the bundle's text model"
+
+    def known(prompt: str) -> bool:
+        content = [w for w in words_of(prompt) if w not in FUNCTION_WORDS]
+        return bool(content) and all(w in vocabulary for w in content)
+
+    return known, how
+
+
+def write_report(
+    out: Path,
+    records: list[dict],
+    settings: dict,
+    fid: dict | None = None,
+    vocabulary: tuple[Callable[[str], bool], str] | None = None,
+) -> dict:
+    """index.html: a banner saying what made the images, totals, the prompts in the model's vocabulary
+    (`vocabulary_check`) first, and grids by category and challenge."""
     images = sum(len(r["files"]) for r in records)
     seconds = sum(r["seconds"] for r in records)
     totals = {"prompts": len(records), "images": images, "seconds_per_image": seconds / images if images else 0.0}
     if fid is not None:
         totals["fid"] = fid
+    drawable = [r for r in records if vocabulary[0](r["prompt"])] if vocabulary is not None else []
+    if vocabulary is not None:
+        totals["in_vocabulary"] = [r["index"] for r in drawable]
     esc = html.escape
 
     def prompt_block(r: dict) -> str:
@@ -250,6 +304,12 @@ def write_report(out: Path, records: list[dict], settings: dict, fid: dict | Non
         )
 
     sections = []
+    if vocabulary is not None:
+        sections.append(
+            f'<h2 id="in-vocabulary">Prompts in this model\'s vocabulary ({len(drawable)} of {len(records)})</h2>'
+            f"<p>Every word but function words is one of {esc(vocabulary[1])}: the prompts it can draw.</p>"
+            + "".join(prompt_block(r) for r in drawable)
+        )
     for field in ("category", "challenge"):
         groups: dict[str, list[dict]] = defaultdict(list)
         for r in records:
