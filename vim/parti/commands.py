@@ -41,6 +41,8 @@ def cmd_plan(args: argparse.Namespace) -> None:
     if args.auto:
         if args.devices is None or not 1 <= args.devices <= MAX_PLAN_DEVICES or args.chip is None:
             raise ValueError(f"--auto needs --devices (1..{MAX_PLAN_DEVICES}) and --chip")
+        if not 1 <= args.jobs <= 64:
+            raise ValueError(f"--jobs must be 1..64, got {args.jobs}")
         return cmd_plan_auto(args)
     if args.mesh is None:
         raise ValueError("give --mesh, or --auto --devices N --chip NAME to search the meshes")

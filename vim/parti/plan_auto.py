@@ -30,6 +30,7 @@ from pathlib import Path
 from vim.chips import Chip
 from vim.config import ConfigError, apply_overrides, preset, to_dict
 from vim.files import write_text
+from vim.training.optim import OPTIMIZERS
 
 CACHE_VERSION = 1  # bump when a report's fields or their meaning change
 SPACE_KEYS = ("mesh", "remat", "microbatches", "optimizer", "shard_update")
@@ -78,6 +79,10 @@ def parse_space(items: Sequence[str]) -> dict[str, list[str]]:
         if key not in SPACE_KEYS or not values:
             raise ConfigError(f"--space {item!r}: expected KEY=V1,V2 with KEY one of {', '.join(SPACE_KEYS)}")
         space[key] = [v.strip().lower() for v in values.split(",") if v.strip()]
+        allowed = {"remat": ("true", "false"), "shard_update": ("true", "false"), "optimizer": OPTIMIZERS}.get(key)
+        numbers = [v.replace("x", "") for v in space[key]] if key in ("mesh", "microbatches") else []
+        if (allowed and not set(space[key]) <= set(allowed)) or not all(n.isdigit() and int(n) > 0 for n in numbers):
+            raise ConfigError(f"--space {item!r}: {key} takes {', '.join(allowed) if allowed else 'numbers ≥ 1'}")
     return space
 
 

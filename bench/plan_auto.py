@@ -1,0 +1,96 @@
+"""Checks of `vim plan --auto` records against what can be checked without the chips, and their ranking
+for every chip in vim/chips.py (the reports do not depend on the chip, so this compiles nothing).
+
+    vim plan --auto --preset tiny --devices 8 --chip h100 --json docs/results/plan-auto/tiny-8.json
+    python bench/plan_auto.py docs/results/plan-auto/*.json > docs/results/plan-auto/checks.json
+
+For each record:
+- hand counts of the collectives: on a data-only mesh (fsdp = model = 1) the gradient all-reduce sends
+  2(N−1)/N × the f32 gradient bytes per device, and with the sharded update the reduce-scatter and the
+  weights' all-gather (N−1)/N each; the ratio compiled / hand count is reported;
+- the plan's memory against the compiled program's: params + EMA + optimizer state (from shapes and
+  shardings) plus the batch (int32 codes and text ids) against XLA's argument bytes;
+- the winner on each chip, and whether it stays the winner with each chip figure at ±20 %.
+Prints one JSON object last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from vim.chips import CHIPS
+from vim.config import apply_overrides, preset
+from vim.parti.plan_auto import Candidate, rank, stability
+
+
+def hand_counts(report: dict) -> dict | None:
+    """Compiled ring bytes over hand counts for a data-only mesh's gradient collectives, else None."""
+    mesh, n = report["mesh"], report["devices"]
+    if mesh["fsdp"] != 1 or mesh["model"] != 1 or n == 1:
+        return None
+    grads = 4 * report["parameters"]
+
+    def sent(kind: str) -> float:
+        return sum(c["wire_bytes"] for c in report["collectives"] if c["kind"] == kind and c["group"] == n)
+
+    if report["shard_update"]:
+        return {
+            "reduce_scatter_over_hand": sent("reduce-scatter") / ((n - 1) / n * grads),
+            "all_gather_over_hand": sent("all-gather") / ((n - 1) / n * grads),
+            "all_reduce_bytes_left": sent("all-reduce"),
+        }
+    return {"all_reduce_over_hand": sent("all-reduce") / (2 * (n - 1) / n * grads)}
+
+
+def memory_check(report: dict, record: dict) -> float:
+    """XLA's argument bytes over the plan's state + batch bytes (1.0 = the same)."""
+    cfg = apply_overrides(preset(record["preset"], "parti"), record["overrides"])
+    gib, mesh = report["per_device_gib"], report["mesh"]
+    rows = report["global_batch"] / (mesh["data"] * mesh["fsdp"])
+    batch = rows * (cfg.parti.image_grid**2 + cfg.parti.text_length) * 4
+    state = (gib["params"] + gib["ema"] + gib["optimizer_state"]) * 2**30
+    return gib["xla_arguments"] * 2**30 / (state + batch)
+
+
+def check(path: Path) -> dict:
+    record = json.loads(path.read_text())
+    reports = {}
+    for row in record["rows"]:
+        c = Candidate(**row["candidate"])
+        reports[c] = record["reports"][c.set_line()]
+    compiled = {c: r for c, r in reports.items() if "error" not in r}
+    per_chip = {}
+    for name, chip in CHIPS.items():
+        rows = rank(reports, chip)
+        fits = [r for r in rows if r["status"] == "fits"]
+        per_chip[name] = {
+            "winner": fits[0]["set"] if fits else None,
+            "estimated_step_ms": round(fits[0]["step_s"] * 1e3, 4) if fits else None,
+            "fit": len(fits),
+            "winner_stable_at_20_percent": all(v["same_winner"] for v in stability(reports, chip).values()),
+        }
+    return {
+        "record": path.name,
+        "preset": record["preset"],
+        "devices": record["devices"],
+        "candidates": record["candidates"],
+        "compiled": len(compiled),
+        "hand_counts": {c.set_line(): h for c, r in compiled.items() if (h := hand_counts(r))},
+        "memory_xla_over_plan": {c.set_line(): round(memory_check(r, record), 4) for c, r in compiled.items()},
+        "per_chip": per_chip,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("records", nargs="+", type=Path, help="`vim plan --auto --json` records")
+    args = parser.parse_args()
+    print(json.dumps([check(p) for p in args.records], indent=2))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
