@@ -122,6 +122,8 @@ class PartiTask:
             args = (lambda params, micro: self.loss(params, micro, None), state["params"], batch, microbatches, specs)
             if update is None:
                 (loss, aux), grads = accumulate_gradients(*args)
+            elif self.pc.remat:  # the partitioner sums and shards (see reduce_scattered_gradients)
+                (loss, aux), grads = accumulate_gradients(*args[:-1], update)
             else:
                 (loss, aux), grads = reduce_scattered_gradients(*args, update)
         sharded = None if update is None else (update, specs)
