@@ -151,6 +151,33 @@ class PartiConfig:
 
 
 @dataclasses.dataclass(slots=True)
+class ClassGenConfig:
+    """The ViT-VQGAN paper's stage 2 (vim/classgen): a decoder-only Transformer over image tokens whose first
+    input is a learned class embedding. Defaults: the `tiny` model for 64-token images."""
+
+    width: int = 256  # model width D
+    layers: int = 4  # Transformer blocks (causal self-attention + MLP, Parti's encoder block)
+    heads: int = 4  # attention heads
+    head_dim: int = 64  # per-head width
+    mlp_dim: int = 1024  # MLP hidden width
+    image_vocab_size: int = 1024  # tokenizer codebook size
+    image_grid: int = 8  # image tokens per side (tokens = grid²)
+    # Classes; row num_classes of the class embedding is the null class (unconditional models, and the
+    # unconditional side of classifier-free guidance). 0 = an unconditional model (every image null).
+    num_classes: int = 48
+    # Where labels come from: "" = the dataset's own (a tfds "label" feature, an imported folder's class
+    # subfolders), or a scheme registered by a dataset (entry points "vim.class_labels"; the shapes world's
+    # "shapes-color-shape": the lone object's color × shape, with data.world.max_objects = 1).
+    labels: str = ""
+    class_dropout: float = 0.1  # probability a label is replaced by the null class in training (for CFG)
+    # Examples of each split rendered/read and encoded once into <workdir>/codes (0 = the whole split).
+    max_examples: int = 0
+    remat: bool = False  # keep only block inputs; recompute each block's activations in the backward pass
+    logits_chunk: int = 0  # image tokens per cross-entropy chunk (as parti.logits_chunk); 0 = all at once
+    compute_dtype: str = _one_of(*COMPUTE_DTYPES)  # "bfloat16": bf16 matmuls over f32 master weights
+
+
+@dataclasses.dataclass(slots=True)
 class ScorerConfig:
     """The contrastive image–text scorer used to rerank samples (vim/rerank). Its image side and text
     sizes are taken from `data.world.resolution`, `text.vocab_size` and `text.max_length` when it trains."""
@@ -277,6 +304,7 @@ class Config:
     text: TextConfig = dataclasses.field(default_factory=TextConfig)
     tokenizer: TokenizerConfig = dataclasses.field(default_factory=TokenizerConfig)
     parti: PartiConfig = dataclasses.field(default_factory=PartiConfig)
+    classgen: ClassGenConfig = dataclasses.field(default_factory=ClassGenConfig)
     scorer: ScorerConfig = dataclasses.field(default_factory=ScorerConfig)
     upsampler: UpsamplerConfig = dataclasses.field(default_factory=UpsamplerConfig)
     sample: SampleConfig = dataclasses.field(default_factory=SampleConfig)
@@ -301,7 +329,17 @@ def tiny(stage: str = "tokenizer") -> Config:
     # Tiny trains for PSNR: no GAN (turn on with --set), no logit-Laplace term (it costs ~3 dB of PSNR
     # here), and 300 un-quantized warm-up steps before the codebook is taken from encoder outputs.
     cfg.tokenizer = TokenizerConfig(adversarial_weight=0.0, logit_laplace_weight=0.0, quantize_after=300)
-    if stage == "parti":
+    if stage == "classgen":
+        # The shapes world with one object per image, every color–shape pair a class (48); rendered on
+        # demand and encoded once into the run (classgen.max_examples of the train split).
+        cfg.data.dataset = "shapes-stream"
+        cfg.data.world.max_objects = 1
+        cfg.data.world.heldout_pairs = ()
+        cfg.classgen = ClassGenConfig(labels="shapes-color-shape", max_examples=20_000)
+        cfg.train = TrainConfig(
+            num_steps=3_000, learning_rate=1e-3, warmup_steps=200, checkpoint_every=250, eval_every=500, ema_decay=0.99
+        )
+    elif stage == "parti":
         cfg.train = TrainConfig(
             num_steps=2_500, learning_rate=1e-3, warmup_steps=200, checkpoint_every=250, eval_every=500, ema_decay=0.99
         )
@@ -384,6 +422,37 @@ def _paper_parti(
     return make
 
 
+def _paper_classgen(name: str, layers: int, width: int, heads: int, mlp: int) -> Callable[..., Config]:
+    """VIM stage 2 at the paper's sizes (Yu et al. 2021, "Vector-quantized Image Modeling with Improved
+    VQGAN", the VIM-Base / VIM-Large rows: 24 blocks, 16 heads, width 1,536, MLP 6,144, about 650 M
+    parameters; 36 blocks, 32 heads, width 2,048, MLP 8,192, about 1.7 B), on ViT-VQGAN's 32×32 tokens of
+    8,192 codes, with ImageNet's 1,000 classes."""
+
+    def make(stage: str = "classgen") -> Config:
+        cfg = _paper_tokenizer("vitvq-large", 32, 1280, 16, 5120)()
+        cfg.name = name
+        cfg.data.dataset = "imagenet2012"
+        cfg.data.batch_size = 1024
+        cfg.classgen = ClassGenConfig(
+            width=width,
+            layers=layers,
+            heads=heads,
+            head_dim=width // heads,
+            mlp_dim=mlp,
+            image_vocab_size=8192,
+            image_grid=32,
+            num_classes=1000,
+            remat=True,
+            logits_chunk=256,
+            compute_dtype="bfloat16",
+        )
+        cfg.train = TrainConfig(num_steps=450_000, learning_rate=1e-4, warmup_steps=5_000, optimizer="adafactor")
+        return cfg
+
+    make.__doc__ = f"VIM {name.split('-')[-1]} (paper sizes: 32×32 image tokens, 8,192 codes, 1,000 classes)."
+    return make
+
+
 PRESETS: dict[str, Callable[..., Config]] = {
     "default": default,
     "tiny": tiny,
@@ -396,6 +465,9 @@ PRESETS: dict[str, Callable[..., Config]] = {
     "parti-750m": _paper_parti("parti-750m", 12, 36, 1024, 4096, 16, 16),
     "parti-3b": _paper_parti("parti-3b", 12, 36, 2048, 8192, 32, 32),
     "parti-20b": _paper_parti("parti-20b", 16, 64, 4096, 16384, 64, 64),
+    # The ViT-VQGAN paper's stage-2 sizes (class-conditional / unconditional image Transformer).
+    "vim-base": _paper_classgen("vim-base", 24, 1536, 16, 6144),
+    "vim-large": _paper_classgen("vim-large", 36, 2048, 32, 8192),
 }
 
 
@@ -404,7 +476,7 @@ class ConfigError(ValueError):
 
 
 def preset(name: str, stage: str | None = None) -> Config:
-    """A named config; `stage` ("tokenizer" | "parti") picks that stage's training schedule."""
+    """A named config; `stage` ("tokenizer" | "parti" | "classgen") picks that stage's training schedule."""
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     return validate(PRESETS[name]() if stage is None else PRESETS[name](stage))

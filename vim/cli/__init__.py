@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "vim.data.commands",  # data text-tokenizer / preview / import
     "vim.tokenizer.commands",  # train-tokenizer, reconstruct, tokenize, eval tokenizer
     "vim.parti.commands",  # encode-dataset, train-parti, plan
+    "vim.classgen.commands",  # train-classgen, generate --class, eval classgen, eval probe
     "vim.rerank.commands",  # train-scorer, export-scorer, eval-scorer
     "vim.upsample.commands",  # train-upsampler, export-upsampler, eval-upsampler
     "vim.metrics.commands",  # fid, fid-stats, kid, is

@@ -303,3 +303,9 @@ def _remat_bwd(fn, saved, g):
 
 
 _remat_in_backward.defvjp(_remat_fwd, _remat_bwd)
+
+
+def call_block(block: nnx.Module, remat: bool, *args: jax.Array) -> jax.Array:
+    """A block run as the Parti stacks run theirs (with `remat`, recomputed in the backward pass), for
+    other models built from these blocks (vim/classgen)."""
+    return _call(block, remat, *args)

@@ -1,0 +1,136 @@
+"""`vim eval classgen`: samples of every class (or unconditional ones) scored three ways —
+the class read back from each image by the dataset's label scheme (the shapes world's parser), FID of the
+samples against the split's real images, and the Inception Score (vim/metrics: clean-fid's FID, the reference IS) —
+with the tokenizer's own rFID on the same real images beside them (FID of its reconstructions), the floor
+a generator over its codes can reach.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from vim.classgen.data import label_of, scheme, split_examples
+from vim.classgen.infer import ClassGenerator
+from vim.config import SampleConfig
+
+
+def balanced_labels(num_classes: int, n: int) -> np.ndarray:
+    """n class ids cycling through every class (class c at positions c, c + C, …), so any prefix is balanced."""
+    return np.arange(n, dtype=np.int32) % max(num_classes, 1)
+
+
+def real_images(generator: ClassGenerator, split: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first n labeled images of a split (uint8 [n, H, W, 3]) and their class ids."""
+    cfg = generator.cfg
+    source, count = split_examples(cfg, split)
+    images, labels = [], []
+    for i in range(len(source)):
+        if len(images) == n:
+            break
+        example = source[i]
+        label = label_of(cfg, example, generator.classes)
+        if label is not None:
+            images.append(np.asarray(example["image"]))
+            labels.append(label)
+    if len(images) < n:
+        raise ValueError(f"the {split} split has {len(images)} labeled images, fewer than the {n} asked for")
+    del count
+    return np.stack(images), np.asarray(labels, np.int32)
+
+
+def reconstructions(generator: ClassGenerator, images: np.ndarray, batch: int = 64) -> np.ndarray:
+    """The tokenizer's round trip of uint8 images (encode, decode), uint8."""
+    tok = generator.tokenizer
+    encode = jax.jit(lambda x: tok.encode(x.astype(jnp.float32) / 255.0))
+    out = []
+    for start in range(0, len(images), batch):
+        codes = encode(jnp.asarray(images[start : start + batch]))
+        out.append(generator.images(np.asarray(codes).reshape(len(codes), -1), batch))
+    return np.concatenate(out)
+
+
+def read_back_accuracy(cfg: Any, images: np.ndarray, labels: np.ndarray, classes: list[str]) -> dict:
+    """Share of images whose class the label scheme reads back as the one drawn, with its standard error,
+    the share with no readable class, and the per-class rates."""
+    reader = scheme(cfg.classgen.labels)
+    read = np.asarray([-1 if (r := reader.read(image, classes)) is None else r for image in images])
+    hit = read == labels
+    p, n = float(hit.mean()), len(hit)
+    per_class = {classes[c]: float(hit[labels == c].mean()) for c in np.unique(labels)}
+    return {
+        "n": n,
+        "class_accuracy": p,
+        "class_accuracy_se": math.sqrt(p * (1 - p) / n),
+        "unreadable": float(np.mean(read < 0)),
+        "per_class": per_class,
+    }
+
+
+def evaluate(
+    generator: ClassGenerator,
+    n: int,
+    sample: SampleConfig,
+    seed: int = 0,
+    split: str = "test",
+    fid: bool = True,
+    unconditional: bool = False,
+) -> dict:
+    """Draw n images (balanced over classes, or unconditional), read their classes back where the labels
+    come from a scheme that can, and with `fid` compute FID / IS against n real images of `split` and the
+    tokenizer's rFID on those images."""
+    cfg = generator.cfg
+    conditional = not unconditional and cfg.classgen.num_classes > 0
+    labels = balanced_labels(len(generator.classes), n)
+    given = labels if conditional else np.full(n, generator.null_class, np.int32)
+    seeds = np.arange(seed, seed + n, dtype=np.uint32)
+    images = generator.images(generator.codes(given, seeds, sample))
+    result: dict = {
+        "n": n,
+        "step": generator.step,
+        "conditional": conditional,
+        "sample": {
+            "cfg_scale": sample.cfg_scale,
+            "temperature": sample.temperature,
+            "top_k": sample.top_k,
+            "top_p": sample.top_p,
+        },
+        "split": split,
+    }
+    if conditional and cfg.classgen.labels and hasattr(scheme(cfg.classgen.labels), "read"):
+        result["read_back"] = read_back_accuracy(cfg, images, labels, generator.classes)
+    if fid:
+        result |= fid_scores(generator, images, split)
+    return result, images
+
+
+def fid_scores(generator: ClassGenerator, images: np.ndarray, split: str) -> dict:
+    """FID of `images` and of the tokenizer's reconstructions against as many real images of `split`, and IS."""
+    from vim.metrics.features import Extractor, Statistics, compute_features
+    from vim.metrics.fid import fid_from_statistics, inception_score
+
+    real, _ = real_images(generator, split, len(images))
+    extractor = Extractor(logits=True)
+
+    def stats(batch: np.ndarray) -> tuple[Statistics, np.ndarray]:
+        features = compute_features(batch, logits=True, extractor=extractor, progress=False)
+        pool = features.pool.astype(np.float64)
+        return Statistics(pool.mean(axis=0), np.cov(pool, rowvar=False), len(pool)), features.logits
+
+    sample_stats, sample_logits = stats(images)
+    real_stats, real_logits = stats(real)
+    recon_stats, _ = stats(reconstructions(generator, real))
+    is_mean, is_std = inception_score(sample_logits)
+    real_is, _ = inception_score(real_logits)
+    return {
+        "fid": fid_from_statistics(sample_stats, real_stats),
+        "tokenizer_rfid": fid_from_statistics(recon_stats, real_stats),
+        "inception_score": is_mean,
+        "inception_score_std_over_splits": is_std,
+        "inception_score_real": real_is,
+        "n_real": len(real),
+    }

@@ -1,0 +1,145 @@
+"""A trained class-conditional Transformer ready to draw: loaded from a run (its latest EMA weights) or an
+exported part (`vim export-classgen`: config.json, params.npz, trained_on.json, classes.json), with the
+tokenizer it was trained on, its class names, and images drawn for classes and seeds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from vim.classgen.data import CLASSES_FILE, resolve_class
+from vim.classgen.model import ClassGPT
+from vim.classgen.sample import sample_codes
+from vim.config import Config, SampleConfig
+from vim.parti.sample import settings_arrays
+from vim.training.weights import (
+    PARAMS_FILE,
+    TRAINED_ON,
+    is_exported,
+    latest_ema,
+    load_params,
+    read_config,
+    read_record,
+    save_params,
+    write_record,
+)
+
+
+@dataclasses.dataclass
+class ClassGenerator:
+    model: ClassGPT
+    cfg: Config
+    classes: list[str]
+    tokenizer: Any  # a ViTVQGAN
+    step: int | None
+
+    @property
+    def null_class(self) -> int:
+        return self.model.null_class
+
+    def class_id(self, name_or_id: str) -> int:
+        """A class named or numbered on a command line; an unconditional model has only the null class."""
+        if self.cfg.classgen.num_classes == 0:
+            raise ValueError("this model is unconditional (classgen.num_classes=0): draw without --class")
+        return resolve_class(name_or_id, self.classes)
+
+    def codes(self, labels: np.ndarray, seeds: np.ndarray, sample: SampleConfig, batch: int = 64) -> np.ndarray:
+        """Codes int32 [B, N] for class ids (the null class: unconditional) and seeds, `batch` at a time (the
+        last batch padded, so every call compiles one program)."""
+        draw = _drawer(self.model, batch, sample.guided)
+        settings = settings_arrays(sample)
+        out = []
+        for start in range(0, len(labels), batch):
+            part_labels, part_seeds = labels[start : start + batch], seeds[start : start + batch]
+            pad = batch - len(part_labels)
+            padded_labels = np.pad(np.asarray(part_labels, np.int32), (0, pad), constant_values=self.null_class)
+            padded_seeds = np.pad(np.asarray(part_seeds, np.uint32), (0, pad))
+            out.append(np.asarray(draw(padded_labels, padded_seeds, settings))[: len(part_labels)])
+        return np.concatenate(out)
+
+    def images(self, codes_bn: np.ndarray, batch: int = 64) -> np.ndarray:
+        """uint8 images [B, H, W, 3] decoded by the tokenizer."""
+        g = self.cfg.classgen.image_grid
+        decode = _decoder(self.tokenizer)
+        out = []
+        for start in range(0, len(codes_bn), batch):
+            part = jnp.asarray(codes_bn[start : start + batch]).reshape(-1, g, g)
+            out.append(np.asarray(decode(part)))
+        return np.concatenate(out)
+
+
+_DRAWERS: dict = {}
+
+
+def _drawer(model: ClassGPT, batch: int, guided: bool):
+    key = (id(model), batch, guided)
+    if key not in _DRAWERS:
+        graphdef, state = nnx.split(model)
+
+        @jax.jit
+        def draw(labels_b, seeds_b, settings):
+            return sample_codes(nnx.merge(graphdef, state), labels_b, seeds_b, settings, guided=guided)
+
+        _DRAWERS[key] = draw
+    return _DRAWERS[key]
+
+
+def _decoder(tokenizer: Any):
+    graphdef, state = nnx.split(tokenizer)
+
+    @jax.jit
+    def decode(codes_bgg):
+        return (jnp.clip(nnx.merge(graphdef, state).decode(codes_bgg), 0.0, 1.0) * 255).round().astype(jnp.uint8)
+
+    return decode
+
+
+def load_classgen(folder: str | os.PathLike, tokenizer: str | os.PathLike | None = None) -> ClassGenerator:
+    """A run's latest EMA weights or an exported part, with the tokenizer recorded in its trained_on.json
+    (or `tokenizer`, a tokenizer workdir or bundle part)."""
+    from vim.tokenizer.infer import load_tokenizer
+
+    folder = Path(folder)
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(f"{folder} is not a classgen run or exported part (no config.json)")
+    cfg = read_config(folder)
+    if is_exported(folder):
+        model = load_params(nnx.eval_shape(lambda: ClassGPT(cfg.classgen, rngs=nnx.Rngs(0))), folder / PARAMS_FILE)
+        step = (read_record(folder / TRAINED_ON) or {}).get("step")
+    else:
+        from vim.classgen.train import ClassGenTask
+
+        task = ClassGenTask(cfg)
+        exported = latest_ema(folder, task)
+        model, step = task.model(exported["params"]), exported["step"]
+    if tokenizer is None:
+        record = read_record(folder / TRAINED_ON)
+        if record is None:
+            raise FileNotFoundError(f"{folder} has no {TRAINED_ON} naming its tokenizer: pass --tokenizer")
+        tokenizer = record["tokenizer"]["source"]
+    tok_model, _ = load_tokenizer(tokenizer)
+    names_file = folder / CLASSES_FILE
+    classes = json.loads(names_file.read_text()) if names_file.is_file() else []
+    return ClassGenerator(model, cfg, classes, tok_model, step)
+
+
+def export_classgen(workdir: str | os.PathLike, out: str | os.PathLike) -> Path:
+    """A run's latest EMA weights as a part: config.json, params.npz, trained_on.json (+ step), classes.json."""
+    generator = load_classgen(workdir)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(Path(workdir, "config.json").read_text())
+    save_params(nnx.to_pure_dict(nnx.state(generator.model)), out / PARAMS_FILE)
+    record = read_record(Path(workdir) / TRAINED_ON) or {}
+    write_record(out / TRAINED_ON, {**record, "step": generator.step})
+    (out / CLASSES_FILE).write_text(json.dumps(generator.classes) + "\n")
+    return out
