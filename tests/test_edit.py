@@ -11,9 +11,10 @@ from PIL import Image
 from vim.bundle import load_bundle
 from vim.cli import main
 from vim.config import SampleConfig, WorldConfig
-from vim.edit import MaskError, box_mask, mask_from_file, mask_from_record, rows_mask, token_mask
+from vim.edit import MaskError, box_mask, mask_from_file, mask_from_record, rows_mask, token_mask, write_edits
 from vim.generate import Generator
 from vim.metrics.editing import completion_cases, edit_cases, judge
+from vim.tokenizer.infer import load_square
 from vim.world.dataset import make_example
 from vim.world.render import render
 from vim.world.scene import Scene
@@ -51,21 +52,21 @@ def test_bad_masks_are_refused_naming_what_is_wrong(tmp_path):
             call()
 
 
-def test_vim_edit_writes_sidecars_that_draw_the_edit_again(small_bundle, tmp_path, capsys):
+def test_edit_sidecars_draw_the_edit_again(small_bundle, tmp_path):
     Image.fromarray(make_example(WorldConfig(), "test", 0)["image"]).resize((80, 64)).save(tmp_path / "in.png")
     mask = np.zeros((64, 80), np.uint8)
     mask[8:30, 20:40] = 255
     Image.fromarray(mask).save(tmp_path / "mask.png")
-    out = tmp_path / "out"
-    args = ["edit", str(tmp_path / "in.png"), "a red circle", "--checkpoint", str(small_bundle), "-n", "2"]
-    assert main([*args, "--mask", str(tmp_path / "mask.png"), "-o", str(out)]) == 0
-    records = [json.loads(p.read_text()) for p in sorted(out.glob("0000_*.json"))]
-    assert len(records) == 2 and (out / "source.png").is_file() and (out / "mask.png").is_file()
-    edit = records[0]["edit"]
-    tokens = mask_from_record(edit["mask"])
+    tokens = mask_from_file(tmp_path / "mask.png", (80, 64), 8)
     assert tokens.sum() and not tokens[:, 0].any()  # the mask's columns 20..39 of 80 → square x 12..31
+    generator = Generator(load_bundle(small_bundle), batch_size=2)
+    image, out = load_square(tmp_path / "in.png", 64), tmp_path / "out"
+    records = write_edits(out, tmp_path / "in.png", image, tokens, "a red circle", 2, 0, SampleConfig(), generator)
+    assert [json.loads((out / r["image"]).with_suffix(".json").read_text()) for r in records] == records
+    assert (out / "source.png").is_file() and (out / "mask.png").is_file()
+    edit = records[1]["edit"]
+    np.testing.assert_array_equal(mask_from_record(edit["mask"]), tokens)
     # Drawn again from the sidecar alone (codes, mask, prompt, seed, settings): the same pixels.
-    generator = Generator(load_bundle(small_bundle))  # the batch shape `vim edit` drew with
     source_codes, drawn = np.array([edit["source_codes"]]), tokens.reshape(1, -1)
     again = generator(
         [records[1]["prompt"]],
@@ -75,10 +76,17 @@ def test_vim_edit_writes_sidecars_that_draw_the_edit_again(small_bundle, tmp_pat
     )
     np.testing.assert_array_equal(again["images"][0], np.asarray(Image.open(out / records[1]["image"])))
     np.testing.assert_array_equal(again["codes"][~drawn], source_codes[~drawn])  # only the masked tokens changed
-    assert main([*args, "--box", "0,0,80", "-o", str(out)]) == 2
-    assert main([*args, "--mask", str(tmp_path / "mask.png"), "--keep-top-rows", "2", "-o", str(out)]) == 2
+
+
+def test_vim_edit_refuses_bad_flags_before_loading_a_bundle(tmp_path, capsys):
+    Image.new("RGB", (64, 64)).save(tmp_path / "in.png")
+    args = ["edit", str(tmp_path / "in.png"), "a red circle", "--checkpoint", str(tmp_path / "none"), "-o", "x"]
+    assert main([*args, "--box", "0,0,80"]) == 2
+    assert main([*args, "--box", "0,0,8,8", "--keep-top-rows", "2"]) == 2
+    assert main([*args[:2], "", *args[3:], "--keep-top-rows", "2"]) == 2
     err = capsys.readouterr().err
     assert "four whole numbers" in err and "give one of --mask, --box or --keep-top-rows" in err
+    assert "prompt is empty" in err and str(tmp_path / "none") not in err  # refused before looking for the bundle
 
 
 def perfect_edit(case: dict, world: WorldConfig) -> np.ndarray:
