@@ -131,7 +131,7 @@ def test_verdict_is_right_on_known_scenes_at_both_sizes(demo, monkeypatch, upsam
     prompt = first["caption"]
     assert not match_caption(other["image"], prompt)["exact"]  # the second scene really is a wrong picture
 
-    def scenes(prompts, seeds, sample):
+    def scenes(prompts, seeds, sample, infill=None):
         return {"images": np.stack([first["image"], other["image"]])[: len(prompts)], "truncated": np.array([False])}
 
     monkeypatch.setattr(demo, "generator", scenes)
@@ -158,7 +158,7 @@ def test_a_short_natural_prompt_is_judged_on_what_it_asks(demo, monkeypatch):
     obj = json.loads(lone["scene"])["objects"][0]
     prompt = f"a {obj['color']} {obj['shape']}"
 
-    def scenes(prompts, seeds, sample):
+    def scenes(prompts, seeds, sample, infill=None):
         return {"images": np.stack([lone["image"], two["image"]])[: len(prompts)], "truncated": np.array([False])}
 
     monkeypatch.setattr(demo, "generator", scenes)
@@ -376,3 +376,26 @@ def test_edit_tab_refuses_bad_masks_with_a_clear_error(demo, tmp_path):
             demo.edit(editor, region, box, 4, prompt, *settings)
     gallery, note, _ = demo.edit(wrong, "keep top rows", "", 6, prompt, *settings)  # completion: 2 rows drawn
     assert "mask: 16 of 64 tokens redrawn" in gallery[1][1] and "1 edit(s)" in note
+
+
+def test_several_models_get_a_tab_each_with_their_own_examples_and_endpoints(demo, small_bundle, tmp_path):
+    import shutil
+
+    from vim.bundle import bundled_models
+    from vim.demo.app import ServingCache, examples_of
+
+    other_path = tmp_path / "other-model"
+    shutil.copytree(small_bundle, other_path)
+    (other_path / "examples.txt").write_text("a cat face\n\na red apple\n")
+    other = Demo(load_bundle(other_path), cache=demo.cache)
+    assert examples_of(other.bundle) == ["a cat face", "a red apple"]
+    assert examples_of(demo.bundle)[0] == "a red circle"  # a shapes-world model without examples.txt
+    app = build_app([demo, other])
+    names = {d.get("api_name") for d in app.config["dependencies"]}
+    assert {"generate", "edit", "reconstruct", "generate_other_model", "edit_other_model"} <= names
+    apart = ServingCache()
+    with pytest.raises(ValueError, match="share one ServingCache"):
+        build_app([demo, Demo(load_bundle(other_path), cache=apart)])
+    apart.close()
+    models = bundled_models()  # the repository's: the default first, each a generator bundle
+    assert models[0] == DEFAULT_BUNDLE and all((m / "parti").is_dir() for m in models)

@@ -131,7 +131,9 @@ def test_the_tokenizer_tab_refuses_files_over_the_limit_that_gradio_fetched_itse
     big = tmp_path / "big.png"
     big.write_bytes(bytes(LIMIT + 1))
     with pytest.raises(gr.Error, match=f"big.png is {LIMIT + 1:,} bytes, over this demo's upload limit of 20,480"):
-        Demo.reconstruct(SimpleNamespace(max_file_size=LIMIT, cache=SimpleNamespace(prune=lambda: None)), str(big))
+        stand_in = SimpleNamespace(max_file_size=LIMIT, cache=SimpleNamespace(prune=lambda: None))
+        stand_in._upload = lambda path: Demo._upload(stand_in, path)
+        Demo.reconstruct(stand_in, str(big))
 
 
 @pytest.mark.parametrize(

@@ -95,7 +95,7 @@ def test_a_full_disk_leaves_no_truncated_image_under_its_final_name(tmp_path, mo
     does): the first image and its sidecar are whole, the second's final name never appears, no temporary
     is left behind."""
 
-    def generator(prompts, seeds, sample):
+    def generator(prompts, seeds, sample, infill=None):
         return {"images": np.zeros((len(prompts), 8, 8, 3), np.uint8), "truncated": np.zeros(len(prompts), bool)}
 
     generator.bundle = SimpleNamespace(path=tmp_path / "bundle")

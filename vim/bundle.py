@@ -64,6 +64,19 @@ def default_bundle() -> Path:
     return Path(os.environ.get("VIM_CHECKPOINT", DEFAULT_BUNDLE))
 
 
+def bundled_models() -> list[Path]:
+    """What the demo offers without --checkpoint: $VIM_CHECKPOINT alone where it is set, else the default
+    bundle first and then every other generator bundle in this repository's checkpoints/ (by name)."""
+    if "VIM_CHECKPOINT" in os.environ:
+        return [default_bundle()]
+    others = sorted(
+        p
+        for p in DEFAULT_BUNDLE.parent.iterdir()
+        if p != DEFAULT_BUNDLE and (p / "tokenizer").is_dir() and (p / "parti").is_dir()
+    )
+    return [DEFAULT_BUNDLE, *others]
+
+
 @dataclasses.dataclass
 class Bundle:
     path: Path

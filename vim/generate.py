@@ -229,6 +229,8 @@ class Generator:
         only the tokens where it is True (`vim.parti.sample.sample_codes`)."""
         if len(prompts) != len(seeds):
             raise ValueError(f"{len(prompts)} prompts but {len(seeds)} seeds")
+        if bad := [s for s in seeds if not 0 <= s < SEED_LIMIT]:
+            raise ValueError(f"seeds must be 0..{SEED_LIMIT - 1}, got {bad[0]}")
         n = self.grid**2
         if infill is None:
             known, mask = np.zeros((len(prompts), n), np.int32), np.ones((len(prompts), n), bool)
@@ -239,8 +241,6 @@ class Generator:
                     f"infill codes {known.shape} and mask {mask.shape} must both be [{len(prompts)}, {n}]: "
                     f"one row of {self.grid}×{self.grid} tokens per prompt"
                 )
-        if bad := [s for s in seeds if not 0 <= s < SEED_LIMIT]:
-            raise ValueError(f"seeds must be 0..{SEED_LIMIT - 1}, got {bad[0]}")
         check_settings(sample)
         ids, truncated = self.encode(prompts)
         settings = settings_arrays(sample)

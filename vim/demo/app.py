@@ -1,8 +1,9 @@
 """The vim Gradio demo: text → images with a bundle, an edit tab (redraw a region for a caption), a tokenizer
-tab, and the model card.
+tab, and the model card; with several bundles, one tab of these per model.
 
-    vim demo                                   # bundled checkpoint, http://127.0.0.1:7860
+    vim demo                                   # the bundled models, http://127.0.0.1:7860
     vim demo --checkpoint path/to/bundle --port 8000 --host 0.0.0.0 --auth-file ~/.vim-demo-users
+    vim demo --checkpoint checkpoints/emoji-tiny --checkpoint checkpoints/shapes-tiny   # the first opens
 
 The model is loaded and compiled once at start-up. Requests go through one queue with a
 concurrency limit and a bounded length (extra requests are refused with "queue is full"); each
@@ -44,7 +45,7 @@ from gradio.utils import FileSize
 from PIL import Image, PngImagePlugin
 from starlette.middleware import Middleware
 
-from vim.bundle import Bundle, load_bundle
+from vim.bundle import Bundle, bundled_models, load_bundle
 from vim.config import SampleConfig
 from vim.data.image_files import open_checked, read_image
 from vim.edit import MaskError, box_mask, edit, edit_record, pixel_mask, rows_mask, token_mask
@@ -81,7 +82,8 @@ WORLD_EXAMPLES = [
     "a big red circle left of a small blue square",
     "a big blue heart",  # a held-out color–shape pair: never in the training captions
 ]
-P2_EXAMPLES = [  # PartiPrompts; the bundled model only knows the shapes world
+EXAMPLES_FILE = "examples.txt"  # a bundle's example prompts, one per line (the shapes world's: WORLD_EXAMPLES)
+P2_EXAMPLES = [  # PartiPrompts; the bundled models know only their own data
     "A photo of a red apple on a wooden table",
     "A giraffe wearing a bow tie",
 ]
@@ -147,12 +149,17 @@ class Demo:
     """State shared by all requests: one bundle, one compiled generator, one tokenizer program."""
 
     def __init__(
-        self, bundle: Bundle, batch_size: int = MAX_CANDIDATES, max_file_size: int | str = DEFAULT_MAX_FILE_SIZE
+        self,
+        bundle: Bundle,
+        batch_size: int = MAX_CANDIDATES,
+        max_file_size: int | str = DEFAULT_MAX_FILE_SIZE,
+        cache: ServingCache | None = None,
     ):
         self.bundle = bundle
         self.max_file_size = parse_file_size(max_file_size)  # bytes per upload, as launch() tells gradio
         # A few uploads of the largest size always fit, so pruning never removes the upload being served.
-        self.cache = ServingCache(max_bytes=max(MAX_CACHED_BYTES, 4 * self.max_file_size))
+        # Demos of several models served together share one cache (Gradio has one temporary folder).
+        self.cache = cache or ServingCache(max_bytes=max(MAX_CACHED_BYTES, 4 * self.max_file_size))
         # A reranked request samples its candidates as one batch; one without reranking pads to MAX_IMAGES.
         self.generator = Generator(bundle, batch_size=batch_size, smallest_batch=min(MAX_IMAGES, batch_size))
         self.reranker = bundle.reranker()  # None when the bundle has no scorer/
@@ -446,6 +453,14 @@ def _code_map(codes: np.ndarray, codebook_size: int, side: int) -> np.ndarray:
     return np.asarray(Image.fromarray(cells).resize((side * 4, side * 4), Image.Resampling.NEAREST))
 
 
+def examples_of(bundle: Bundle) -> list[str]:
+    """The bundle's example prompts (`examples.txt`), else the shapes world's for a model trained on it."""
+    path = bundle.path / EXAMPLES_FILE
+    if path.is_file():
+        return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    return list(WORLD_EXAMPLES) if bundle.parti_cfg.data.dataset.startswith("shapes") else []
+
+
 def model_card(bundle: Bundle) -> str:
     readme = bundle.path / "README.md"
     if readme.is_file():
@@ -524,90 +539,120 @@ def server_kwargs(demo: Demo) -> dict[str, Any]:
     return {"app_kwargs": {"middleware": [guard]}}
 
 
-def build_app(demo: Demo, queue_size: int = 16, concurrency: int = 1) -> gr.Blocks:
-    """The demo's Blocks; launch them with `**server_kwargs(demo)`. Gradio writes into `demo.cache` from
-    here on (the components read the folder when made)."""
-    demo.cache.serve()
-    world = demo.bundle.parti_cfg.data.dataset
+def build_app(demos: Demo | list[Demo], queue_size: int = 16, concurrency: int = 1) -> gr.Blocks:
+    """The demo's Blocks; launch them with `**server_kwargs(demos[0])`. Several demos (sharing one serving
+    cache) each get a tab of their own, the first one open; its endpoints keep their names (/generate, /edit,
+    /reconstruct), the others' get the model's name appended (/generate_emoji_tiny). Gradio writes into the
+    cache from here on (the components read the folder when made)."""
+    demos = [demos] if isinstance(demos, Demo) else list(demos)
+    if len({id(d.cache) for d in demos}) != 1:
+        raise ValueError("demos served together must share one ServingCache (Demo(..., cache=...))")
+    demos[0].cache.serve()
     with gr.Blocks(title="vim — text to image") as app:
-        gr.Markdown(
-            f"# vim: Parti + ViT-VQGAN in JAX\nCheckpoint `{demo.bundle.path.name}`, trained on the "
-            f"`{world}` dataset ({demo.image_size}×{demo.image_size}). It draws what that data holds: "
-            "prompts from elsewhere get shapes."
-        )
-        with gr.Tab("Generate"):
-            with gr.Row():
-                with gr.Column(scale=2):
-                    prompt = gr.Textbox(label="Prompt", placeholder=WORLD_EXAMPLES[0], max_lines=3, elem_id="prompt")
-                    button = gr.Button("Generate", variant="primary", elem_id="generate")
-                    gr.Examples(WORLD_EXAMPLES, inputs=prompt, label="Shapes-world captions (in domain)")
-                    gr.Examples(P2_EXAMPLES, inputs=prompt, label="PartiPrompts (outside the bundled model's domain)")
-                with gr.Column(scale=1):
-                    controls = sampling_controls(demo)
-            gallery = gr.Gallery(label="Images", columns=4, height="auto", elem_id="gallery")
-            timing = gr.Markdown(elem_id="timing")
-            files = gr.File(label="Download (PNG with settings embedded)", file_count="multiple")
-            inputs = [prompt, *controls]
-            outputs = [gallery, timing, files]
-            button.click(demo.generate, inputs, outputs, api_name="generate", concurrency_limit=concurrency)
-            prompt.submit(demo.generate, inputs, outputs, api_name=False, concurrency_limit=concurrency)
-        with gr.Tab("Edit"):
-            grid = demo.generator.grid
-            with gr.Row():
-                with gr.Column(scale=2):
-                    editor = gr.ImageEditor(
-                        label="Image: paint the region to redraw",
-                        type="filepath",
-                        format="png",  # lossless, and the painted layers keep their alpha
-                        sources=("upload", "clipboard"),
-                        brush=gr.Brush(colors=["#ffffff"], color_mode="fixed"),
-                        elem_id="edit-image",
-                    )
-                    take = gr.Button("Take the first generated image")
-                    edit_prompt = gr.Textbox(
-                        label="Caption of the whole edited image",
-                        placeholder="a big red circle left of a small blue star",
-                        max_lines=3,
-                        elem_id="edit-prompt",
-                    )
-                    edit_button = gr.Button("Edit", variant="primary", elem_id="edit")
-                with gr.Column(scale=1):
-                    region = gr.Radio(
-                        ["paint", "box", "keep top rows"], value="paint", label="Region to redraw", elem_id="region"
-                    )
-                    box = gr.Textbox(label="Box x0,y0,x1,y1 (pixels of the image; with 'box')", max_lines=1)
-                    keep_rows = gr.Slider(
-                        0, grid - 1, value=grid // 2, step=1, label="Rows of tokens kept on top (with 'keep top rows')"
-                    )
-                    edit_controls = sampling_controls(demo)
-            edit_gallery = gr.Gallery(
-                label="Original, mask and edits", columns=6, height="auto", elem_id="edit-gallery"
-            )
-            edit_timing = gr.Markdown(elem_id="edit-timing")
-            edit_files = gr.File(label="Download (PNG with settings embedded)", file_count="multiple")
-            edit_inputs = [editor, region, box, keep_rows, edit_prompt, *edit_controls]
-            edit_outputs = [edit_gallery, edit_timing, edit_files]
-            edit_button.click(demo.edit, edit_inputs, edit_outputs, api_name="edit", concurrency_limit=concurrency)
-            take.click(first_file, files, editor, api_name=False)
-        with gr.Tab("Tokenizer"):
-            upload = gr.File(label="Image", file_types=["image"], type="filepath")
-            run = gr.Button("Encode and decode")
-            with gr.Row():
-                original = gr.Image(label="Input (cropped, resized)")
-                recon = gr.Image(label="Reconstruction")
-                code_map = gr.Image(label="Codes (one color per code id)")
-            stats = gr.Markdown()
-            run.click(
-                demo.reconstruct,
-                upload,
-                [original, recon, code_map, stats],
-                api_name="reconstruct",
-                concurrency_limit=concurrency,
-            )
-        with gr.Tab("Model"):
-            gr.Markdown(model_card(demo.bundle))
+        if len(demos) == 1:
+            gr.Markdown("# vim: Parti + ViT-VQGAN in JAX\n" + domain_line(demos[0]))
+            model_tabs(demos[0], concurrency, "")
+        else:
+            gr.Markdown("# vim: Parti + ViT-VQGAN in JAX\nPick a model; each draws what its training data holds.")
+            with gr.Tabs():
+                for i, demo in enumerate(demos):
+                    with gr.Tab(demo.bundle.path.name, elem_id=f"model-{demo.bundle.path.name}"):
+                        gr.Markdown(domain_line(demo))
+                        model_tabs(demo, concurrency, "" if i == 0 else "_" + re.sub(r"\W", "_", demo.bundle.path.name))
     app.queue(max_size=queue_size, default_concurrency_limit=concurrency)
     return app
+
+
+def domain_line(demo: Demo) -> str:
+    return (
+        f"Checkpoint `{demo.bundle.path.name}`, trained on the `{demo.bundle.parti_cfg.data.dataset}` dataset "
+        f"({demo.image_size}×{demo.image_size}). It draws what that data holds: prompts from elsewhere get "
+        "its pictures, not theirs."
+    )
+
+
+def model_tabs(demo: Demo, concurrency: int, suffix: str) -> None:
+    """One model's Generate, Edit, Tokenizer and Model tabs; `suffix` is appended to its endpoint names."""
+    with gr.Tab("Generate"):
+        with gr.Row():
+            with gr.Column(scale=2):
+                prompt = gr.Textbox(
+                    label="Prompt",
+                    placeholder=(examples_of(demo.bundle) or ["a prompt"])[0],
+                    max_lines=3,
+                    elem_id="prompt" + suffix,
+                )
+                button = gr.Button("Generate", variant="primary", elem_id="generate" + suffix)
+                if examples := examples_of(demo.bundle):
+                    gr.Examples(examples, inputs=prompt, label="Examples (in domain)")
+                gr.Examples(P2_EXAMPLES, inputs=prompt, label="PartiPrompts (outside this model's domain)")
+            with gr.Column(scale=1):
+                controls = sampling_controls(demo)
+        gallery = gr.Gallery(label="Images", columns=4, height="auto", elem_id="gallery" + suffix)
+        timing = gr.Markdown(elem_id="timing" + suffix)
+        files = gr.File(label="Download (PNG with settings embedded)", file_count="multiple")
+        inputs = [prompt, *controls]
+        outputs = [gallery, timing, files]
+        button.click(demo.generate, inputs, outputs, api_name="generate" + suffix, concurrency_limit=concurrency)
+        prompt.submit(demo.generate, inputs, outputs, api_name=False, concurrency_limit=concurrency)
+    with gr.Tab("Edit"):
+        grid = demo.generator.grid
+        with gr.Row():
+            with gr.Column(scale=2):
+                editor = gr.ImageEditor(
+                    label="Image: paint the region to redraw",
+                    type="filepath",
+                    format="png",  # lossless, and the painted layers keep their alpha
+                    sources=("upload", "clipboard"),
+                    brush=gr.Brush(colors=["#ffffff"], color_mode="fixed"),
+                    elem_id="edit-image" + suffix,
+                )
+                take = gr.Button("Take the first generated image")
+                edit_prompt = gr.Textbox(
+                    label="Caption of the whole edited image",
+                    placeholder="a big red circle left of a small blue star",
+                    max_lines=3,
+                    elem_id="edit-prompt" + suffix,
+                )
+                edit_button = gr.Button("Edit", variant="primary", elem_id="edit" + suffix)
+            with gr.Column(scale=1):
+                region = gr.Radio(
+                    ["paint", "box", "keep top rows"],
+                    value="paint",
+                    label="Region to redraw",
+                    elem_id="region" + suffix,
+                )
+                box = gr.Textbox(label="Box x0,y0,x1,y1 (pixels of the image; with 'box')", max_lines=1)
+                keep_rows = gr.Slider(
+                    0, grid - 1, value=grid // 2, step=1, label="Rows of tokens kept on top (with 'keep top rows')"
+                )
+                edit_controls = sampling_controls(demo)
+        edit_gallery = gr.Gallery(
+            label="Original, mask and edits", columns=6, height="auto", elem_id="edit-gallery" + suffix
+        )
+        edit_timing = gr.Markdown(elem_id="edit-timing" + suffix)
+        edit_files = gr.File(label="Download (PNG with settings embedded)", file_count="multiple")
+        edit_inputs = [editor, region, box, keep_rows, edit_prompt, *edit_controls]
+        edit_outputs = [edit_gallery, edit_timing, edit_files]
+        edit_button.click(demo.edit, edit_inputs, edit_outputs, api_name="edit" + suffix, concurrency_limit=concurrency)
+        take.click(first_file, files, editor, api_name=False)
+    with gr.Tab("Tokenizer"):
+        upload = gr.File(label="Image", file_types=["image"], type="filepath")
+        run = gr.Button("Encode and decode")
+        with gr.Row():
+            original = gr.Image(label="Input (cropped, resized)")
+            recon = gr.Image(label="Reconstruction")
+            code_map = gr.Image(label="Codes (one color per code id)")
+        stats = gr.Markdown()
+        run.click(
+            demo.reconstruct,
+            upload,
+            [original, recon, code_map, stats],
+            api_name="reconstruct" + suffix,
+            concurrency_limit=concurrency,
+        )
+    with gr.Tab("Model"):
+        gr.Markdown(model_card(demo.bundle))
 
 
 def parse_file_size(size: int | str, source: str = "--max-file-size") -> int:
@@ -714,7 +759,7 @@ def exposure_warnings(host: str, port: int, users: list[tuple[str, str]] | None,
 
 
 def launch(
-    checkpoint: str | None = None,
+    checkpoint: str | os.PathLike | list[str | os.PathLike] | None = None,
     host: str = "127.0.0.1",
     port: int = 7860,
     queue_size: int = 16,
@@ -722,20 +767,29 @@ def launch(
     auth: list[tuple[str, str]] | None = None,
     max_file_size: int | str = DEFAULT_MAX_FILE_SIZE,
     root_path: str | None = None,
-) -> tuple[gr.Blocks, Demo]:
-    """Load, compile and serve. `auth`: (user, password) pairs for gradio's login page (None: no password)."""
+) -> tuple[gr.Blocks, list[Demo]]:
+    """Load, compile and serve one bundle or several (a list: a tab per model, the first open; None: the
+    repository's models, `vim.bundle.bundled_models`). `auth`: (user, password) pairs for gradio's login page
+    (None: no password)."""
     limit = parse_file_size(max_file_size)  # bad values fail here, before minutes of loading
     root_path = check_root_path(root_path)
     if auth is not None and not auth:
         raise ValueError("auth: an empty list of users would leave the demo open; pass None to serve without one")
+    paths = bundled_models() if checkpoint is None else checkpoint if isinstance(checkpoint, list) else [checkpoint]
+    names = [Path(p).name for p in paths]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two checkpoints share a folder name ({', '.join(names)}): the tabs would be ambiguous")
     for warning in exposure_warnings(host, port, auth, limit):
         log.warning(warning)
-    print(f"loading {checkpoint or 'the bundled checkpoint'} …", flush=True)
-    demo = Demo(load_bundle(checkpoint), max_file_size=limit)
-    atexit.register(demo.close)  # however the process ends, short of a kill
+    cache = ServingCache(max_bytes=max(MAX_CACHED_BYTES, 4 * limit))
+    atexit.register(cache.close)  # however the process ends, short of a kill
+    demos: list[Demo] = []
     try:
-        print(f"compiling (once) … {demo.warm_up():.1f} s", flush=True)
-        app = build_app(demo, queue_size=queue_size)
+        for path in paths:
+            print(f"loading {path} …", flush=True)
+            demos.append(Demo(load_bundle(path), max_file_size=limit, cache=cache))
+            print(f"compiling (once) … {demos[-1].warm_up():.1f} s", flush=True)
+        app = build_app(demos, queue_size=queue_size)
         if auth:
             print(f"password required; users: {', '.join(user for user, _ in auth)}", flush=True)
         app.launch(
@@ -746,11 +800,11 @@ def launch(
             auth=auth,
             max_file_size=limit,
             root_path=root_path,
-            **server_kwargs(demo),
+            **server_kwargs(demos[0]),
         )
     except BaseException:
-        demo.close()
+        cache.close()
         raise
     if block:  # the server has stopped (Ctrl-C): nothing it wrote outlives it
-        demo.close()
-    return app, demo
+        cache.close()
+    return app, demos

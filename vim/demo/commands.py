@@ -1,6 +1,6 @@
 """`vim demo`: the Gradio demo on a bundle (vim/demo/app.py).
 
-vim demo                                   # bundled checkpoint, http://127.0.0.1:7860
+vim demo                                   # the bundled models, http://127.0.0.1:7860
 vim demo --checkpoint path/to/bundle --port 8000 --host 0.0.0.0 --auth-file ~/.vim-demo-users
 """
 
@@ -27,7 +27,12 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:
     p = add(sub, "demo", cmd_demo, "launch the Gradio demo on a bundle", config=False)
-    p.add_argument("--checkpoint", help="bundle folder (default: $VIM_CHECKPOINT or checkpoints/shapes-tiny)")
+    p.add_argument(
+        "--checkpoint",
+        action="append",
+        help="bundle folder; repeat it for a tab per model, the first open (default: $VIM_CHECKPOINT, else "
+        "checkpoints/shapes-tiny and every other bundle in checkpoints/)",
+    )
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback only)")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--queue-size", type=int, default=16, help="requests waiting beyond this are refused")
