@@ -114,23 +114,29 @@ def fid_scores(generator: ClassGenerator, images: np.ndarray, split: str) -> dic
     from vim.metrics.fid import fid_from_statistics, inception_score
 
     real, _ = real_images(generator, split, len(images))
-    extractor = Extractor(logits=True)
+    try:
+        extractor, note = Extractor(logits=True), None
+    except ValueError as e:  # weights with FID features only: FID still, IS named as not computed
+        extractor, note = Extractor(), str(e)
 
-    def stats(batch: np.ndarray) -> tuple[Statistics, np.ndarray]:
-        features = compute_features(batch, logits=True, extractor=extractor, progress=False)
+    def stats(batch: np.ndarray) -> tuple[Statistics, np.ndarray | None]:
+        features = compute_features(batch, logits=note is None, extractor=extractor, progress=False)
         pool = features.pool.astype(np.float64)
         return Statistics(pool.mean(axis=0), np.cov(pool, rowvar=False), len(pool)), features.logits
 
     sample_stats, sample_logits = stats(images)
     real_stats, real_logits = stats(real)
     recon_stats, _ = stats(reconstructions(generator, real))
-    is_mean, is_std = inception_score(sample_logits)
-    real_is, _ = inception_score(real_logits)
-    return {
+    out = {
         "fid": fid_from_statistics(sample_stats, real_stats),
         "tokenizer_rfid": fid_from_statistics(recon_stats, real_stats),
+        "n_real": len(real),
+    }
+    if note is not None:
+        return out | {"inception_score": None, "inception_score_not_computed": note}
+    is_mean, is_std = inception_score(sample_logits)
+    return out | {
         "inception_score": is_mean,
         "inception_score_std_over_splits": is_std,
-        "inception_score_real": real_is,
-        "n_real": len(real),
+        "inception_score_real": inception_score(real_logits)[0],
     }

@@ -22,12 +22,13 @@ from vim.classgen.data import encode_split, labeled_batches
 from vim.classgen.model import ClassGPT
 from vim.classgen.sample import sample_codes
 from vim.config import Config, ConfigError
-from vim.parti.data import record_trained_on, tokenizer_state
+from vim.parti.data import tokenizer_state
 from vim.parti.sample import settings_arrays
 from vim.parti.train import PartiTask, chunked_token_losses
 from vim.training.loop import fit
 from vim.training.optim import make_optimizer
 from vim.training.state import new_state
+from vim.training.weights import TRAINED_ON, describe_tokenizer, read_record, write_record
 
 
 class ClassGenTask(PartiTask):
@@ -114,6 +115,23 @@ def encoded_splits(cfg: Config, workdir: Path, tokenizer: str | os.PathLike) -> 
     return tok_model, tok_cfg, tok_state, paths
 
 
+def record_tokenizer(workdir: Path, tok_state: dict) -> None:
+    """Record the tokenizer state a run trains on (for loading and export); a run resumed on another state
+    is refused, since its codes would mean other images."""
+    file = workdir / TRAINED_ON
+    before = read_record(file)
+    if before is not None:
+        if before["tokenizer"]["fingerprint"] != tok_state["fingerprint"]:
+            raise ValueError(
+                f"{workdir} was trained on tokenizer {describe_tokenizer(before['tokenizer'])}, not "
+                f"{describe_tokenizer(tok_state)}: resume it with that tokenizer state, or start a new --workdir"
+            )
+        return
+    if jax.process_index() == 0:
+        workdir.mkdir(parents=True, exist_ok=True)
+        write_record(file, {"tokenizer": tok_state})
+
+
 def train_and_evaluate(
     cfg: Config, workdir: str | os.PathLike, tokenizer: str | os.PathLike, stop_at: int | None = None
 ) -> dict:
@@ -125,7 +143,7 @@ def train_and_evaluate(
     if cfg.classgen.num_classes < 0:
         raise ConfigError(f"classgen.num_classes={cfg.classgen.num_classes} must be ≥ 0 (0 = unconditional)")
     tok_model, _, tok_state, paths = encoded_splits(cfg, workdir, tokenizer)
-    record_trained_on(workdir, {"tokenizer": tok_state})
+    record_tokenizer(workdir, tok_state)
     task = ClassGenTask(cfg, tokenizer=tok_model)
     return fit(
         cfg,
