@@ -13,9 +13,10 @@ Park et al. 2021, with vim's scorer as the judge), with its standard error.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -101,16 +102,27 @@ def generation_report(
         yield f"r_precision_{R_CAPTIONS}_real_images_stderr", error
 
 
-def cmd_eval_generation(args: argparse.Namespace) -> None:
+@dataclasses.dataclass(frozen=True)
+class BundleDraws:
+    """What the `vim eval` commands that judge a bundle's samples share, made from their common flags."""
+
+    bundle: Any  # vim.bundle.Bundle
+    data: Any  # its DataConfig, with --data-dir applied
+    sample: Any  # the SampleConfig drawn with (the bundle's recommendation, then the flags)
+    draw: Callable[[list[str]], np.ndarray]  # prompts → one uint8 image each (best of --candidates)
+    judge: Any  # a vim.rerank.score.Reranker trained apart from the bundle's, or None
+
+
+def bundle_draws(args: argparse.Namespace, min_n: int, max_n: int) -> BundleDraws:
+    """Check the sampling, -n and --candidates flags, then load the bundle, its scorer for reranking and the
+    judge."""
     from vim.bundle import load_bundle
-    from vim.data.pipeline import open_split
     from vim.generate import MAX_CANDIDATES, Generator, check_bound, check_sample_flags, draw_images, sample_settings
     from vim.rerank.score import Reranker
-    from vim.training.checkpoint import dump_json
 
     check_sample_flags(args)
     check_bound("--candidates", args.candidates, 1, MAX_CANDIDATES)
-    check_bound("-n", args.n, 2, 100_000)
+    check_bound("-n", args.n, min_n, max_n)
     bundle = load_bundle(args.checkpoint)
     data = bundle.parti_cfg.data
     if args.data_dir:
@@ -118,23 +130,40 @@ def cmd_eval_generation(args: argparse.Namespace) -> None:
     reranker = None
     if args.candidates > 1 and (reranker := bundle.reranker()) is None:
         raise ValueError(f"{bundle.path} has no scorer/ folder, so --candidates cannot rerank")
-    judge = Reranker(args.judge) if args.judge else None
     sample = sample_settings(bundle.parti_cfg.sample, vars(args), args.candidates > 1)
     generator = Generator(bundle, batch_size=args.batch_size)
 
     def draw(prompts: list[str]) -> np.ndarray:
         return draw_images(generator, prompts, sample, args.seed, args.candidates, reranker)
 
-    report = {"checkpoint": str(bundle.path), "dataset": data.dataset, "split": args.split, "judge": args.judge}
-    report |= {"candidates": args.candidates, "settings": {"cfg": sample.cfg_scale, "temperature": sample.temperature}}
-    for name, value in generation_report(draw, open_split(data, args.split), judge, args.n, args.seed, not args.no_fid):
+    judge = Reranker(args.judge) if args.judge else None
+    return BundleDraws(bundle, data, sample, draw, judge)
+
+
+def report_out(report: dict[str, Any], pairs: Iterable[tuple[str, Any]], output: str | None) -> None:
+    """Print each (name, value) as it comes and add it to `report`; write the report to `output` as JSON,
+    or print it whole when there is none."""
+    from vim.training.checkpoint import dump_json
+
+    for name, value in pairs:
         report[name] = value
         print(f"{name}: {value:.4g}" if isinstance(value, float) else f"{name}: {value}", flush=True)
-    if args.output:
-        dump_json(Path(args.output), report)
-        print(f"wrote {args.output}")
+    if output:
+        dump_json(Path(output), report)
+        print(f"wrote {output}")
     else:
         print(json.dumps(report))
+
+
+def cmd_eval_generation(args: argparse.Namespace) -> None:
+    from vim.data.pipeline import open_split
+
+    run = bundle_draws(args, 2, 100_000)
+    report = {"checkpoint": str(run.bundle.path), "dataset": run.data.dataset, "split": args.split}
+    report |= {"judge": args.judge, "candidates": args.candidates}
+    report["settings"] = {"cfg": run.sample.cfg_scale, "temperature": run.sample.temperature}
+    source = open_split(run.data, args.split)
+    report_out(report, generation_report(run.draw, source, run.judge, args.n, args.seed, not args.no_fid), args.output)
 
 
 def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:
