@@ -2,6 +2,8 @@
 the small world's lone-object scenes."""
 
 import dataclasses
+import json
+import shutil
 
 import jax
 import jax.numpy as jnp
@@ -10,7 +12,7 @@ import pytest
 from flax import nnx
 
 from vim import config as config_lib
-from vim.classgen.data import class_names, resolve_class
+from vim.classgen.data import CLASSES_FILE, class_names, encode_split, resolve_class
 from vim.classgen.model import ClassGPT
 from vim.classgen.probe import linear_probe
 from vim.classgen.sample import sample_codes, sample_uncached
@@ -103,6 +105,17 @@ def test_train_resume_generate_and_probe(small_cfg, trained_run, tmp_path):
     sample = config_lib.SampleConfig(cfg_scale=1.5)
     out, images = evaluate(generator, 4, sample, fid=False)
     assert images.shape == (4, 64, 64, 3) and 0 <= out["read_back"]["class_accuracy"] <= 1
+    assert out["read_back_real"]["class_accuracy"] == 1.0  # the reader's ceiling: rendered images read right
+    assert 0 <= out["read_back_reconstructed"]["class_accuracy"] <= 1
+
+    # A run given another run's codes still names its classes; a run without the names is refused.
+    copied = tmp_path / "copied"
+    shutil.copytree(straight / "codes", copied / "codes")
+    encode_split(cfg, None, json.loads((straight / "codes" / "train.json").read_text())["tokenizer"], copied, "train")
+    assert json.loads((copied / CLASSES_FILE).read_text()) == generator.classes
+    (straight / CLASSES_FILE).unlink()
+    with pytest.raises(FileNotFoundError, match=r"classes\.json"):
+        load_classgen(straight)
     table = probe(generator, n_train=8, n_test=4, layer=1)
     assert set(table["table"]) == {"class", "shape", "color", "size", "region"}
     assert set(table["table"]["shape"]) == {"layer 1", "tokenizer", "pixels"}

@@ -107,9 +107,10 @@ def encode_split(cfg: Config, tokenizer: Any, fingerprint: str, workdir: Path, s
     path = Path(workdir) / "codes" / f"{split}.npz"
     meta = {"tokenizer": fingerprint, "labels": cfg.classgen.labels, "dataset": cfg.data.dataset}
     meta_path = path.with_suffix(".json")
-    if path.is_file() and meta_path.is_file() and json.loads(meta_path.read_text()) == meta:
-        return path
     names = class_names(cfg)
+    if path.is_file() and meta_path.is_file() and json.loads(meta_path.read_text()) == meta:
+        write_text(Path(workdir) / CLASSES_FILE, json.dumps(names) + "\n")  # codes copied from another run
+        return path
     source, count = split_examples(cfg, split)
     encode = jax.jit(lambda images: tokenizer.encode(images.astype(jnp.float32) / 255.0))
     codes, labels, pending = [], [], []

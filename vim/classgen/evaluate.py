@@ -103,6 +103,11 @@ def evaluate(
     }
     if conditional and cfg.classgen.labels and hasattr(scheme(cfg.classgen.labels), "read"):
         result["read_back"] = read_back_accuracy(cfg, images, labels, generator.classes)
+        # The reader's own ceiling: as many real images of the split, and the tokenizer's round trip of them.
+        real, real_labels = real_images(generator, split, n)
+        for name, pictures in (("real", real), ("reconstructed", reconstructions(generator, real))):
+            read = read_back_accuracy(cfg, pictures, real_labels, generator.classes)
+            result[f"read_back_{name}"] = {k: v for k, v in read.items() if k != "per_class"}
     if fid:
         result |= fid_scores(generator, images, split)
     return result, images

@@ -128,6 +128,8 @@ def load_classgen(folder: str | os.PathLike, tokenizer: str | os.PathLike | None
         tokenizer = record["tokenizer"]["source"]
     tok_model, _ = load_tokenizer(tokenizer)
     names_file = folder / CLASSES_FILE
+    if not names_file.is_file() and cfg.classgen.num_classes:
+        raise FileNotFoundError(f"{folder} has no {CLASSES_FILE} naming its {cfg.classgen.num_classes} classes")
     classes = json.loads(names_file.read_text()) if names_file.is_file() else []
     return ClassGenerator(model, cfg, classes, tok_model, step)
 
