@@ -119,3 +119,147 @@ def test_train_resume_generate_and_probe(small_cfg, trained_run, tmp_path):
     table = probe(generator, n_train=8, n_test=4, layer=1)
     assert set(table["table"]) == {"class", "shape", "color", "size", "region"}
     assert set(table["table"]["shape"]) == {"layer 1", "tokenizer", "pixels"}
+
+
+# ---------------------------------------------------------------------------------- the dataset's own labels
+
+# A 16-px tokenizer and a classgen model small enough to compile and train a step in seconds.
+TOKENIZER_16 = config_lib.TokenizerConfig(
+    image_size=16, patch_size=4, width=32, encoder_layers=1, decoder_layers=1, heads=2, mlp_dim=64, codebook_size=32,
+    code_dim=8,
+)  # fmt: skip
+SMALL_CLASSGEN = {
+    "data.world.resolution": 16,
+    "data.batch_size": 3,
+    "classgen.labels": "",  # the dataset's own label feature
+    "classgen.num_classes": 3,
+    "classgen.max_examples": 0,
+    "classgen.width": 32,
+    "classgen.layers": 1,
+    "classgen.heads": 2,
+    "classgen.head_dim": 16,
+    "classgen.mlp_dim": 64,
+    "classgen.image_vocab_size": 32,
+    "classgen.image_grid": 4,
+    "train.num_steps": 1,
+    "train.eval_every": 1,
+    "train.eval_batches": 1,
+    "train.progress": "false",
+}
+
+
+@pytest.fixture(scope="module")
+def tokenizer_16(tmp_path_factory):
+    """An exported tokenizer part (config.json + params.npz) of random 16-px weights: codes to train on."""
+    from vim.tokenizer.model import ViTVQGAN
+    from vim.training.weights import save_params
+
+    part = tmp_path_factory.mktemp("tokenizer16")
+    cfg = config_lib.Config(tokenizer=TOKENIZER_16)
+    cfg.data.world.resolution = 16
+    (part / "config.json").write_text(json.dumps(config_lib.to_dict(cfg)))
+    save_params(nnx.to_pure_dict(nnx.state(ViTVQGAN(TOKENIZER_16, rngs=nnx.Rngs(0)))), part / "params.npz")
+    return part
+
+
+def vim_ok(capsys, *argv) -> str:
+    """Run one `vim` command in this process; fail with its stderr unless it exits 0; its stdout."""
+    from vim.cli import main
+
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    assert code == 0, f"vim {' '.join(map(str, argv))} exited {code}:\n{err}"
+    return out
+
+
+def train_and_draw(capsys, tmp_path, tokenizer, dataset: list, class_name: str) -> list[str]:
+    """`vim train-classgen` one step on `dataset`'s own labels, then `vim generate --class class_name`:
+    the class names the run recorded."""
+    sets = [arg for key, value in SMALL_CLASSGEN.items() for arg in ("--set", f"{key}={value}")]
+    run = tmp_path / "run"
+    vim_ok(capsys, "train-classgen", "--preset", "tiny", *dataset, *sets, "--tokenizer", tokenizer, "--workdir", run)
+    vim_ok(capsys, "generate", "--class", class_name, "--checkpoint", run, "-n", "2", "-o", tmp_path / "out")
+    drawn = sorted(p.name for p in (tmp_path / "out").glob("*.png"))
+    assert drawn == [f"{class_name.replace(' ', '_')}_{seed}.png" for seed in (0, 1)]
+    record = json.loads((tmp_path / "out" / drawn[0]).with_suffix(".json").read_text())
+    classes = json.loads((run / "classes.json").read_text())
+    assert record["class"] == class_name and record["class_id"] == classes.index(class_name)
+    return classes
+
+
+def test_class_folders_train_a_model_whose_classes_are_the_folder_names(tokenizer_16, tmp_path, capsys):
+    from tests.test_import import class_folder_tree
+
+    class_folder_tree(tmp_path / "pets", {"train": 2, "validation": 1})
+    data = ["--data-dir", tmp_path / "data"]
+    vim_ok(capsys, "data", "import", tmp_path / "pets", "--name", "pets", "--class-folders", "--resolution", 16, *data)
+    dataset = [*data, "--set", "data.dataset=imported/pets"]
+    assert train_and_draw(capsys, tmp_path, tokenizer_16, dataset, "dog") == ["cat", "dog", "fish"]
+
+
+def tiny_catalog_builder(dataset_name: str, labels: list[str] | None):
+    """A tfds builder `dataset_name` in imagenet2012's schema (JPEG `image`, ClassLabel `label`, `file_name`),
+    or without its label (`labels` None); 6 train and 3 validation images of 20×24 pixels."""
+    import io
+
+    import tensorflow_datasets as tfds
+    from PIL import Image
+
+    features = {"image": tfds.features.Image(encoding_format="jpeg"), "file_name": tfds.features.Text()}
+    if labels is not None:
+        features["label"] = tfds.features.ClassLabel(names=labels)
+
+    with tfds.core.registered.skip_registration():  # the catalog keeps its own builders
+
+        class Builder(tfds.core.GeneratorBasedBuilder):
+            name = dataset_name
+            VERSION = tfds.core.Version("1.0.0")
+
+            def _info(self):
+                return tfds.core.DatasetInfo(builder=self, features=tfds.features.FeaturesDict(features))
+
+            def _split_generators(self, dl_manager):
+                return {"train": self._generate_examples("train", 6), "validation": self._generate_examples("val", 3)}
+
+            def _generate_examples(self, split: str, n: int):
+                rng = np.random.default_rng(n)
+                for i in range(n):
+                    jpeg = io.BytesIO()
+                    Image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(jpeg, "JPEG")
+                    example = {"image": jpeg.getvalue(), "file_name": f"{split}_{i}.JPEG"}
+                    yield f"{split}_{i}", example if labels is None else {**example, "label": i % len(labels)}
+
+    return Builder
+
+
+def test_a_tfds_label_feature_names_the_classes(tokenizer_16, tmp_path, capsys):
+    """A catalog dataset in imagenet2012's schema, prepared here (no download, no TensorFlow)."""
+    names = ["tench", "goldfish", "great white shark"]
+    builder = tiny_catalog_builder("tiny_imagenet", names)(data_dir=str(tmp_path / "tfds"), file_format="array_record")
+    builder.download_and_prepare()
+    dataset = ["--data-dir", tmp_path / "tfds", "--set", "data.dataset=tiny_imagenet"]
+    assert train_and_draw(capsys, tmp_path, tokenizer_16, dataset, "great white shark") == names
+
+
+def test_datasets_without_labels_are_refused_naming_what_they_have(tmp_path):
+    from PIL import Image
+
+    from vim.data.importer import import_folder
+
+    cfg = config_lib.preset("tiny", "classgen")
+    cfg.classgen = config_lib.ClassGenConfig(labels="", num_classes=3)
+    cfg.data.data_dir = str(tmp_path / "tfds")
+    tiny_catalog_builder("unlabeled", None)(
+        data_dir=cfg.data.data_dir, file_format="array_record"
+    ).download_and_prepare()
+    cfg.data.dataset = "unlabeled"
+    features = r"'unlabeled' has no 'label' feature; its features are \['file_name', 'image'\]"
+    with pytest.raises(config_lib.ConfigError, match=features):
+        class_names(cfg)
+    (tmp_path / "photos").mkdir()
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(tmp_path / "photos" / "a.png")
+    (tmp_path / "photos" / "captions.tsv").write_text("a.png\ta black square\n")
+    import_folder(tmp_path / "photos", "photos", cfg.data.data_dir, resolution=16)
+    cfg.data.dataset = "imported/photos"
+    with pytest.raises(config_lib.ConfigError, match=r"no 'label' feature.*--class-folders.*registered label scheme"):
+        class_names(cfg)

@@ -242,3 +242,60 @@ def test_size_is_checked_before_decoding(tmp_path):
     (tmp_path / "zero.png").write_bytes(b"")
     with pytest.raises(BadImageError, match="not an image"):
         load_image(tmp_path / "zero.png", 8, 50_000)
+
+
+CLASS_COLORS = {"cat": (200, 60, 40), "dog": (40, 160, 60), "fish": (30, 60, 200)}
+
+
+def class_folder_tree(root: Path, per_split: dict[str, int], classes: dict = CLASS_COLORS) -> Path:
+    """An ImageFolder tree root/<split>/<class>/<k>.png of 16×16 PNGs, each class its own color with noise."""
+    for split, count in per_split.items():
+        for name, color in classes.items():
+            (root / split / name).mkdir(parents=True)
+            for k in range(count):
+                pixels = np.clip(np.array(color) + RNG.normal(0, 10, (16, 16, 3)), 0, 255).astype(np.uint8)
+                Image.fromarray(pixels).save(root / split / name / f"{k}.png")
+    return root
+
+
+def test_class_folders_become_a_labeled_dataset_named_by_its_folders(tmp_path):
+    root = class_folder_tree(tmp_path / "pets", {"train": 2, "val": 1})
+    (root / "train" / "dog" / "breed").mkdir()  # images at any depth under a class folder are that class's
+    Image.fromarray(noise(20, 30)).save(root / "train" / "dog" / "breed" / "deep.png")
+    (root / "train" / "cat" / "notes.txt").write_text("not an image")
+    (root / "train" / "stray.png").write_bytes((root / "train" / "cat" / "0.png").read_bytes())
+    report = import_folder(root, "pets", tmp_path / "data", resolution=16, class_folders=True)
+    assert report.splits == {"train": 7, "validation": 3}  # ImageNet's "val" is vim's validation split
+    assert "not an image" in skip_reason(report, "train/cat/notes.txt")
+    assert "not in a class folder" in skip_reason(report, "train/stray.png")
+    builder = tfds.builder_from_directory(str(report.output))
+    assert builder.info.features["label"].names == ["cat", "dog", "fish"]
+    train = builder.as_data_source("train")
+    for ex in (train[i] for i in range(len(train))):
+        name = ex["caption"].decode()  # the caption is the class's name
+        assert name == ["cat", "dog", "fish"][ex["label"]] and ex["image"].shape == (16, 16, 3)
+        if name != "dog":  # the deep one is noise
+            assert np.abs(ex["image"].reshape(-1, 3).mean(0) - CLASS_COLORS[name]).max() < 20
+
+    flat = tmp_path / "flat"  # no split folders: every class folder goes to train
+    for name in ("b", "a"):
+        (flat / name).mkdir(parents=True)
+        Image.fromarray(noise(16, 16)).save(flat / name / "x.png")
+    report = import_folder(flat, "flat", tmp_path / "data", resolution=8, class_folders=True)
+    assert report.splits == {"train": 2}
+    assert tfds.builder_from_directory(str(report.output)).info.features["label"].names == ["a", "b"]
+
+
+def test_a_folder_without_class_folders_is_refused_with_the_layout(tmp_path):
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    Image.fromarray(noise(16, 16)).save(loose / "a.png")
+    with pytest.raises(ImportFolderError, match=r"no class folders in .*loose.*DIR/<class>/<image>"):
+        import_folder(loose, "loose", tmp_path / "data", class_folders=True)
+    (loose / "train").mkdir()
+    (loose / "holiday").mkdir()
+    with pytest.raises(ImportFolderError, match=r"split folders \(train\) and other folders \(holiday\)"):
+        import_folder(loose, "mixed", tmp_path / "data", class_folders=True)
+    with pytest.raises(ImportFolderError, match="--captions and --class-folders"):
+        import_folder(loose, "both", tmp_path / "data", captions=loose / "a.png", class_folders=True)
+    assert not (tmp_path / "data").exists()

@@ -165,9 +165,10 @@ class ClassGenConfig:
     # Classes; row num_classes of the class embedding is the null class (unconditional models, and the
     # unconditional side of classifier-free guidance). 0 = an unconditional model (every image null).
     num_classes: int = 48
-    # Where labels come from: "" = the dataset's own (a tfds "label" feature, an imported folder's class
-    # subfolders), or a scheme registered by a dataset (entry points "vim.class_labels"; the shapes world's
-    # "shapes-color-shape": the lone object's color × shape, with data.world.max_objects = 1).
+    # Where labels come from: "" = the dataset's own (a tfds ClassLabel "label" feature: a catalog dataset's
+    # such as imagenet2012, or `vim data import --class-folders`'s), or a scheme registered by a dataset
+    # (entry points "vim.class_labels"; the shapes world's "shapes-color-shape": the lone object's color × shape,
+    # with data.world.max_objects = 1).
     labels: str = ""
     class_dropout: float = 0.1  # probability a label is replaced by the null class in training (for CFG)
     # Examples of each split rendered/read and encoded once into <workdir>/codes (0 = the whole split).

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from vim.config import Config, ConfigError
-from vim.data.pipeline import batch_iterator, open_split
+from vim.data.pipeline import NoLabelsError, batch_iterator, label_names, open_split
 from vim.files import write_text
 
 log = logging.getLogger(__name__)
@@ -62,16 +62,11 @@ def class_names(cfg: Config) -> list[str]:
 
 
 def dataset_label_names(cfg: Config) -> list[str]:
-    """A labeled dataset's class names, from its tfds "label" feature (names, or ids as text)."""
-    source = open_split(cfg.data, "train")
-    info = getattr(source, "dataset_info", None)
-    feature = None if info is None else info.features.get("label") if hasattr(info.features, "get") else None
-    if feature is None:
-        raise ConfigError(
-            f"data.dataset={cfg.data.dataset!r} has no 'label' feature; give a registered label scheme "
-            f"(classgen.labels, one of {registered()})"
-        )
-    return list(feature.names) if getattr(feature, "names", None) else [str(i) for i in range(feature.num_classes)]
+    """A labeled dataset's class names (its tfds "label" feature: `vim.data.pipeline.label_names`)."""
+    try:
+        return label_names(cfg.data)
+    except NoLabelsError as e:
+        raise ConfigError(f"{e}; or give a registered label scheme (classgen.labels, one of {registered()})") from None
 
 
 def label_of(cfg: Config, example: dict, names: list[str]) -> int | None:
@@ -126,7 +121,7 @@ def encode_split(cfg: Config, tokenizer: Any, fingerprint: str, workdir: Path, s
         example = source[i]
         label = label_of(cfg, example, names)
         if label is not None:
-            pending.append((np.asarray(example["image"]), label))
+            pending.append((checked_image(example["image"], cfg), label))
         if len(pending) == batch:
             flush()
         if (i + 1) % 2000 == 0:
@@ -141,6 +136,19 @@ def encode_split(cfg: Config, tokenizer: Any, fingerprint: str, workdir: Path, s
     write_text(meta_path, json.dumps(meta) + "\n")
     write_text(Path(workdir) / CLASSES_FILE, json.dumps(names) + "\n")
     return path
+
+
+def checked_image(image: Any, cfg: Config) -> np.ndarray:
+    """An example's image, refused unless it has the side the tokenizer reads (data.world.resolution): an
+    imported dataset keeps the side it was imported at."""
+    image = np.asarray(image)
+    side = cfg.data.world.resolution
+    if image.shape != (side, side, 3):
+        raise ValueError(
+            f"data.dataset={cfg.data.dataset!r} holds images of shape {image.shape}, but the tokenizer reads "
+            f"{side}×{side}×3: import the images at --resolution {side}, or use a tokenizer of their size"
+        )
+    return image
 
 
 class LabeledCodes:

@@ -6,11 +6,13 @@ Schema shared by every vim dataset (the world, vim/world/build.py, and `vim data
   caption: text
   scene:   text, JSON of the structured scene (world) or "" (imported images)
   heldout: bool, the example mentions a held-out color–shape pair (world test split)
+and, in an import of class folders (`vim data import --class-folders`), also
+  label:   ClassLabel, named by the class folders
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import tensorflow_datasets as tfds
@@ -18,17 +20,19 @@ import tensorflow_datasets as tfds
 from vim.data.locations import VERSION
 
 
-def features(resolution: int) -> tfds.features.FeaturesDict:
-    return tfds.features.FeaturesDict(
-        {
-            "image": tfds.features.Tensor(
-                shape=(resolution, resolution, 3), dtype=np.uint8, encoding=tfds.features.Encoding.ZLIB
-            ),
-            "caption": tfds.features.Text(),
-            "scene": tfds.features.Text(),
-            "heldout": tfds.features.Tensor(shape=(), dtype=np.bool_),
-        }
-    )
+def features(resolution: int, class_names: Sequence[str] | None = None) -> tfds.features.FeaturesDict:
+    """The schema above; with `class_names`, a `label` feature of those classes too."""
+    schema = {
+        "image": tfds.features.Tensor(
+            shape=(resolution, resolution, 3), dtype=np.uint8, encoding=tfds.features.Encoding.ZLIB
+        ),
+        "caption": tfds.features.Text(),
+        "scene": tfds.features.Text(),
+        "heldout": tfds.features.Tensor(shape=(), dtype=np.bool_),
+    }
+    if class_names is not None:
+        schema["label"] = tfds.features.ClassLabel(names=list(class_names))
+    return tfds.features.FeaturesDict(schema)
 
 
 class ImportedCaptions(tfds.core.GeneratorBasedBuilder):
@@ -42,10 +46,12 @@ class ImportedCaptions(tfds.core.GeneratorBasedBuilder):
         name: str,
         resolution: int,
         splits: dict[str, Callable[[], Iterator[tuple[str, dict]]]] | None = None,
+        class_names: Sequence[str] | None = None,
         **kwargs,
     ):
         self.resolution = resolution
         self.splits = splits or {}
+        self.class_names = class_names  # examples carry a `label` of these classes (class-folder imports)
         config = tfds.core.BuilderConfig(name=name, description=f"vim data import at {resolution}px")
         super().__init__(config=config, file_format="array_record", **kwargs)
 
@@ -53,7 +59,7 @@ class ImportedCaptions(tfds.core.GeneratorBasedBuilder):
         return tfds.core.DatasetInfo(
             builder=self,
             description="Images and captions imported with `vim data import`.",
-            features=features(self.resolution),
+            features=features(self.resolution, self.class_names),
         )
 
     def _split_generators(self, dl_manager):

@@ -4,6 +4,7 @@ vim data build shapes --preset tiny
 vim data text-tokenizer --preset tiny
 vim data preview --preset tiny -o preview.png
 vim data import ~/photos --name photos
+vim data import ~/pets --name pets --class-folders      # ImageFolder layout: labeled by the class folders
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ def cmd_data_import(args: argparse.Namespace) -> None:
         max_pixels=args.max_pixels,
         captions=args.captions,
         allow_outside=args.allow_outside,
+        class_folders=args.class_folders,
     )
     print(report.summary())
     print(f"use it with --set data.dataset=imported/{args.name}")
@@ -104,7 +106,9 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
     p.add_argument("-n", type=int, default=16, help="number of examples")
     p.add_argument("-o", "--output", default="preview.png")
     p = add("data", "import", cmd_data_import, "turn a folder of images + captions into a vim dataset")
-    p.add_argument("directory", help="folder with images and captions.jsonl or captions.tsv")
+    p.add_argument(
+        "directory", help="folder with images and captions.jsonl or captions.tsv (or class folders: --class-folders)"
+    )
     p.add_argument("--name", required=True, help="dataset name; use it as data.dataset=imported/NAME")
     p.add_argument("--captions", help="captions file (default: captions.jsonl / captions.tsv in the folder)")
     p.add_argument("--resolution", type=int, default=64, help="output image side (center crop + bicubic)")
@@ -113,4 +117,9 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
         "--allow-outside",
         action="store_true",
         help="read files the captions name outside DIR (absolute paths, '..'); skipped and listed otherwise",
+    )
+    p.add_argument(
+        "--class-folders",
+        action="store_true",
+        help="DIR/<class>/<image> (or DIR/<split>/<class>/<image>): a label per image, the class name as caption",
     )

@@ -1,10 +1,15 @@
 """`vim data import DIR`: a folder of images plus captions → a tfds dataset in the world's schema.
 
     vim data import ~/photos --name photos        # then --set data.dataset=imported/photos
+    vim data import ~/pets --name pets --class-folders   # DIR/<class>/<image>: a labeled dataset
 
 Captions come from `captions.jsonl` (one {"file": ..., "caption": ..., "split": ...} object a line)
 or `captions.tsv` (file<TAB>caption[<TAB>split], optional `file<TAB>caption` header) in DIR; `split`
-is train (default), validation or test. Every image is EXIF-rotated, converted to RGB (alpha is
+is train (default), validation or test. With `class_folders` the folder is in the ImageFolder layout
+instead: every subfolder is a class and holds its images (at any depth), or DIR holds split folders
+(train, validation or val, test) each with class subfolders; the dataset then has a `label` feature
+(a tfds ClassLabel named by the folders, sorted) and each caption is its class's name. Every image is
+EXIF-rotated, converted to RGB (alpha is
 composited on white, 16-bit scaled to 8-bit), center-cropped to a square and resized (bicubic) to
 the resolution. A bad caption line or image never stops the import: it is skipped and listed, with
 its reason, in the report.
@@ -27,6 +32,7 @@ from vim.config import MAX_PIXELS
 from vim.data.image_files import BadImageError, not_a_file, open_checked, printable, read_image
 
 SPLITS = ("train", "validation", "test")
+SPLIT_FOLDERS = {"train": "train", "validation": "validation", "val": "validation", "test": "test"}  # ImageNet's "val"
 CAPTION_FILES = ("captions.jsonl", "captions.tsv")
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 DRAFT_OVERSAMPLE = 2  # JPEG DCT-domain downscaling keeps at least this many pixels per output pixel
@@ -67,10 +73,16 @@ class ImportReport:
 
 @dataclasses.dataclass(frozen=True)
 class _Entry:
-    file: str  # as written in the captions file; the tfds key (plus "#k" for repeated captions)
+    file: str  # as written in the captions file (or found under a class folder); the tfds key (+ "#k" repeats)
     caption: str
     split: str
-    line: int
+    line: int  # captions line, or the file's place in the class-folder listing
+    label: int | None = None  # class id, for class-folder imports
+
+    @property
+    def where(self) -> str:
+        """Where the entry came from, for the report."""
+        return f"captions line {self.line}" if self.label is None else f"class folder {printable(self.caption)!r}"
 
 
 # ---------------------------------------------------------------------------------------------- images
@@ -199,6 +211,55 @@ def _find_captions(directory: Path, captions: str | os.PathLike | None) -> Path:
     return found[0]
 
 
+def _visible_folders(directory: Path) -> list[Path]:
+    """Subfolders of `directory` by name, hidden ones (.git, .ipynb_checkpoints) left out."""
+    return sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _read_class_folders(directory: Path) -> tuple[list[_Entry], list[tuple[str, str]], list[str]]:
+    """The entries of an ImageFolder layout (DIR/<class>/..., or DIR/<split>/<class>/...), what was skipped,
+    and the class names (folder names, sorted; a class is a class in every split). ImportFolderError when
+    DIR has no class subfolders or mixes split folders with others."""
+    folders = _visible_folders(directory)
+    splits = [f for f in folders if f.name in SPLIT_FOLDERS]
+    if splits and len(splits) != len(folders):
+        others = ", ".join(printable(f.name) for f in folders if f.name not in SPLIT_FOLDERS)
+        raise ImportFolderError(
+            f"{directory} holds split folders ({', '.join(f.name for f in splits)}) and other folders ({others}): "
+            "give either class folders (DIR/<class>/<image>) or split folders of class folders "
+            f"(DIR/<split>/<class>/<image>, splits {', '.join(SPLIT_FOLDERS)})"
+        )
+    if len({SPLIT_FOLDERS[f.name] for f in splits}) != len(splits):
+        raise ImportFolderError(f"{directory} holds both val/ and validation/: keep one")
+    roots = [(SPLIT_FOLDERS[f.name], f) for f in splits] or [("train", directory)]
+    skipped: list[tuple[str, str]] = []
+    class_folders: list[tuple[str, Path]] = []
+    for split, root in roots:
+        for entry in sorted(root.iterdir()):
+            shown = printable(str(entry.relative_to(directory)))
+            if entry.name.startswith("."):
+                continue
+            if not entry.is_dir():
+                skipped.append((shown, "not in a class folder (the class-folder layout is DIR/<class>/<image>)"))
+            elif "\n" in entry.name or "\r" in entry.name:
+                skipped.append((shown, "a class folder whose name holds a line break"))
+            else:
+                class_folders.append((split, entry))
+    names = sorted({printable(folder.name) for _, folder in class_folders})
+    if not names:
+        layout = "DIR/<class>/<image>, or DIR/train/<class>/<image> and DIR/validation/<class>/<image>"
+        raise ImportFolderError(f"no class folders in {directory}: --class-folders reads {layout}")
+    entries = []
+    for split, folder in class_folders:
+        name = printable(folder.name)
+        for root, dirs, files in os.walk(folder):  # linked folders inside are not walked: no loops
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for file in sorted(f for f in files if not f.startswith(".")):
+                relative = str((Path(root) / file).relative_to(directory))
+                entries.append(_Entry(relative, name, split, len(entries) + 1, names.index(name)))
+    return entries, skipped, names
+
+
 # ---------------------------------------------------------------------------------------------- import
 
 
@@ -223,15 +284,17 @@ def import_folder(
     max_pixels: int = MAX_PIXELS,
     captions: str | os.PathLike | None = None,
     allow_outside: bool = False,
+    class_folders: bool = False,
 ) -> ImportReport:
-    """Write the folder's captioned images as the tfds dataset `imported/<name>` under data_dir.
+    """Write the folder's captioned images as the tfds dataset `imported/<name>` under data_dir; with
+    `class_folders`, its ImageFolder layout's images, labeled by their class folders (module docstring).
 
     Bad caption lines and bad images are skipped and listed in the report; the rest is written. So are
     entries naming files outside `directory` (unless `allow_outside`: a captions file from elsewhere must
     not make vim read any file the user can), lines repeated word for word, and an image already listed in
     another split (it would put test images into training).
-    Raises ImportFolderError when the folder cannot be imported at all (no captions file, invalid or
-    already used name, no usable image), in which case nothing is written.
+    Raises ImportFolderError when the folder cannot be imported at all (no captions file, no class folders,
+    invalid or already used name, no usable image), in which case nothing is written.
     """
     from vim.data.builders import ImportedCaptions
     from vim.data.locations import imported_dir
@@ -251,7 +314,13 @@ def import_folder(
             f"a dataset named {name!r} already exists at {output}; "
             "pick another --name or delete that folder to re-import"
         )
-    entries, skipped = _read_captions(_find_captions(directory, captions))
+    if class_folders and captions is not None:
+        raise ImportFolderError("--captions and --class-folders: with class folders the captions are the class names")
+    if class_folders:
+        entries, skipped, class_names = _read_class_folders(directory)
+    else:
+        entries, skipped = _read_captions(_find_captions(directory, captions))
+        class_names = None
 
     # Pass 1: header-only checks, plus one fully decoded image per split, so that every declared
     # split is certain to yield an example (tfds refuses empty splits).
@@ -261,7 +330,7 @@ def import_folder(
     seen_lines: dict[tuple[str, str, str], int] = {}  # (file, caption, split) → its first captions line
     split_of: dict[str, tuple[str, int]] = {}  # file → the split it went to first, and that line
     for entry in entries:
-        where = f"captions line {entry.line}"
+        where = entry.where
         if outside(entry.file) and not allow_outside:
             skipped.append((entry.file, f"outside {directory} ({where}); pass --allow-outside to read it"))
             continue
@@ -280,7 +349,7 @@ def import_folder(
             continue
         path = directory / entry.file
         if (reason := not_a_file(path)) is not None:
-            skipped.append((entry.file, f"{reason} (captions line {entry.line})"))
+            skipped.append((entry.file, f"{reason} ({where})"))
             continue
         try:
             if entry.split in first:
@@ -309,7 +378,8 @@ def import_folder(
         counts[entry.split] += 1
         if note:
             converted[note] += 1
-        return {"image": image, "caption": entry.caption, "scene": "", "heldout": False}
+        fields = {"image": image, "caption": entry.caption, "scene": "", "heldout": False}
+        return fields if class_names is None else {**fields, "label": entry.label}
 
     def generator(split: str) -> Callable[[], Iterator[tuple[str, dict]]]:
         def generate() -> Iterator[tuple[str, dict]]:
@@ -329,6 +399,7 @@ def import_folder(
         name=name,
         resolution=resolution,
         splits={s: generator(s) for s in SPLITS if s in first},
+        class_names=class_names,
         data_dir=str(data_dir),
     )
     builder.download_and_prepare()

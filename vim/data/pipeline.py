@@ -30,6 +30,10 @@ class DatasetNotReadyError(FileNotFoundError):
     """The configured dataset is not on disk; the message says how to make it."""
 
 
+class NoLabelsError(ValueError):
+    """The configured dataset has no class label feature; the message names what it has."""
+
+
 @functools.cache
 def stream_factories() -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group=STREAMS_GROUP)}
@@ -67,6 +71,10 @@ class _CatalogSource:
     def __repr__(self) -> str:  # grain checks a restored iterator against repr(data_source): no object address
         return f"_CatalogSource({self.name!r}, {len(self)} examples, resolution={self.resolution})"
 
+    @property
+    def dataset_info(self) -> Any:  # tfds's, as the imported datasets' sources have it
+        return self.source.dataset_info
+
     def __getitem__(self, index: int) -> dict:
         ex = self.source[index]
         caption = ex.get("caption", ex.get("text"))
@@ -78,7 +86,8 @@ class _CatalogSource:
         image = image.crop((left, top, left + side, top + side)).resize(
             (self.resolution, self.resolution), Image.Resampling.BICUBIC
         )
-        return {"image": np.asarray(image), "caption": caption, "scene": b"", "heldout": False}
+        example = {"image": np.asarray(image), "caption": caption, "scene": b"", "heldout": False}
+        return example if "label" not in ex else {**example, "label": ex["label"]}  # e.g. imagenet2012's class
 
 
 def open_split(data: DataConfig, split: str) -> Any:
@@ -116,6 +125,31 @@ def open_split(data: DataConfig, split: str) -> Any:
             f"`tfds build {data.dataset} --file_format=array_record`"
         ) from e
     return _CatalogSource(source, data.world.resolution, f"{builder.info.full_name}:{split}")
+
+
+def label_names(data: DataConfig) -> list[str]:
+    """The class names of a dataset's `label` feature (a tfds ClassLabel: a catalog dataset's such as
+    imagenet2012, or an import of class folders); NoLabelsError naming the dataset's features if it has none."""
+    if streamed(data):
+        raise NoLabelsError(f"data.dataset={data.dataset!r} is made on demand and has no 'label' feature")
+    info = getattr(open_split(data, "train"), "dataset_info", None)
+    features = {} if info is None else info.features
+    if "label" not in features:
+        hint = (
+            " (import class folders with `vim data import DIR --class-folders`)"
+            if data.dataset.startswith("imported/")
+            else ""
+        )
+        raise NoLabelsError(
+            f"data.dataset={data.dataset!r} has no 'label' feature; its features are {sorted(features.keys())}{hint}"
+        )
+    label = features["label"]
+    if not hasattr(label, "names"):
+        raise NoLabelsError(
+            f"data.dataset={data.dataset!r}: its 'label' feature is a {type(label).__name__}, not a tfds ClassLabel "
+            "naming the classes"
+        )
+    return list(label.names)  # a ClassLabel built with a class count alone names them "0", "1", ...
 
 
 def text_tokenizer_path(cfg: Config) -> Path:
