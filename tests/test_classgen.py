@@ -263,3 +263,41 @@ def test_datasets_without_labels_are_refused_naming_what_they_have(tmp_path):
     cfg.data.dataset = "imported/photos"
     with pytest.raises(config_lib.ConfigError, match=r"no 'label' feature.*--class-folders.*registered label scheme"):
         class_names(cfg)
+
+
+# ----------------------------------------------------------------------------------------------- vim plan
+
+
+def test_plan_compiles_the_classgen_step_on_fake_devices():
+    import subprocess
+    import sys
+
+    from tests.conftest import fake_devices_env
+
+    small = {"width": 32, "layers": 1, "heads": 2, "head_dim": 16, "mlp_dim": 64, "image_vocab_size": 32}
+    sets = [arg for key, value in small.items() for arg in ("--set", f"classgen.{key}={value}")]
+    argv = ["plan", "--preset", "tiny", "--stage", "classgen", "--mesh", "2x2", "--batch", "8", *sets]
+    out = subprocess.run(
+        [sys.executable, "-m", "vim.cli", *argv], capture_output=True, text=True, env=fake_devices_env(4), timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    plan = json.loads(out.stdout[out.stdout.index("{") :])
+    cfg = config_lib.preset("tiny", "classgen")
+    cfg.classgen = dataclasses.replace(cfg.classgen, **small)
+    model = nnx.eval_shape(lambda: ClassGPT(cfg.classgen, rngs=nnx.Rngs(0)))
+    assert plan["task"] == "ClassGenTask" and plan["devices"] == 4
+    assert plan["parameters"] == sum(x.size for x in jax.tree.leaves(nnx.state(model)))
+    assert plan["tokens_per_step"] == 8 * 64 and plan["flops_per_step"] > 0
+    assert plan["per_device_gib"]["params"] < plan["parameters"] * 4 / 2**30  # split over fsdp × model
+
+
+def test_plan_takes_the_stage_from_the_preset_and_refuses_the_other_one(capsys):
+    from vim.cli import main
+
+    assert config_lib.generator_stage("vim-large", None) == "classgen"
+    assert config_lib.generator_stage("parti-350m", None) == config_lib.generator_stage("tiny", None) == "parti"
+    assert config_lib.generator_stage("tiny", "classgen") == "classgen"
+    assert main(["plan", "--preset", "vim-base", "--stage", "parti", "--mesh", "1x1"]) == 2
+    assert "preset 'vim-base' is sized for classgen, not parti" in capsys.readouterr().err
+    assert main(["plan", "--preset", "vim-large", "--auto", "--devices", "8", "--chip", "h100"]) == 2
+    assert "--auto searches Parti's plans only" in capsys.readouterr().err

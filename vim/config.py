@@ -427,7 +427,12 @@ def _paper_classgen(name: str, layers: int, width: int, heads: int, mlp: int) ->
     """VIM stage 2 at the paper's sizes (Yu et al. 2021, "Vector-quantized Image Modeling with Improved
     VQGAN", the VIM-Base / VIM-Large rows: 24 blocks, 16 heads, width 1,536, MLP 6,144, about 650 M
     parameters; 36 blocks, 32 heads, width 2,048, MLP 8,192, about 1.7 B), on ViT-VQGAN's 32×32 tokens of
-    8,192 codes, with ImageNet's 1,000 classes."""
+    8,192 codes, with ImageNet's 1,000 classes.
+
+    Not verified against the paper's table: the copies of the paper the search tools reach show its abstract
+    only, so the rows are as commonly cited. `vim plan` counts 707 M and 1.85 B parameters for them (Parti's
+    blocks, 12·D² each, plus code and class embeddings and the logits layer), 8-9 % above the paper's
+    figures; how the paper counts is not known here."""
 
     def make(stage: str = "classgen") -> Config:
         cfg = _paper_tokenizer("vitvq-large", 32, 1280, 16, 5120)()
@@ -472,8 +477,34 @@ PRESETS: dict[str, Callable[..., Config]] = {
 }
 
 
+# The generator each single-model preset is sized for (`vim plan` compiles that one's train step). Presets
+# not named here (default, tiny, the tokenizer sizes) hold every stage's defaults.
+PRESET_GENERATORS: dict[str, str] = {
+    "parti-350m": "parti",
+    "parti-750m": "parti",
+    "parti-3b": "parti",
+    "parti-20b": "parti",
+    "vim-base": "classgen",
+    "vim-large": "classgen",
+}
+GENERATOR_STAGES = ("parti", "classgen")
+
+
 class ConfigError(ValueError):
     """A bad preset, override or resumed-config mismatch; the message names the field."""
+
+
+def generator_stage(preset_name: str, stage: str | None) -> str:
+    """Which generator a preset means: `stage` where given, else the one the preset is sized for, else Parti
+    (presets of every stage). A stage the preset is not sized for is an error: its sizes would be the defaults."""
+    if stage is not None and stage not in GENERATOR_STAGES:
+        raise ConfigError(f"unknown generator stage {stage!r}; choose one of {list(GENERATOR_STAGES)}")
+    own = PRESET_GENERATORS.get(preset_name)
+    if stage is not None and own is not None and stage != own:
+        raise ConfigError(
+            f"preset {preset_name!r} is sized for {own}, not {stage}: drop --stage or pick a {stage} preset"
+        )
+    return stage or own or "parti"
 
 
 def preset(name: str, stage: str | None = None) -> Config:

@@ -54,6 +54,13 @@ class ClassGenTask(PartiTask):
             raise ConfigError("classgen batches need a 'label' field (class ids), made by vim.classgen.data")
         return batch["label"]
 
+    def batch_shapes(self, batch_size: int) -> dict[str, jax.ShapeDtypeStruct]:
+        """A train batch as abstract arrays (for `vim plan`): codes [B, N] and class ids [B]."""
+        return {
+            "codes": jax.ShapeDtypeStruct((batch_size, self.pc.image_grid**2), jnp.int32),
+            "label": jax.ShapeDtypeStruct((batch_size,), jnp.int32),
+        }
+
     def drop_captions(self, labels_b: jax.Array, key: jax.Array) -> jax.Array:
         """Each label replaced by the null class with probability classgen.class_dropout (for CFG)."""
         drop_b = jax.random.bernoulli(key, self.pc.class_dropout, labels_b.shape)

@@ -3,6 +3,7 @@
 vim encode-dataset --tokenizer runs/tok
 vim train-parti --preset tiny --tokenizer runs/tok --workdir runs/parti
 vim plan --preset parti-20b --mesh 16x16      # compile a step on fake devices: memory and FLOPs
+vim plan --preset vim-base --mesh 4x2         # the class-conditional Transformer's step (or --stage classgen)
 vim plan --auto --preset parti-350m --devices 64 --chip h100   # search the plans, rank them for a chip
 """
 
@@ -12,7 +13,7 @@ import argparse
 import json
 from collections.abc import Callable
 
-from vim.config import from_args
+from vim.config import GENERATOR_STAGES, from_args, generator_stage
 
 
 def cmd_encode_dataset(args: argparse.Namespace) -> None:
@@ -38,6 +39,9 @@ def cmd_plan(args: argparse.Namespace) -> None:
 
     if args.batch is not None and not 1 <= args.batch <= MAX_PLAN_BATCH:
         raise ValueError(f"--batch must be 1..{MAX_PLAN_BATCH}, got {args.batch}")
+    args.stage = generator_stage(args.preset, args.stage)  # the preset's schedule and sizes for that stage
+    if args.auto and args.stage != "parti":
+        raise ValueError(f"--auto searches Parti's plans only; plan {args.stage} with --mesh")
     if args.auto:
         if args.devices is None or not 1 <= args.devices <= MAX_PLAN_DEVICES or args.chip is None:
             raise ValueError(f"--auto needs --devices (1..{MAX_PLAN_DEVICES}) and --chip")
@@ -53,7 +57,13 @@ def cmd_plan(args: argparse.Namespace) -> None:
 
         if jax.device_count() < needed:
             raise SystemExit(run_with_fake_devices(args.argv, needed))
-    result = plan(from_args(args), mesh, args.batch)
+    cfg = from_args(args)
+    if args.stage == "classgen":
+        from vim.classgen.train import ClassGenTask
+
+        result = plan(cfg, mesh, args.batch, ClassGenTask(cfg))
+    else:
+        result = plan(cfg, mesh, args.batch)
     print(json.dumps(result, indent=2))
 
 
@@ -109,7 +119,11 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
     p.add_argument("--workdir", required=True, help="run folder: config, checkpoints, metrics, samples")
 
     p = add(sub, "plan", cmd_plan, "compile a train step on a (fake) device mesh; print memory and FLOPs")
-    p.set_defaults(stage="parti")
+    p.add_argument(
+        "--stage",
+        choices=GENERATOR_STAGES,
+        help="the generator whose step to compile (default: the one the preset is sized for; parti for tiny)",
+    )
     p.add_argument("--mesh", help="FSDPxMODEL (e.g. 16x16) or DATAxFSDPxMODEL")
     p.add_argument("--batch", type=int, default=None, help="global batch (default: the preset's)")
     p.add_argument("--auto", action="store_true", help="search meshes, remat, microbatches, optimizer, sharded update")

@@ -1,6 +1,8 @@
-"""Scale plan: compile a Parti train step for a big mesh on abstract inputs and report what XLA says.
+"""Scale plan: compile a generator's train step (Parti's, or the class-conditional Transformer's) for a big
+mesh on abstract inputs and report what XLA says.
 
     vim plan --preset parti-20b --mesh 16x16          # fsdp × model (or data×fsdp×model)
+    vim plan --preset vim-large --mesh 8x4            # a classgen preset compiles classgen's step
 
 Nothing is allocated: parameters and batches are ShapeDtypeStructs with target shardings, and the
 mesh is made of fake CPU devices (the command re-runs itself with enough of them).
@@ -14,6 +16,7 @@ import re
 import subprocess
 import sys
 import time
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -51,22 +54,23 @@ def _per_device_bytes(tree, shardings) -> int:
     return total
 
 
-def plan(cfg: Config, mesh_cfg: MeshConfig, batch_size: int | None = None) -> dict:
-    """Compile the train step for `mesh_cfg` (needs that many devices) and report memory and FLOPs."""
+def plan(cfg: Config, mesh_cfg: MeshConfig, batch_size: int | None = None, task: Any | None = None) -> dict:
+    """Compile the train step of `task` (a PartiTask, the default, or a task of its interface with
+    `batch_shapes`, such as ClassGenTask) for `mesh_cfg` (needs that many devices); report memory and FLOPs."""
     from vim.parti.train import PartiTask
 
     n = mesh_cfg.data * mesh_cfg.fsdp * mesh_cfg.model
     mesh = make_mesh(mesh_cfg, jax.devices()[:n])
     batch = batch_size or cfg.data.batch_size
-    tokens = cfg.parti.image_grid**2
-    task = PartiTask(cfg)
+    task = PartiTask(cfg) if task is None else task
+    tokens = task.pc.image_grid**2
     with jax.set_mesh(mesh):
         abstract = jax.eval_shape(task.init_state, jax.random.key_data(jax.random.key(0)))
         shardings = task.shardings(abstract, mesh)
         bsh = batch_sharding(mesh)
         batch_in = {
-            "codes": jax.ShapeDtypeStruct((batch, tokens), jnp.int32, sharding=bsh),
-            "text_ids": jax.ShapeDtypeStruct((batch, cfg.parti.text_length), jnp.int32, sharding=bsh),
+            name: jax.ShapeDtypeStruct(shape.shape, shape.dtype, sharding=bsh)
+            for name, shape in task.batch_shapes(batch).items()
         }
         step = jax.jit(
             task.train_step, in_shardings=(shardings, bsh), out_shardings=(shardings, None), donate_argnums=0
@@ -95,6 +99,7 @@ def plan(cfg: Config, mesh_cfg: MeshConfig, batch_size: int | None = None) -> di
     per_device["total"] = sum(per_device[k] for k in state_and_temps)
     return {
         "preset": cfg.name,
+        "task": type(task).__name__,
         "mesh": {"data": mesh_cfg.data, "fsdp": mesh_cfg.fsdp, "model": mesh_cfg.model},
         "devices": n,
         "parameters": params,
@@ -104,8 +109,8 @@ def plan(cfg: Config, mesh_cfg: MeshConfig, batch_size: int | None = None) -> di
         "shard_update": cfg.train.shard_update,
         "microbatches": cfg.train.microbatches,
         "sequences_per_device_per_microbatch": batch / cfg.train.microbatches / (mesh_cfg.data * mesh_cfg.fsdp),
-        "remat": cfg.parti.remat,
-        "logits_chunk": cfg.parti.logits_chunk,
+        "remat": task.pc.remat,
+        "logits_chunk": task.pc.logits_chunk,
         "per_device_gib": per_device,
         # XLA counts a loop's body once: the microbatch scan's body (nearly all of the step) is scaled by
         # its trip count here; the logits' chunk loop inside it stays counted once per microbatch.

@@ -89,6 +89,13 @@ class PartiTask:
             )
         return batch[self.text_key]
 
+    def batch_shapes(self, batch_size: int) -> dict[str, jax.ShapeDtypeStruct]:
+        """A train batch of cached codes as abstract arrays (for `vim plan`): codes [B, N], captions [B, T]."""
+        return {
+            "codes": jax.ShapeDtypeStruct((batch_size, self.pc.image_grid**2), jnp.int32),
+            "text_ids": jax.ShapeDtypeStruct((batch_size, self.pc.text_length), jnp.int32),
+        }
+
     def codes(self, batch: dict) -> jax.Array:
         """Image codes int32 [B, N]: cached ones, or the frozen tokenizer's codes of rendered images."""
         if "codes" in batch:
