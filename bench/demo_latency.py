@@ -1,6 +1,8 @@
 """Demo latency and load: seconds from request to images, and 20 concurrent clients on loopback.
 
     python bench/demo_latency.py [--checkpoint checkpoints/shapes-tiny] [--repeats 5] [--clients 20]
+    python bench/demo_latency.py --checkpoint checkpoints/emoji-tiny \
+        --prompt "a 3D emoji of a red apple" --edit-prompt "a 3D emoji of a green apple"
 
 Starts the Gradio app in-process on 127.0.0.1, then (1) asks for 4 images at the demo's default settings
 (the bundle's recommended sampling, best 4 of 16 by the scorer when the bundle has one)
@@ -41,18 +43,18 @@ EDIT_PROMPT = "a big red circle left of a small green square"  # the square reco
 EDIT_BOX = "32,0,64,64"  # the right half of a 64-pixel image: where the square is asked to be
 
 
-def request(client: Client, defaults: SampleConfig, candidates: int, n: int = 4, seed: int = 0):
+def request(client: Client, prompt: str, defaults: SampleConfig, candidates: int, n: int = 4, seed: int = 0):
     """One request at the demo's default settings: the bundle's recommended sampling and its reranking."""
     d = defaults
-    args = (PROMPT, n, d.cfg_scale, d.temperature, d.top_k, d.top_p, seed, candidates, False)
+    args = (prompt, n, d.cfg_scale, d.temperature, d.top_k, d.top_p, seed, candidates, False)
     return client.predict(*args, api_name="/generate")
 
 
-def edit_request(client: Client, image_path: str, defaults: SampleConfig, candidates: int, seed: int = 0):
-    """The Edit button: redraw EDIT_BOX of the image to EDIT_PROMPT, at the demo's default settings."""
+def edit_request(client: Client, image_path: str, prompt: str, defaults: SampleConfig, candidates: int, seed: int = 0):
+    """The Edit button: redraw EDIT_BOX of the image to `prompt`, at the demo's default settings."""
     d = defaults
     editor = {"background": handle_file(image_path), "layers": [], "composite": None}
-    args = (editor, "box", EDIT_BOX, 0, EDIT_PROMPT, 4, d.cfg_scale, d.temperature, d.top_k, d.top_p, seed, candidates)
+    args = (editor, "box", EDIT_BOX, 0, prompt, 4, d.cfg_scale, d.temperature, d.top_k, d.top_p, seed, candidates)
     return client.predict(*args, False, api_name="/edit")
 
 
@@ -66,6 +68,8 @@ def main() -> None:
     parser.add_argument("--checkpoint")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--prompt", default=PROMPT, help="what every generate request asks for")
+    parser.add_argument("--edit-prompt", default=EDIT_PROMPT, help="the caption of every edit request")
     args = parser.parse_args()
     start = time.perf_counter()
     demo = Demo(load_bundle(args.checkpoint))
@@ -85,19 +89,21 @@ def main() -> None:
     with httpx.Client() as http:  # one connection for the images, as a browser keeps it alive
         for i in range(args.repeats):
             t = time.perf_counter()
-            gallery, _, _ = request(browser_like, defaults, candidates, seed=i)
+            gallery, _, _ = request(browser_like, args.prompt, defaults, candidates, seed=i)
             images = fetch(http, gallery)
             latencies.append(time.perf_counter() - t)
             assert len(images) == 4 and all(im.size == (side, side) for im in images), [im.size for im in images]
             t = time.perf_counter()
-            gallery, _, _ = request(client, defaults, candidates, seed=i)
+            gallery, _, _ = request(client, args.prompt, defaults, candidates, seed=i)
             client_download_latencies.append(time.perf_counter() - t)
             assert len(gallery) == 4
-        scene_path = request(client, defaults, candidates, n=1)[0][0]["image"]  # this client downloads: a path
+        scene_path = request(client, args.prompt, defaults, candidates, n=1)[0][0][
+            "image"
+        ]  # this client downloads: a path
         edit_latencies = []
         for i in range(args.repeats):
             t = time.perf_counter()
-            gallery, _, _ = edit_request(browser_like, scene_path, defaults, candidates, seed=i)
+            gallery, _, _ = edit_request(browser_like, scene_path, args.edit_prompt, defaults, candidates, seed=i)
             images = fetch(http, gallery)
             edit_latencies.append(time.perf_counter() - t)
             assert len(images) == 6, len(images)  # the original and the mask, then the 4 edits
@@ -108,7 +114,9 @@ def main() -> None:
         outcomes = []
         for r in range(3):
             try:
-                outcomes.append("ok" if len(request(own, defaults, candidates, seed=100 * c + r)[0]) == 4 else "wrong")
+                outcomes.append(
+                    "ok" if len(request(own, args.prompt, defaults, candidates, seed=100 * c + r)[0]) == 4 else "wrong"
+                )
             except Exception as e:
                 outcomes.append("refused" if "queue" in str(e).lower() else f"error: {e}")
         own.close()
@@ -118,7 +126,7 @@ def main() -> None:
     with ThreadPoolExecutor(args.clients) as pool:
         outcomes = [o for os_ in pool.map(one_client, range(args.clients)) for o in os_]
     load_s = time.perf_counter() - t
-    after = request(client, defaults, candidates, n=1)
+    after = request(client, args.prompt, defaults, candidates, n=1)
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     client.close()
     browser_like.close()
@@ -133,7 +141,8 @@ def main() -> None:
         "median_latency_s": round(statistics.median(latencies), 3),
         "latency_gradio_client_downloads_s": [round(x, 3) for x in client_download_latencies],
         "median_latency_gradio_client_downloads_s": round(statistics.median(client_download_latencies), 3),
-        "edit": {"prompt": EDIT_PROMPT, "box": EDIT_BOX, "candidates": candidates},
+        "prompt": args.prompt,
+        "edit": {"prompt": args.edit_prompt, "box": EDIT_BOX, "candidates": candidates},
         "edit_latency_4_images_s": [round(x, 3) for x in edit_latencies],
         "median_edit_latency_s": round(statistics.median(edit_latencies), 3),
         "load": {
