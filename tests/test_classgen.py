@@ -106,6 +106,8 @@ def test_train_resume_generate_and_probe(small_cfg, trained_run, tmp_path):
     out, images = evaluate(generator, 4, sample, fid=False)
     assert images.shape == (4, 64, 64, 3) and 0 <= out["read_back"]["class_accuracy"] <= 1
     assert out["read_back_real"]["class_accuracy"] == 1.0  # the reader's ceiling: rendered images read right
+    with pytest.raises(ValueError, match="fewer than the 100000 asked for"):  # refused before drawing
+        evaluate(generator, 100_000, sample, fid=False)
     assert 0 <= out["read_back_reconstructed"]["class_accuracy"] <= 1
 
     # A run given another run's codes still names its classes; a run without the names is refused.

@@ -85,6 +85,10 @@ def evaluate(
     tokenizer's rFID on those images."""
     cfg = generator.cfg
     conditional = not unconditional and cfg.classgen.num_classes > 0
+    reads_back = conditional and cfg.classgen.labels and hasattr(scheme(cfg.classgen.labels), "read")
+    if (fid or reads_back) and (available := len(split_examples(cfg, split)[0])) < n:
+        # Before drawing: the real images are compared n for n.
+        raise ValueError(f"the {split} split has {available} images, fewer than the {n} asked for (-n)")
     labels = balanced_labels(len(generator.classes), n)
     given = labels if conditional else np.full(n, generator.null_class, np.int32)
     seeds = np.arange(seed, seed + n, dtype=np.uint32)
@@ -101,7 +105,7 @@ def evaluate(
         },
         "split": split,
     }
-    if conditional and cfg.classgen.labels and hasattr(scheme(cfg.classgen.labels), "read"):
+    if reads_back:
         result["read_back"] = read_back_accuracy(cfg, images, labels, generator.classes)
         # The reader's own ceiling: as many real images of the split, and the tokenizer's round trip of them.
         real, real_labels = real_images(generator, split, n)
