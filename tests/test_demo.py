@@ -399,3 +399,106 @@ def test_several_models_get_a_tab_each_with_their_own_examples_and_endpoints(dem
     apart.close()
     models = bundled_models()  # the repository's: the default first, each a generator bundle
     assert models[0] == DEFAULT_BUNDLE and all((m / "parti").is_dir() for m in models)
+
+
+# ------------------------------------------------------------------------------------------- the Class tab
+
+CLASSES = ["red circle", "blue square", "green star"]
+
+
+@pytest.fixture(scope="module")
+def class_demo(demo, small_bundle, tmp_path_factory):
+    """The small bundle with a class-conditional part (`classgen/`, as `vim export-classgen` writes it) of
+    random weights and three world classes, warmed up and served (sharing the other demo's serving cache)."""
+    import shutil
+
+    from flax import nnx
+
+    from vim.classgen.model import ClassGPT
+    from vim.config import ClassGenConfig, Config, to_dict
+    from vim.training.weights import TRAINED_ON, module_fingerprint, save_params, write_record
+
+    path = tmp_path_factory.mktemp("class-bundle") / "with-classes"
+    shutil.copytree(small_bundle, path)
+    bundle = load_bundle(path)
+    tokenizer, fingerprint = bundle.tokenizer_cfg.tokenizer, module_fingerprint(bundle.tokenizer)
+    cfg = Config(sample=SampleConfig(cfg_scale=2.0, temperature=0.9))
+    cfg.classgen = ClassGenConfig(
+        width=32, layers=1, heads=2, head_dim=16, mlp_dim=64, image_vocab_size=tokenizer.codebook_size,
+        image_grid=tokenizer.image_size // tokenizer.patch_size, num_classes=len(CLASSES), labels="shapes-color-shape",
+    )  # fmt: skip
+    part = path / "classgen"
+    part.mkdir()
+    (part / "config.json").write_text(json.dumps(to_dict(cfg)))
+    save_params(nnx.to_pure_dict(nnx.state(ClassGPT(cfg.classgen, rngs=nnx.Rngs(0)))), part / "params.npz")
+    (part / "classes.json").write_text(json.dumps(CLASSES))
+    write_record(part / TRAINED_ON, {"tokenizer": {"source": "tok", "step": 3, "fingerprint": fingerprint}, "step": 0})
+    classes = Demo(load_bundle(path), cache=demo.cache)
+    classes.warm_up()
+    app = build_app(classes, queue_size=2)
+    port = free_port()
+    app.launch(
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **server_kwargs(classes)
+    )
+    client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+    yield classes, app, client
+    client.close()
+    app.close()
+
+
+def draw_class(client, name="red circle", n=2, cfg_scale=2.0, temperature=1.0, seed=7):
+    return client.predict(name, n, cfg_scale, temperature, seed, api_name="/generate_class")
+
+
+def test_the_class_tab_draws_a_chosen_class_with_its_record_in_each_png(class_demo):
+    demo, app, client = class_demo
+    dropdown = next(c for c in app.config["components"] if c.get("props", {}).get("elem_id") == "class")
+    assert [choice[0] for choice in dropdown["props"]["choices"]] == [*CLASSES, "unconditional"]
+    gallery, note, files = draw_class(client, "blue square", n=3, seed=7)
+    assert len(gallery) == len(files) == 3
+    assert (
+        note.startswith("3 image(s) of 'blue square'") and "seeds 7, 8, 9" in note and "read back as the class" in note
+    )
+    for item, file, seed in zip(gallery, files, (7, 8, 9), strict=True):
+        assert item["caption"].startswith(f"blue square · seed {seed} · read back as")
+        with Image.open(file) as im:
+            assert im.size == (64, 64)
+            record = json.loads(im.text["vim"])
+        expected = demo.classgen.image_record(1, seed, SampleConfig(cfg_scale=2.0, temperature=1.0), "with-classes")
+        assert record == json.loads(json.dumps(expected))  # what `vim generate --class` writes beside its PNGs
+    again, _, _ = draw_class(client, "blue square", n=1, seed=7)  # a seed draws the same image in any request
+    with Image.open(again[0]["image"]) as a, Image.open(gallery[0]["image"]) as b:
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+    gallery, note, _ = draw_class(client, "unconditional", n=1, cfg_scale=1.0)
+    assert gallery[0]["caption"].startswith("unconditional · seed 7") and "read back as the class" not in note
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"name": "mauve blob"}, "Value: mauve blob is not in the list of choices"),  # Gradio's own check
+        ({"seed": -5}, "seed must be -1 (random) or 0..2³¹−1, got -5"),
+        ({"cfg_scale": 60.0}, "Value 60.0 is greater than maximum value 10"),
+    ],
+)
+def test_the_class_tab_refuses_bad_input_with_a_clear_error(class_demo, kw, message):
+    with pytest.raises(Exception, match=re.escape(message)):
+        draw_class(class_demo[2], **kw)
+
+
+def test_the_class_tab_runs_only_what_warm_up_compiled(class_demo, caplog):
+    import jax
+
+    demo = class_demo[0]
+    with jax.log_compiles(True), caplog.at_level("WARNING"):
+        for cfg_scale, name in ((1.0, "red circle"), (4.0, "unconditional")):
+            demo.generate_class(name, 1, cfg_scale, 0.5, 3)
+    assert not [r.message for r in caplog.records if "Compiling" in r.message]
+    with pytest.raises(Exception, match="unknown class 'mauve blob'"):
+        demo.generate_class("mauve blob", 1, 1.0, 1.0, 0)
+
+
+def test_bundles_without_a_class_model_have_no_class_tab(demo):
+    assert demo.classgen is None
+    names = {d.get("api_name") for d in build_app(demo).config["dependencies"]}
+    assert "generate" in names and not any(str(name).startswith("generate_class") for name in names)

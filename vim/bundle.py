@@ -4,7 +4,9 @@
 
 Layout: `tokenizer/{config.json,params.npz}`, `parti/{config.json,params.npz,trained_on.json}`,
 `text_tokenizer.model`, `card.json` (provenance and metrics, extended by evaluations) and `README.md` (the
-model card). Weights are plain `.npz` so that a bundle loads with numpy alone, and stays small enough to commit.
+model card); optional parts: `scorer/`, `upsampler/` and `classgen/` (a class-conditional model, what
+`vim export-classgen RUN BUNDLE/classgen` writes). Weights are plain `.npz` so that a bundle loads with
+numpy alone, and stays small enough to commit.
 
 Parts must belong together: `parti/trained_on.json` names the tokenizer weights (fingerprint) and text model
 the generator was trained on, and `load_bundle` refuses a bundle whose parts differ from them (a generator
@@ -34,6 +36,7 @@ from vim.tokenizer.model import ViTVQGAN
 from vim.training.weights import (
     PARAMS_FILE,
     TRAINED_ON,
+    describe_tokenizer,
     file_fingerprint,
     fingerprint,
     is_exported,
@@ -99,6 +102,15 @@ class Bundle:
 
         return Upsampler(self.path / "upsampler") if (self.path / "upsampler").is_dir() else None
 
+    def classgen(self):
+        """The bundle's class-conditional model (`classgen/`) drawing with the bundle's tokenizer, or None."""
+        from vim.classgen.infer import ClassGenerator, read_classgen
+
+        if not (self.path / "classgen").is_dir():
+            return None
+        model, cfg, step, classes = read_classgen(self.path / "classgen")
+        return ClassGenerator(model, cfg, classes, self.tokenizer, step)
+
 
 def load_bundle(path: str | os.PathLike | None = None) -> Bundle:
     """Load a bundle folder (default: `default_bundle()`)."""
@@ -128,10 +140,12 @@ def check_parts(path: Path, tokenizer_fingerprint: str, card: dict, hint: str, s
     """Refuse a bundle whose generator (`parti/`) was trained on other tokenizer weights or another text
     model than the bundle holds, naming both (the bundle as `shown_as`, default `path`); `hint` says how to
     make parts that belong together. A generator with no record (made before vim kept one) is used with a
-    warning: it cannot be checked."""
+    warning: it cannot be checked. A class-conditional model (`classgen/`) must have been trained on the
+    bundle's tokenizer weights too."""
+    shown = shown_as or path
+    check_classgen_part(path, tokenizer_fingerprint, shown)
     if not (path / "parti").is_dir():
         return
-    shown = shown_as or path
     trained_on = read_record(path / "parti" / TRAINED_ON)
     if trained_on is None:
         log.warning(
@@ -153,6 +167,22 @@ def check_parts(path: Path, tokenizer_fingerprint: str, card: dict, hint: str, s
         raise ValueError(
             f"{shown}: the parts do not belong together: parti/ was trained on other parts than the bundle holds "
             f"(trained on vs bundled): {wrong}. Make the bundle from parts that belong together: {hint}"
+        )
+
+
+def check_classgen_part(path: Path, tokenizer_fingerprint: str, shown: Path) -> None:
+    """Refuse a bundle whose `classgen/` was trained on other tokenizer weights than the bundle's (its codes
+    would mean other pictures); one without a record is used with a warning."""
+    if not (path / "classgen").is_dir():
+        return
+    trained_on = (read_record(path / "classgen" / TRAINED_ON) or {}).get("tokenizer")
+    if trained_on is None:
+        log.warning("%s has no record of the tokenizer it was trained on, so it cannot be checked", shown / "classgen")
+    elif trained_on["fingerprint"] != tokenizer_fingerprint:
+        raise ValueError(
+            f"{shown}: classgen/ was trained on tokenizer {describe_tokenizer(trained_on)}, but the bundle's "
+            f"tokenizer/ holds weights {tokenizer_fingerprint[:12]}: export the classgen run trained on this "
+            f"tokenizer (vim export-classgen RUN {shown / 'classgen'})"
         )
 
 

@@ -53,7 +53,7 @@ def cmd_generate_class(args: argparse.Namespace) -> None:
     generator = load(args)
     unconditional = args.class_name is None
     label = generator.null_class if unconditional else generator.class_id(args.class_name)
-    name = "unconditional" if unconditional else generator.classes[label] if generator.classes else str(label)
+    name = generator.class_name(label)
     sample = sample_config(generator.cfg.sample, args)
     seeds = np.arange(args.seed, args.seed + args.n, dtype=np.uint32)
     images = generator.images(generator.codes(np.full(args.n, label, np.int32), seeds, sample, args.batch_size))
@@ -62,14 +62,7 @@ def cmd_generate_class(args: argparse.Namespace) -> None:
     stem = name.replace(" ", "_")
     for image, seed in zip(images, seeds, strict=True):
         save_image(Image.fromarray(image), out / f"{stem}_{seed}.png")
-        record = {
-            "class": name,
-            "class_id": int(label),
-            "seed": int(seed),
-            "checkpoint": str(args.checkpoint),
-            "step": generator.step,
-            "sample": dataclasses.asdict(sample),
-        }
+        record = generator.image_record(label, seed, sample, str(args.checkpoint))
         write_text(out / f"{stem}_{seed}.json", json.dumps(record, indent=2) + "\n")
     print(f"wrote {len(images)} images of {name!r} (PNG + JSON sidecar each) to {out}")
 

@@ -46,16 +46,43 @@ class ClassGenerator:
     def null_class(self) -> int:
         return self.model.null_class
 
+    @property
+    def has_null_class(self) -> bool:
+        """Whether the null class was trained (an unconditional model, or labels dropped for guidance): only
+        then can the model draw unconditional images or be guided."""
+        return self.cfg.classgen.num_classes == 0 or self.cfg.classgen.class_dropout > 0
+
+    def class_name(self, label: int) -> str:
+        """A class id in words: its name, "unconditional" for the null class, the id where names are missing."""
+        if label == self.null_class:
+            return "unconditional"
+        return self.classes[label] if self.classes else str(label)
+
+    def image_record(self, label: int, seed: int, sample: SampleConfig, checkpoint: str) -> dict:
+        """What an image drawn for class `label` and `seed` was made with (a PNG's sidecar or embedded text)."""
+        return {
+            "class": self.class_name(label),
+            "class_id": int(label),
+            "seed": int(seed),
+            "checkpoint": checkpoint,
+            "step": self.step,
+            "sample": dataclasses.asdict(sample),
+        }
+
     def class_id(self, name_or_id: str) -> int:
         """A class named or numbered on a command line; an unconditional model has only the null class."""
         if self.cfg.classgen.num_classes == 0:
             raise ValueError("this model is unconditional (classgen.num_classes=0): draw without --class")
         return resolve_class(name_or_id, self.classes)
 
-    def codes(self, labels: np.ndarray, seeds: np.ndarray, sample: SampleConfig, batch: int = 64) -> np.ndarray:
+    def codes(
+        self, labels: np.ndarray, seeds: np.ndarray, sample: SampleConfig, batch: int = 64, guided: bool | None = None
+    ) -> np.ndarray:
         """Codes int32 [B, N] for class ids (the null class: unconditional) and seeds, `batch` at a time (the
-        last batch padded, so every call compiles one program)."""
-        draw = _drawer(self.model, batch, sample.guided)
+        last batch padded, so every call compiles one program). `guided`: run the null-class rows whatever
+        the scale (at scale 1 the logits are the conditional ones), so that every scale shares one program;
+        None: only where `sample.guided`."""
+        draw = _drawer(self.model, batch, sample.guided if guided is None else guided)
         settings = settings_arrays(sample)
         out = []
         for start in range(0, len(labels), batch):
@@ -93,14 +120,21 @@ def _drawer(model: ClassGPT, batch: int, guided: bool):
     return _DRAWERS[key]
 
 
+_DECODERS: dict = {}
+
+
 def _decoder(tokenizer: Any):
-    graphdef, state = nnx.split(tokenizer)
+    """The tokenizer's decode as one jitted function, kept: a new one per call would compile every call."""
+    if id(tokenizer) not in _DECODERS:
+        graphdef, state = nnx.split(tokenizer)
 
-    @jax.jit
-    def decode(codes_bgg):
-        return (jnp.clip(nnx.merge(graphdef, state).decode(codes_bgg), 0.0, 1.0) * 255).round().astype(jnp.uint8)
+        @jax.jit
+        def decode(codes_bgg):
+            pixels = nnx.merge(graphdef, state).decode(codes_bgg)
+            return (jnp.clip(pixels, 0.0, 1.0) * 255).round().astype(jnp.uint8)
 
-    return decode
+        _DECODERS[id(tokenizer)] = decode
+    return _DECODERS[id(tokenizer)]
 
 
 def load_classgen(folder: str | os.PathLike, tokenizer: str | os.PathLike | None = None) -> ClassGenerator:
@@ -109,6 +143,19 @@ def load_classgen(folder: str | os.PathLike, tokenizer: str | os.PathLike | None
     from vim.tokenizer.infer import load_tokenizer
 
     folder = Path(folder)
+    model, cfg, step, classes = read_classgen(folder)
+    if tokenizer is None:
+        record = read_record(folder / TRAINED_ON)
+        if record is None:
+            raise FileNotFoundError(f"{folder} has no {TRAINED_ON} naming its tokenizer: pass --tokenizer")
+        tokenizer = record["tokenizer"]["source"]
+    tok_model, _ = load_tokenizer(tokenizer)
+    return ClassGenerator(model, cfg, classes, tok_model, step)
+
+
+def read_classgen(folder: Path) -> tuple[ClassGPT, Config, int | None, list[str]]:
+    """A classgen run's latest EMA model (or an exported part's), its config, step and class names; the
+    tokenizer is the caller's (`load_classgen`, or a bundle's own)."""
     if not (folder / "config.json").is_file():
         raise FileNotFoundError(f"{folder} is not a classgen run or exported part (no config.json)")
     cfg = read_config(folder)
@@ -121,17 +168,11 @@ def load_classgen(folder: str | os.PathLike, tokenizer: str | os.PathLike | None
         task = ClassGenTask(cfg)
         exported = latest_ema(folder, task)
         model, step = task.model(exported["params"]), exported["step"]
-    if tokenizer is None:
-        record = read_record(folder / TRAINED_ON)
-        if record is None:
-            raise FileNotFoundError(f"{folder} has no {TRAINED_ON} naming its tokenizer: pass --tokenizer")
-        tokenizer = record["tokenizer"]["source"]
-    tok_model, _ = load_tokenizer(tokenizer)
     names_file = folder / CLASSES_FILE
     if not names_file.is_file() and cfg.classgen.num_classes:
         raise FileNotFoundError(f"{folder} has no {CLASSES_FILE} naming its {cfg.classgen.num_classes} classes")
     classes = json.loads(names_file.read_text()) if names_file.is_file() else []
-    return ClassGenerator(model, cfg, classes, tok_model, step)
+    return model, cfg, step, classes
 
 
 def export_classgen(workdir: str | os.PathLike, out: str | os.PathLike) -> Path:

@@ -1,5 +1,6 @@
 """The vim Gradio demo: text → images with a bundle, an edit tab (redraw a region for a caption), a tokenizer
-tab, and the model card; with several bundles, one tab of these per model.
+tab, and the model card; a class tab where the bundle holds a class-conditional model (`classgen/`); with
+several bundles, one tab of these per model.
 
     vim demo                                   # the bundled models, http://127.0.0.1:7860
     vim demo --checkpoint path/to/bundle --port 8000 --host 0.0.0.0 --auth-file ~/.vim-demo-users
@@ -22,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import collections
+import dataclasses
 import ipaddress
 import itertools
 import json
@@ -46,6 +48,8 @@ from PIL import Image, PngImagePlugin
 from starlette.middleware import Middleware
 
 from vim.bundle import Bundle, bundled_models, load_bundle
+from vim.classgen.data import scheme
+from vim.classgen.infer import ClassGenerator
 from vim.config import SampleConfig
 from vim.data.image_files import open_checked, read_image
 from vim.edit import MaskError, box_mask, edit, edit_record, pixel_mask, rows_mask, token_mask
@@ -83,6 +87,7 @@ WORLD_EXAMPLES = [
     "a big blue heart",  # a held-out color–shape pair: never in the training captions
 ]
 EXAMPLES_FILE = "examples.txt"  # a bundle's example prompts, one per line (the shapes world's: WORLD_EXAMPLES)
+UNCONDITIONAL = "unconditional"  # the Class tab's choice drawing with the null class
 P2_EXAMPLES = [  # PartiPrompts; the bundled models know only their own data
     "A photo of a red apple on a wooden table",
     "A giraffe wearing a bow tie",
@@ -180,6 +185,7 @@ class Demo:
         self._folders: collections.deque[Path] = collections.deque()  # per-request result folders, oldest first
         # The parser knows only the shapes world's palette and shapes: on other data its verdicts would mislead.
         self.checks_faithfulness = bundle.parti_cfg.data.dataset.startswith("shapes")
+        self.classgen = bundle.classgen()  # the Class tab's model; None when the bundle has no classgen/
 
     def warm_up(self) -> float:
         """Compile every program once so the first user does not wait for XLA."""
@@ -199,6 +205,8 @@ class Demo:
             side = self.reranker.cfg.image_size
             for rows in {padded_rows(c, self.reranker.batch_size) for c in range(2, MAX_CANDIDATES + 1)}:
                 self.reranker.embed_images(np.zeros((rows, side, side, 3), np.uint8))
+        if self.classgen is not None:  # the Class tab's programs: every request draws and decodes MAX_IMAGES rows
+            self._draw_class(class_choices(self.classgen)[0], 0, self.classgen.cfg.sample)
         return time.perf_counter() - start
 
     def close(self) -> None:
@@ -223,6 +231,68 @@ class Demo:
         )
         gallery, note, files = self._show(drawn, prompt, sample, upsample, time.perf_counter() - start)
         return gallery, note, files
+
+    def generate_class(self, class_name, n, cfg_scale, temperature, seed):
+        """The Class tab: n images of a class (or unconditional ones) from the bundle's classgen model, each
+        captioned with its seed and, where the classes come from a scheme that reads images, the class read back."""
+        self.cache.prune()
+        generator = self.classgen
+        if generator is None:
+            raise gr.Error("this checkpoint has no class-conditional model (classgen/)")
+        try:
+            if class_name not in class_choices(generator):
+                raise ValueError(f"unknown class {class_name!r}: choose one of the list")
+            n = int(n)
+            if not 1 <= n <= MAX_IMAGES:
+                raise ValueError(f"number of images must be 1..{MAX_IMAGES}, got {n}")
+            sample = dataclasses.replace(
+                generator.cfg.sample, cfg_scale=float(cfg_scale), temperature=float(temperature)
+            )
+            check_settings(sample)
+            if sample.guided and not generator.has_null_class:
+                raise ValueError(
+                    "this model was trained without a null class (classgen.class_dropout=0): CFG must be 1"
+                )
+            seed = checked_seed(seed, MAX_IMAGES)
+        except (ValueError, TypeError) as e:
+            raise gr.Error(str(e)) from None
+        start = time.perf_counter()
+        label, seeds, images = self._draw_class(class_name, seed, sample)
+        seconds = time.perf_counter() - start
+        reader = getattr(scheme(generator.cfg.classgen.labels), "read", None) if generator.cfg.classgen.labels else None
+        folder = self._result_folder()
+        gallery, files, matches = [], [], 0
+        for image, s in zip(images[:n], seeds[:n], strict=True):
+            record = generator.image_record(label, s, sample, self.bundle.path.name)
+            caption = f"{record['class']} · seed {s}"
+            if reader is not None:
+                read = reader(image, generator.classes)
+                caption += f" · read back as {'no class' if read is None else generator.classes[read]}"
+                if label != generator.null_class:
+                    matches += read == label
+                    caption += " ✓" if read == label else " ✗"
+            info = PngImagePlugin.PngInfo()
+            info.add_text("vim", json.dumps(record))  # as `vim generate --class` writes in its sidecar
+            path = folder / f"{record['class'].replace(' ', '_')}_{s}.png"
+            save_image(Image.fromarray(image), path, pnginfo=info)
+            files.append(str(path))
+            gallery.append((str(path), caption))
+        shown_seeds = ", ".join(map(str, seeds[:n]))
+        note = f"{n} image(s) of {generator.class_name(label)!r} in {seconds:.2f} s, seeds {shown_seeds}"
+        if reader is not None and label != generator.null_class:
+            note += f" · {matches} of {n} read back as the class"
+        return gallery, note, files
+
+    def _draw_class(self, class_name: str, seed: int, sample: SampleConfig) -> tuple[int, np.ndarray, np.ndarray]:
+        """The class id, the MAX_IMAGES seeds from `seed` on and their images: one batch shape, and the null
+        class's rows run at every scale where the model has one (at scale 1 they leave the logits as they are),
+        so every request runs the programs `warm_up` compiled."""
+        generator = self.classgen
+        label = generator.null_class if class_name == UNCONDITIONAL else generator.classes.index(class_name)
+        seeds = np.arange(seed, seed + MAX_IMAGES, dtype=np.uint32)
+        labels = np.full(MAX_IMAGES, label, np.int32)
+        codes = generator.codes(labels, seeds, sample, MAX_IMAGES, guided=generator.has_null_class)
+        return label, seeds, generator.images(codes, MAX_IMAGES)
 
     def edit(
         self,
@@ -324,13 +394,9 @@ class Demo:
                 raise ValueError("this checkpoint has no upsampler")
             sample = SampleConfig(float(cfg_scale), float(temperature), int(top_k), float(top_p))
             check_settings(sample)
-            seed = int(seed)
-            if seed < -1 or seed >= 2**31:
-                raise ValueError(f"seed must be -1 (random) or 0..2³¹−1, got {seed}")
+            seed = checked_seed(seed, max(candidates, n))
         except (PromptError, ValueError, TypeError) as e:
             raise gr.Error(str(e)) from None
-        if seed == -1:
-            seed = random.randrange(2**31 - max(candidates, n))
         return prompt, n, candidates, sample, seed
 
     def _show(self, drawn, prompt: str, sample: SampleConfig, upsample: bool, seconds: float, edit_info=None):
@@ -338,10 +404,7 @@ class Demo:
         it and the PNG files (each with its record embedded; an edit's with `edit_info` as its `edit`)."""
         spec, unchecked = self._caption_spec(prompt)
         n = len(drawn.images)
-        folder = Path(tempfile.mkdtemp(prefix="vim-demo-", dir=self.cache.path))
-        self._folders.append(folder)
-        while len(self._folders) > KEEP_RESULTS:  # a long-running server must not fill the disk
-            shutil.rmtree(self._folders.popleft(), ignore_errors=True)
+        folder = self._result_folder()
         gallery, files, exact = [], [], 0
         for j, (image, s) in enumerate(zip(drawn.images, drawn.seeds, strict=True)):
             # Judged on the pixels shown and saved (upsampled ones too: the parser's templates follow the size).
@@ -378,6 +441,14 @@ class Demo:
             note += f" · {unchecked}"
         return gallery, note, files
 
+    def _result_folder(self) -> Path:
+        """A new folder for one request's images, in the serving cache; the oldest go past KEEP_RESULTS."""
+        folder = Path(tempfile.mkdtemp(prefix="vim-demo-", dir=self.cache.path))
+        self._folders.append(folder)
+        while len(self._folders) > KEEP_RESULTS:  # a long-running server must not fill the disk
+            shutil.rmtree(self._folders.popleft(), ignore_errors=True)
+        return folder
+
     def _caption_spec(self, prompt: str) -> tuple[CaptionSpec | None, str]:
         """What the prompt asserts, parsed once per request, or None and why its images cannot be checked."""
         if not self.checks_faithfulness:
@@ -413,6 +484,20 @@ class Demo:
             f"{unique} distinct codes = {100 * unique / self.codebook_size:.2f} % of the {self.codebook_size}-code book"
         )
         return pixels, (recon * 255).round().astype(np.uint8), code_map, stats
+
+
+def checked_seed(seed: Any, draws: int) -> int:
+    """A request's first seed: 0..2³¹−1 as given, or a random one for −1 (leaving room for `draws` seeds)."""
+    seed = int(seed)
+    if seed < -1 or seed >= 2**31:
+        raise ValueError(f"seed must be -1 (random) or 0..2³¹−1, got {seed}")
+    return random.randrange(2**31 - draws) if seed == -1 else seed
+
+
+def class_choices(generator: ClassGenerator) -> list[str]:
+    """The Class tab's choices: the class names, then "unconditional" where the null class was trained."""
+    names = generator.classes if generator.cfg.classgen.num_classes else []
+    return [*names, UNCONDITIONAL] if generator.has_null_class else list(names)
 
 
 def sampling_controls(demo: Demo) -> list[gr.components.Component]:
@@ -636,6 +721,8 @@ def model_tabs(demo: Demo, concurrency: int, suffix: str) -> None:
         edit_outputs = [edit_gallery, edit_timing, edit_files]
         edit_button.click(demo.edit, edit_inputs, edit_outputs, api_name="edit" + suffix, concurrency_limit=concurrency)
         take.click(first_file, files, editor, api_name=False)
+    if demo.classgen is not None:
+        class_tab(demo, concurrency, suffix)
     with gr.Tab("Tokenizer"):
         upload = gr.File(label="Image", file_types=["image"], type="filepath")
         run = gr.Button("Encode and decode")
@@ -653,6 +740,43 @@ def model_tabs(demo: Demo, concurrency: int, suffix: str) -> None:
         )
     with gr.Tab("Model"):
         gr.Markdown(model_card(demo.bundle))
+
+
+def class_tab(demo: Demo, concurrency: int, suffix: str) -> None:
+    """The Class tab of a bundle with a class-conditional model: a class (or unconditional), images, CFG,
+    temperature and seed, at the model's own sampling settings; endpoint /generate_class (+ suffix)."""
+    generator = demo.classgen
+    defaults = generator.cfg.sample
+    choices = class_choices(generator)
+    with gr.Tab("Class"):
+        with gr.Row():
+            with gr.Column(scale=2):
+                class_name = gr.Dropdown(choices, value=choices[0], label="Class", elem_id="class" + suffix)
+                button = gr.Button("Draw", variant="primary", elem_id="generate-class" + suffix)
+            with gr.Column(scale=1):
+                controls = [
+                    gr.Slider(1, MAX_IMAGES, value=4, step=1, label="Images"),
+                    gr.Slider(
+                        0,
+                        10,
+                        value=defaults.cfg_scale if generator.has_null_class else 1.0,
+                        step=0.5,
+                        label="CFG scale",
+                        visible=generator.has_null_class,  # guidance needs the null class
+                    ),
+                    gr.Slider(0, 2, value=defaults.temperature, step=0.05, label="Temperature (0 = greedy)"),
+                    gr.Number(value=0, precision=0, label="Seed (-1 = random)"),
+                ]
+        gallery = gr.Gallery(label="Images", columns=4, height="auto", elem_id="class-gallery" + suffix)
+        timing = gr.Markdown(elem_id="class-timing" + suffix)
+        files = gr.File(label="Download (PNG with settings embedded)", file_count="multiple")
+        button.click(
+            demo.generate_class,
+            [class_name, *controls],
+            [gallery, timing, files],
+            api_name="generate_class" + suffix,
+            concurrency_limit=concurrency,
+        )
 
 
 def parse_file_size(size: int | str, source: str = "--max-file-size") -> int:
