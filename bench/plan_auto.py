@@ -10,7 +10,11 @@ For each record:
   weights' all-gather (N−1)/N each; the ratio compiled / hand count is reported;
 - the plan's memory against the compiled program's: params + EMA + optimizer state (from shapes and
   shardings) plus the batch (int32 codes and text ids) against XLA's argument bytes;
-- the winner on each chip, and whether it stays the winner with each chip figure at ±20 %.
+- the memory bound that prunes candidates before compiling (`vim.parti.plan_auto.memory_bound_gib`) over
+  the compiled total: below 1 for every compiled candidate, or the bound would have discarded a plan
+  that fits;
+- the winner on each chip, and whether it stays the winner with each chip figure at ±20 % (a candidate
+  pruned for the searched chip but under another chip's memory is counted as not compiled there).
 Prints one JSON object last.
 """
 
@@ -23,7 +27,7 @@ from pathlib import Path
 
 from vim.chips import CHIPS
 from vim.config import apply_overrides, preset
-from vim.parti.plan_auto import Candidate, rank, stability
+from vim.parti.plan_auto import Candidate, memory_bound_gib, rank, stability
 
 
 def hand_counts(report: dict) -> dict | None:
@@ -61,7 +65,7 @@ def check(path: Path) -> dict:
     for row in record["rows"]:
         c = Candidate(**row["candidate"])
         reports[c] = record["reports"][c.set_line()]
-    compiled = {c: r for c, r in reports.items() if "error" not in r}
+    compiled = {c: r for c, r in reports.items() if "error" not in r and "pruned_bound_gib" not in r}
     per_chip = {}
     for name, chip in CHIPS.items():
         rows = rank(reports, chip)
@@ -70,6 +74,7 @@ def check(path: Path) -> dict:
             "winner": fits[0]["set"] if fits else None,
             "estimated_step_ms": round(fits[0]["step_s"] * 1e3, 4) if fits else None,
             "fit": len(fits),
+            "not_compiled": sum(r["status"] == "not compiled" for r in rows),
             "winner_stable_at_20_percent": all(v["same_winner"] for v in stability(reports, chip).values()),
         }
     return {
@@ -78,6 +83,16 @@ def check(path: Path) -> dict:
         "devices": record["devices"],
         "candidates": record["candidates"],
         "compiled": len(compiled),
+        "pruned": record.get("pruned", 0),
+        "depth_proxy": record.get("depth_proxy", False),
+        "memory_bound_over_compiled": {
+            c.set_line(): round(
+                memory_bound_gib(record["preset"], record["overrides"], c, r["global_batch"])
+                / r["per_device_gib"]["total"],
+                4,
+            )
+            for c, r in compiled.items()
+        },
         "hand_counts": {c.set_line(): h for c, r in compiled.items() if (h := hand_counts(r))},
         "memory_xla_over_plan": {c.set_line(): round(memory_check(r, record), 4) for c, r in compiled.items()},
         "per_chip": per_chip,

@@ -4,12 +4,14 @@ estimate and ranking, and one small search on 8 fake devices (compiled once, the
 import math
 import os
 
+import jax
 import pytest
 
 from vim import hlo
 from vim.chips import CHIPS, chip
-from vim.config import ConfigError
+from vim.config import ConfigError, preset
 from vim.parti import plan_auto
+from vim.parti.train import PartiTask
 
 # A while loop run 4 times around an all-reduce over two groups of 4 (iota form), an all-gather over
 # the mesh form, a reduce-scatter over explicit groups and a tuple-shaped all-reduce: the forms XLA prints.
@@ -114,9 +116,9 @@ def small_search(tmp_path_factory):
     ]
     space = plan_auto.parse_space(["mesh=8x1x1", "remat=false", "microbatches=1", "optimizer=adamw"])
     cache = tmp_path_factory.mktemp("plan-cache")
-    first = plan_auto.search("tiny", overrides, 8, chip("h100"), space=space, cache=cache)
+    first = plan_auto.search("tiny", overrides, 8, chip("h100"), space=space, cache=cache, jobs=1)
     mtimes = {p: os.stat(p).st_mtime_ns for p in cache.iterdir()}
-    again = plan_auto.search("tiny", overrides, 8, chip("h100"), space=space, cache=cache)
+    again = plan_auto.search("tiny", overrides, 8, chip("h100"), space=space, cache=cache, jobs=1)
     return first, again, mtimes, {p: os.stat(p).st_mtime_ns for p in cache.iterdir()}
 
 
@@ -152,3 +154,93 @@ def test_a_small_search_compiles_once_and_matches_hand_counts(small_search):
         batch = report["global_batch"] / 8 * (64 + 32) * 4
         assert gib["xla_arguments"] * 2**30 == pytest.approx(state + batch, rel=0.01)
     assert math.isfinite(first["rows"][0]["step_s"]) and len(first["stability"]) == 2 * 5
+
+
+def _proxy(enc: int, dec: int) -> dict:
+    """A report whose every number is linear in the block counts (one collective only past one decoder block)."""
+    collectives = [{"kind": "all-reduce", "group": 8, "span": 8, "count": 1, "bytes": 10 * enc, "wire_bytes": 7.0}]
+    if dec > 1:
+        collectives.append({"kind": "all-gather", "group": 4, "span": 4, "count": 2, "bytes": 8, "wire_bytes": 6.0})
+    return {
+        "devices": 8,
+        "remat": True,
+        "parameters": 100 + 10 * enc + 30 * dec,
+        "per_device_gib": {"total": 1.0 + 0.5 * enc + 2.0 * dec},
+        "matmul_flops_per_step": {"forward": 1e9 * (enc + 3 * dec), "recompute": 5e8 * (enc + 3 * dec)},
+        "hbm_bytes_per_step_per_device": 1e6 * (1 + dec),
+        "collectives": collectives,
+        "compile_wall_seconds": 5,
+    }
+
+
+def test_the_depth_proxy_extrapolates_each_number_linearly_in_the_blocks():
+    full = plan_auto.extrapolate({d: _proxy(*d) for d in plan_auto.DEPTH_PROXIES}, 16, 64)
+    assert full["parameters"] == 100 + 10 * 16 + 30 * 64 and full["remat"] is True and full["devices"] == 8
+    assert full["per_device_gib"]["total"] == pytest.approx(1.0 + 0.5 * 16 + 2.0 * 64)
+    assert full["matmul_flops_per_step"]["forward"] == pytest.approx(1e9 * (16 + 3 * 64))
+    assert full["recomputed_share_of_forward"] == pytest.approx(0.5)
+    kinds = {c["kind"]: c for c in full["collectives"]}
+    assert kinds["all-reduce"]["bytes"] == 160 and kinds["all-reduce"]["count"] == 1
+    assert kinds["all-gather"]["wire_bytes"] == pytest.approx(63 * 6.0)  # absent from the base: 0 there
+    assert full["compile_wall_seconds"] == 15 and full["depth_proxy"]["layers"] == [16, 64]
+
+
+def test_candidates_over_the_memory_bound_are_not_compiled(tmp_path):
+    tiny_hbm = chip("h100").scaled(hbm_bytes=1e-9)
+    space = plan_auto.parse_space(["mesh=8x1x1,2x2x2", "remat=true", "microbatches=1", "optimizer=adamw"])
+    record = plan_auto.search("tiny", [], 8, tiny_hbm, space=space, cache=tmp_path)
+    assert record["pruned"] == record["candidates"] == 4 and record["compiled"] == 0 and record["winner"] is None
+    assert not list(tmp_path.iterdir())  # nothing compiled, nothing cached
+    assert {r["status"] for r in record["rows"]} == {"over memory (bound)"}
+    # Ranked for a chip whose memory the bound does not exceed, they are listed as not compiled.
+    reports = {plan_auto.Candidate(**r["candidate"]): record["reports"][r["set"]] for r in record["rows"]}
+    assert {r["status"] for r in plan_auto.rank(reports, chip("h100"))} == {"not compiled"}
+    # The bound by hand for data 8, AdamW, no sharded update: params, EMA and two moments in f32
+    # (nothing split), and the blocks' inputs in tiny's f32 compute: (2 × 32 text + 4 × 64 image tokens)
+    # × 4 rows × width 256 × 4 bytes.
+    bounds = record["memory_bound_gib"]
+    replicated = next(k for k in bounds if "mesh.data=8 " in k and "shard_update=false" in k)
+    params = sum(math.prod(x.shape) for x in jax.tree.leaves(PartiTask(preset("tiny", "parti")).abstract_params))
+    assert bounds[replicated] * 2**30 == pytest.approx(16 * params + (2 * 32 + 4 * 64) * 4 * 256 * 4)
+
+
+def test_the_memory_bound_stays_below_what_the_compiled_program_holds(small_search, depth_search):
+    for record in (small_search[0], *depth_search):
+        for key, report in record["reports"].items():
+            assert record["memory_bound_gib"][key] <= report["per_device_gib"]["total"], key
+
+
+@pytest.fixture(scope="module")
+def depth_search(tmp_path_factory):
+    """One candidate of a small 2+3-block Parti on 2 × 2 × 2 devices with remat, compiled whole and as the
+    depth proxy's three shallow stacks."""
+    overrides = [
+        "parti.width=32",
+        "parti.encoder_layers=2",
+        "parti.decoder_layers=3",
+        "parti.heads=2",
+        "parti.head_dim=16",
+        "parti.mlp_dim=64",
+        "parti.image_vocab_size=96",
+    ]
+    space = plan_auto.parse_space(["mesh=2x2x2", "remat=true", "microbatches=2", "optimizer=adamw"])
+    space["shard_update"] = ["true"]
+    cache = tmp_path_factory.mktemp("plan-cache-depth")
+    whole = plan_auto.search("tiny", overrides, 8, chip("h100"), space=space, cache=cache, jobs=1)
+    proxy = plan_auto.search("tiny", overrides, 8, chip("h100"), space=space, cache=cache, jobs=1, depth_proxy=True)
+    return whole, proxy
+
+
+def test_the_depth_proxy_matches_the_whole_stack(depth_search):
+    whole, proxy = (next(iter(r["reports"].values())) for r in depth_search)
+    assert proxy["depth_proxy"]["layers"] == [2, 3] and "depth_proxy" not in whole
+    assert proxy["parameters"] == whole["parameters"]
+    for k in ("params", "ema", "optimizer_state"):
+        assert proxy["per_device_gib"][k] == pytest.approx(whole["per_device_gib"][k], rel=1e-9)
+    for k, v in whole["matmul_flops_per_step"].items():
+        assert proxy["matmul_flops_per_step"][k] == pytest.approx(v, rel=1e-9, abs=1.0)
+    # Measured: total memory 1.00008 ×, HBM bytes 1.0008 ×, collective bytes 1.0 × the whole stack's.
+    assert proxy["per_device_gib"]["total"] == pytest.approx(whole["per_device_gib"]["total"], rel=0.01)
+    assert proxy["hbm_bytes_per_step_per_device"] == pytest.approx(whole["hbm_bytes_per_step_per_device"], rel=0.01)
+    wire = [sum(c["wire_bytes"] for c in r["collectives"]) for r in (proxy, whole)]
+    assert wire[0] == pytest.approx(wire[1], rel=0.01)

@@ -84,13 +84,16 @@ def cmd_plan_auto(args: argparse.Namespace) -> None:
         space=parse_space(args.space),
         cache=Path(args.cache) if args.cache else default_cache(),
         jobs=args.jobs,
+        depth_proxy=args.depth_proxy,
     )
     if args.json:
         write_text(Path(args.json), json.dumps(record, indent=2) + "\n")
     print(record["table"])
     unstable = [k for k, v in record["stability"].items() if not v["same_winner"]]
     print(
-        f"\n{record['candidates']} candidates, {record['wall_seconds']} s; estimated step times on {args.chip} "
+        f"\n{record['candidates']} candidates ({record['pruned']} over the memory bound, not compiled; "
+        f"{record['compiled']} programs, compiled or cached), {record['wall_seconds']} s; "
+        f"estimated step times on {args.chip} "
         "(published peak figures; not measured on the chip). Winner unchanged with each chip figure at ±20 %: "
         + ("yes" if not unstable else "no, it changes at " + ", ".join(unstable))
     )
@@ -132,4 +135,9 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
     p.add_argument("--space", action="append", default=[], help="--auto: narrow a choice, e.g. mesh=2x2x2,1x4x2")
     p.add_argument("--cache", help="--auto: compiled reports' folder (default ~/.cache/vim/plan)")
     p.add_argument("--jobs", type=int, default=2, help="--auto: compiling processes at once")
+    p.add_argument(
+        "--depth-proxy",
+        action="store_true",
+        help="--auto: compile 1+1, 2+1, 1+2 blocks per candidate and extrapolate to the preset's depth",
+    )
     p.add_argument("--json", help="--auto: also write the whole record (every report, the ranking) here")
