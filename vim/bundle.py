@@ -104,10 +104,10 @@ class Bundle:
 
     def classgen(self):
         """The bundle's class-conditional model (`classgen/`) drawing with the bundle's tokenizer, or None."""
-        from vim.classgen.infer import ClassGenerator, read_classgen
-
         if not (self.path / "classgen").is_dir():
             return None
+        from vim.classgen.infer import ClassGenerator, read_classgen  # only for bundles that have one
+
         model, cfg, step, classes = read_classgen(self.path / "classgen")
         return ClassGenerator(model, cfg, classes, self.tokenizer, step)
 

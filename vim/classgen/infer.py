@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from vim.classgen.data import CLASSES_FILE, resolve_class
+from vim.classgen.data import CLASSES_FILE, resolve_class, scheme
 from vim.classgen.model import ClassGPT
 from vim.classgen.sample import sample_codes
 from vim.config import Config, SampleConfig
@@ -57,6 +58,13 @@ class ClassGenerator:
         if label == self.null_class:
             return "unconditional"
         return self.classes[label] if self.classes else str(label)
+
+    def class_reader(self) -> Callable[[np.ndarray], int | None] | None:
+        """The class read back from a drawn uint8 image (None: no class seen), where the labels come from a
+        scheme that reads images (the shapes world's parser); None otherwise."""
+        labels = self.cfg.classgen.labels
+        read = getattr(scheme(labels), "read", None) if labels else None
+        return None if read is None else lambda image: read(image, self.classes)
 
     def image_record(self, label: int, seed: int, sample: SampleConfig, checkpoint: str) -> dict:
         """What an image drawn for class `label` and `seed` was made with (a PNG's sidecar or embedded text)."""

@@ -37,7 +37,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 import jax
@@ -48,8 +48,6 @@ from PIL import Image, PngImagePlugin
 from starlette.middleware import Middleware
 
 from vim.bundle import Bundle, bundled_models, load_bundle
-from vim.classgen.data import scheme
-from vim.classgen.infer import ClassGenerator
 from vim.config import SampleConfig
 from vim.data.image_files import open_checked, read_image
 from vim.edit import MaskError, box_mask, edit, edit_record, pixel_mask, rows_mask, token_mask
@@ -63,6 +61,9 @@ from vim.tokenizer.infer import load_square
 from vim.world.captions import CaptionParseError, parse_caption
 from vim.world.parser import match_spec, parse_image, verdict_text
 from vim.world.scene import CaptionSpec
+
+if TYPE_CHECKING:  # the classgen modules load only with a bundle that has a class-conditional model
+    from vim.classgen.infer import ClassGenerator
 
 log = logging.getLogger(__name__)
 
@@ -259,14 +260,14 @@ class Demo:
         start = time.perf_counter()
         label, seeds, images = self._draw_class(class_name, seed, sample)
         seconds = time.perf_counter() - start
-        reader = getattr(scheme(generator.cfg.classgen.labels), "read", None) if generator.cfg.classgen.labels else None
+        reader = generator.class_reader()
         folder = self._result_folder()
         gallery, files, matches = [], [], 0
         for image, s in zip(images[:n], seeds[:n], strict=True):
             record = generator.image_record(label, s, sample, self.bundle.path.name)
             caption = f"{record['class']} · seed {s}"
             if reader is not None:
-                read = reader(image, generator.classes)
+                read = reader(image)
                 caption += f" · read back as {'no class' if read is None else generator.classes[read]}"
                 if label != generator.null_class:
                     matches += read == label
