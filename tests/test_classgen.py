@@ -100,7 +100,8 @@ def test_train_resume_generate_and_probe(small_cfg, trained_run, tmp_path):
     for k, v in flatten(a["params"]).items():
         np.testing.assert_array_equal(np.asarray(v), np.asarray(flatten(b["params"])[k]), err_msg=k)
 
-    generator = load_classgen(export_classgen(straight, tmp_path / "part"))
+    generator = load_classgen(export_classgen(straight, tmp_path / "part", {"cfg_scale": 1.5, "temperature": 0.5}))
+    assert (generator.cfg.sample.cfg_scale, generator.cfg.sample.temperature) == (1.5, 0.5)  # the recommendation
     assert generator.step == 4 and len(generator.classes) == 44
     sample = config_lib.SampleConfig(cfg_scale=1.5)
     out, images = evaluate(generator, 4, sample, fid=False)

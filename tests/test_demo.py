@@ -502,3 +502,14 @@ def test_bundles_without_a_class_model_have_no_class_tab(demo):
     assert demo.classgen is None
     names = {d.get("api_name") for d in build_app(demo).config["dependencies"]}
     assert "generate" in names and not any(str(name).startswith("generate_class") for name in names)
+
+
+def test_vim_generate_class_draws_from_a_bundles_class_part(class_demo, tmp_path, capsys):
+    from vim.cli import main
+
+    demo, _, _ = class_demo
+    main(["generate", "--class", "green star", "--checkpoint", str(demo.bundle.path), "-n", "2", "-o", str(tmp_path)])
+    assert "wrote 2 images of 'green star'" in capsys.readouterr().out
+    record = json.loads((tmp_path / "green_star_0.json").read_text())
+    assert record["checkpoint"] == str(demo.bundle.path) and (tmp_path / "green_star_1.png").is_file()
+    assert record["sample"]["cfg_scale"] == 2.0  # the part's recommendation (its config.json)

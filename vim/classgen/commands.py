@@ -32,11 +32,21 @@ def sample_config(base, args: argparse.Namespace):
 
 
 def load(args: argparse.Namespace):
+    """The model --checkpoint names: a classgen run, an exported part, or a bundle with a classgen/ part (drawing
+    with the bundle's tokenizer); without --checkpoint, the default bundle's part."""
+    from vim.bundle import default_bundle
     from vim.classgen.infer import load_classgen
 
+    folder = Path(args.checkpoint) if args.checkpoint else default_bundle()
+    tokenizer = getattr(args, "tokenizer", None)
+    if (folder / "classgen").is_dir() and (folder / "tokenizer").is_dir():  # a bundle
+        return load_classgen(folder / "classgen", tokenizer or folder / "tokenizer")
     if not args.checkpoint:
-        raise ValueError("give --checkpoint: a classgen run folder or an exported classgen part")
-    return load_classgen(args.checkpoint, getattr(args, "tokenizer", None))
+        raise ValueError(
+            f"the default bundle {folder} has no classgen/ part: give --checkpoint (a classgen run folder, an "
+            "exported classgen part or a bundle with one)"
+        )
+    return load_classgen(folder, tokenizer)
 
 
 def cmd_generate_class(args: argparse.Namespace) -> None:
@@ -44,6 +54,7 @@ def cmd_generate_class(args: argparse.Namespace) -> None:
     import numpy as np
     from PIL import Image
 
+    from vim.bundle import default_bundle
     from vim.files import save_image, write_text
 
     if args.prompts or args.file:
@@ -62,7 +73,7 @@ def cmd_generate_class(args: argparse.Namespace) -> None:
     stem = name.replace(" ", "_")
     for image, seed in zip(images, seeds, strict=True):
         save_image(Image.fromarray(image), out / f"{stem}_{seed}.png")
-        record = generator.image_record(label, seed, sample, str(args.checkpoint))
+        record = generator.image_record(label, seed, sample, str(args.checkpoint or default_bundle()))
         write_text(out / f"{stem}_{seed}.json", json.dumps(record, indent=2) + "\n")
     print(f"wrote {len(images)} images of {name!r} (PNG + JSON sidecar each) to {out}")
 
@@ -117,7 +128,9 @@ def cmd_eval_probe(args: argparse.Namespace) -> None:
 def cmd_export_classgen(args: argparse.Namespace) -> None:
     from vim.classgen.infer import export_classgen
 
-    print(f"exported to {export_classgen(args.workdir, args.out)}")
+    given = {"cfg_scale": args.cfg, "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p}
+    sample = {k: v for k, v in given.items() if v is not None}
+    print(f"exported to {export_classgen(args.workdir, args.out, sample)}")
 
 
 def add_class_flags(sub: argparse._SubParsersAction) -> None:
@@ -183,3 +196,7 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
     p = add(sub, "export-classgen", cmd_export_classgen, "a classgen run's EMA weights as a part", config=False)
     p.add_argument("workdir", help="classgen run folder")
     p.add_argument("out", help="folder for config.json, params.npz, trained_on.json, classes.json")
+    p.add_argument("--cfg", type=float, help="recommended CFG scale, written to the part (default: the run's)")
+    p.add_argument("--temperature", type=float, help="recommended temperature (default: the run's)")
+    p.add_argument("--top-k", type=int, help="recommended top-k (default: the run's)")
+    p.add_argument("--top-p", type=float, help="recommended top-p (default: the run's)")

@@ -20,7 +20,7 @@ from flax import nnx
 from vim.classgen.data import CLASSES_FILE, resolve_class, scheme
 from vim.classgen.model import ClassGPT
 from vim.classgen.sample import sample_codes
-from vim.config import Config, SampleConfig
+from vim.config import Config, SampleConfig, to_dict
 from vim.parti.sample import settings_arrays
 from vim.training.weights import (
     PARAMS_FILE,
@@ -183,12 +183,17 @@ def read_classgen(folder: Path) -> tuple[ClassGPT, Config, int | None, list[str]
     return model, cfg, step, classes
 
 
-def export_classgen(workdir: str | os.PathLike, out: str | os.PathLike) -> Path:
-    """A run's latest EMA weights as a part: config.json, params.npz, trained_on.json (+ step), classes.json."""
+def export_classgen(workdir: str | os.PathLike, out: str | os.PathLike, sample: dict[str, Any] | None = None) -> Path:
+    """A run's latest EMA weights as a part: config.json, params.npz, trained_on.json (+ step), classes.json.
+    `sample` (SampleConfig fields) sets the sampling the part recommends (`vim generate --class` and the
+    demo start from it)."""
     generator = load_classgen(workdir)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(Path(workdir, "config.json").read_text())
+    cfg = read_config(Path(workdir))
+    if sample:
+        cfg.sample = dataclasses.replace(cfg.sample, **sample)
+    (out / "config.json").write_text(json.dumps(to_dict(cfg), indent=2) + "\n")
     save_params(nnx.to_pure_dict(nnx.state(generator.model)), out / PARAMS_FILE)
     record = read_record(Path(workdir) / TRAINED_ON) or {}
     write_record(out / TRAINED_ON, {**record, "step": generator.step})
