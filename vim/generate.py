@@ -120,6 +120,12 @@ def read_prompt_file(path: str | os.PathLike) -> list[str]:
     return lines
 
 
+def given_sampling(args: Any) -> dict[str, Any]:
+    """The SampleConfig fields a command line set (--cfg, --temperature, --top-k, --top-p; None = not given)."""
+    flags = {"cfg_scale": args.cfg, "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p}
+    return {k: v for k, v in flags.items() if v is not None}
+
+
 def sample_settings(recommended: SampleConfig, flags: Mapping[str, Any], reranking: bool) -> SampleConfig:
     """The sampling settings a command was given (`flags`: cfg, temperature, top_k, top_p, candidate_scales
     as text; None = not given), the rest from `recommended` (a bundle's `sample` section). `reranking`: the

@@ -27,8 +27,9 @@ def cmd_train_classgen(args: argparse.Namespace) -> None:
 
 def sample_config(base, args: argparse.Namespace):
     """The run's sampling settings with the command line's --cfg / --temperature / --top-k / --top-p."""
-    flags = {"cfg_scale": args.cfg, "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p}
-    return dataclasses.replace(base, **{k: v for k, v in flags.items() if v is not None})
+    from vim.generate import given_sampling
+
+    return dataclasses.replace(base, **given_sampling(args))
 
 
 def load(args: argparse.Namespace):
@@ -127,10 +128,9 @@ def cmd_eval_probe(args: argparse.Namespace) -> None:
 
 def cmd_export_classgen(args: argparse.Namespace) -> None:
     from vim.classgen.infer import export_classgen
+    from vim.generate import given_sampling
 
-    given = {"cfg_scale": args.cfg, "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p}
-    sample = {k: v for k, v in given.items() if v is not None}
-    print(f"exported to {export_classgen(args.workdir, args.out, sample)}")
+    print(f"exported to {export_classgen(args.workdir, args.out, given_sampling(args))}")
 
 
 def add_class_flags(sub: argparse._SubParsersAction) -> None:

@@ -105,24 +105,26 @@ def evaluate(
         },
         "split": split,
     }
+    if not (fid or reads_back):
+        return result, images
+    # As many real images of the split and their tokenizer round trip, for the reader's ceiling and for FID.
+    real, real_labels = real_images(generator, split, n)
+    reconstructed = reconstructions(generator, real)
     if reads_back:
         result["read_back"] = read_back_accuracy(cfg, images, labels, generator.classes)
-        # The reader's own ceiling: as many real images of the split, and the tokenizer's round trip of them.
-        real, real_labels = real_images(generator, split, n)
-        for name, pictures in (("real", real), ("reconstructed", reconstructions(generator, real))):
+        for name, pictures in (("real", real), ("reconstructed", reconstructed)):
             read = read_back_accuracy(cfg, pictures, real_labels, generator.classes)
             result[f"read_back_{name}"] = {k: v for k, v in read.items() if k != "per_class"}
     if fid:
-        result |= fid_scores(generator, images, split)
+        result |= fid_scores(images, real, reconstructed)
     return result, images
 
 
-def fid_scores(generator: ClassGenerator, images: np.ndarray, split: str) -> dict:
-    """FID of `images` and of the tokenizer's reconstructions against as many real images of `split`, and IS."""
+def fid_scores(images: np.ndarray, real: np.ndarray, reconstructed: np.ndarray) -> dict:
+    """FID of `images` and of the tokenizer's reconstructions of `real` against `real`, and IS."""
     from vim.metrics.features import Extractor, Statistics, compute_features
     from vim.metrics.fid import fid_from_statistics, inception_score
 
-    real, _ = real_images(generator, split, len(images))
     try:
         extractor, note = Extractor(logits=True), None
     except ValueError as e:  # weights with FID features only: FID still, IS named as not computed
@@ -135,7 +137,7 @@ def fid_scores(generator: ClassGenerator, images: np.ndarray, split: str) -> dic
 
     sample_stats, sample_logits = stats(images)
     real_stats, real_logits = stats(real)
-    recon_stats, _ = stats(reconstructions(generator, real))
+    recon_stats, _ = stats(reconstructed)
     out = {
         "fid": fid_from_statistics(sample_stats, real_stats),
         "tokenizer_rfid": fid_from_statistics(recon_stats, real_stats),

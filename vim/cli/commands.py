@@ -146,10 +146,9 @@ def cmd_edit(args: argparse.Namespace) -> None:
 
 def cmd_export(args: argparse.Namespace) -> None:
     from vim.bundle import export_bundle
+    from vim.generate import given_sampling
 
-    given = {"cfg_scale": args.cfg, "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p}
-    sample = {k: v for k, v in given.items() if v is not None}
-    path = export_bundle(args.tokenizer, args.parti, args.output, args.scorer, args.upsampler, sample)
+    path = export_bundle(args.tokenizer, args.parti, args.output, args.scorer, args.upsampler, given_sampling(args))
     print(f"bundle written to {path}")
 
 
