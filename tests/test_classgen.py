@@ -17,8 +17,9 @@ from vim.classgen.model import ClassGPT
 from vim.classgen.probe import linear_probe
 from vim.classgen.sample import sample_codes, sample_uncached
 from vim.parti.sample import settings_arrays
-from vim.world import classes
+from vim.world import classes, counts
 from vim.world.dataset import make_example
+from vim.world.scene import Scene
 
 TINY = config_lib.ClassGenConfig(
     width=32, layers=2, heads=2, head_dim=16, mlp_dim=64, image_vocab_size=32, image_grid=3, num_classes=5
@@ -67,6 +68,27 @@ def test_world_classes_read_back_from_rendered_lone_objects(small_cfg):
     cfg.classgen.num_classes = 10
     with pytest.raises(config_lib.ConfigError, match="num_classes=44"):
         class_names(cfg)
+
+
+def test_scene_counts_label_every_scene_and_read_back_from_pixels(small_cfg):
+    cfg = dataclasses.replace(small_cfg)
+    cfg.classgen = config_lib.ClassGenConfig(labels="shapes-count", num_classes=0)  # unconditional, for probes
+    names = class_names(cfg)
+    assert names == ["1 object", "2 objects", "3 objects"]
+    seen_counts, seen_relations = set(), set()
+    for i in range(40):
+        example = make_example(cfg.data.world, "train", i)
+        label, found = counts.label(example, names), counts.attributes(example)
+        assert counts.read(example["image"], names) == label  # the parser counts the rendered objects
+        assert (found["relation"] == 0) == (found["groups"] == 0 or example_relation(example) is None)
+        seen_counts.add(label)
+        seen_relations.add(found["relation"])
+    assert seen_counts == {0, 1, 2} and len(seen_relations) >= 3
+    assert counts.read(np.zeros((64, 64, 3), np.uint8), names) is None  # an empty picture has no class
+
+
+def example_relation(example: dict) -> str | None:
+    return Scene.from_json(example["scene"]).spec.relation
 
 
 def test_linear_probe_separates_separable_classes():

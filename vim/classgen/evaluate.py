@@ -71,6 +71,15 @@ def read_back_accuracy(cfg: Any, images: np.ndarray, labels: np.ndarray, classes
     }
 
 
+def read_distribution(cfg: Any, images: np.ndarray, classes: list[str]) -> dict[str, float]:
+    """Share of images the label scheme reads as each class, and the share it cannot read ("unreadable")."""
+    reader = scheme(cfg.classgen.labels)
+    read = np.asarray([-1 if (r := reader.read(image, classes)) is None else r for image in images])
+    return {name: float(np.mean(read == c)) for c, name in enumerate(classes)} | {
+        "unreadable": float(np.mean(read < 0))
+    }
+
+
 def evaluate(
     generator: ClassGenerator,
     n: int,
@@ -81,12 +90,14 @@ def evaluate(
     unconditional: bool = False,
 ) -> dict:
     """Draw n images (balanced over classes, or unconditional), read their classes back where the labels
-    come from a scheme that can, and with `fid` compute FID / IS against n real images of `split` and the
-    tokenizer's rFID on those images."""
+    come from a scheme that can (unconditional images: how often each class is drawn, against as many real
+    images), and with `fid` compute FID / IS against n real images of `split` and the tokenizer's rFID on
+    those images."""
     cfg = generator.cfg
     conditional = not unconditional and cfg.classgen.num_classes > 0
-    reads_back = conditional and cfg.classgen.labels and hasattr(scheme(cfg.classgen.labels), "read")
-    if (fid or reads_back) and (available := len(split_examples(cfg, split)[0])) < n:
+    readable = bool(cfg.classgen.labels) and hasattr(scheme(cfg.classgen.labels), "read")
+    reads_back = conditional and readable
+    if (fid or readable) and (available := len(split_examples(cfg, split)[0])) < n:
         # Before drawing: the real images are compared n for n.
         raise ValueError(f"the {split} split has {available} images, fewer than the {n} asked for (-n)")
     labels = balanced_labels(len(generator.classes), n)
@@ -105,16 +116,23 @@ def evaluate(
         },
         "split": split,
     }
-    if not (fid or reads_back):
+    if not (fid or readable):
         return result, images
     # As many real images of the split and their tokenizer round trip, for the reader's ceiling and for FID.
     real, real_labels = real_images(generator, split, n)
-    reconstructed = reconstructions(generator, real)
+    reconstructed = reconstructions(generator, real) if reads_back or fid else None
     if reads_back:
         result["read_back"] = read_back_accuracy(cfg, images, labels, generator.classes)
         for name, pictures in (("real", real), ("reconstructed", reconstructed)):
             read = read_back_accuracy(cfg, pictures, real_labels, generator.classes)
             result[f"read_back_{name}"] = {k: v for k, v in read.items() if k != "per_class"}
+    elif readable:  # unconditional: how often each class is drawn, against the real images
+        drawn, seen = (read_distribution(cfg, pictures, generator.classes) for pictures in (images, real))
+        result["read_distribution"] = {
+            "samples": drawn,
+            "real": seen,
+            "total_variation": 0.5 * sum(abs(drawn[k] - seen[k]) for k in drawn),
+        }
     if fid:
         result |= fid_scores(images, real, reconstructed)
     return result, images
