@@ -131,10 +131,19 @@ def test_cli_run(small_bundle, tmp_path, capsys):
     assert "unknown P2 challenge 'Nope'" in capsys.readouterr().err
 
 
-def test_run_reports_fid_against_a_reference(generator, tmp_path):
-    from tests.test_metrics import random_weights
+def test_run_reports_fid_against_a_reference(generator, tmp_path, monkeypatch):
+    from tests.test_metrics import BATCH, random_weights
+    from vim.metrics import features as features_lib
     from vim.metrics import weights as weights_lib
 
+    class SmallBatches(features_lib.Extractor):
+        """The run's extractor at test_metrics' compiled batch of 4: 6 images are 2 batches of 4 per folder,
+        from a program the session has compiled, instead of one batch padded to 32 from a program of its own."""
+
+        def __init__(self, weights=None, batch_size: int = 32, logits: bool = False):
+            super().__init__(weights, BATCH, logits)
+
+    monkeypatch.setattr(features_lib, "Extractor", SmallBatches)
     weights = weights_lib.save_weights(random_weights(), tmp_path / "w.npz", "random-test-weights", "0" * 64)
     ref = tmp_path / "ref"
     ref.mkdir()
