@@ -13,6 +13,7 @@ For each record:
 - the memory bound that prunes candidates before compiling (`vim.parti.plan_auto.memory_bound_gib`) over
   the compiled total: below 1 for every compiled candidate, or the bound would have discarded a plan
   that fits;
+- where the hand plan of docs/plans/ for the same preset and device count ranks, when it was a candidate;
 - the winner on each chip, and whether it stays the winner with each chip figure at ±20 % (a candidate
   pruned for the searched chip but under another chip's memory is counted as not compiled there).
 Prints one JSON object last.
@@ -59,6 +60,24 @@ def memory_check(report: dict, record: dict) -> float:
     return gib["xla_arguments"] * 2**30 / (state + batch)
 
 
+PLANS = Path(__file__).resolve().parents[1] / "docs" / "plans"
+
+
+def hand_plan(record: dict) -> Candidate | None:
+    """The hand plan of docs/plans/ for the record's preset and device count (`<preset>_<fsdp>x<model>.json`,
+    without a suffix such as _mb128) as a candidate, or None where there is none."""
+    for path in sorted(PLANS.glob(f"{record['preset']}_*x*.json")):
+        if not path.stem.removeprefix(f"{record['preset']}_").replace("x", "").isdigit():
+            continue
+        plan = json.loads(path.read_text())
+        mesh = plan["mesh"]
+        if mesh["data"] * mesh["fsdp"] * mesh["model"] == record["devices"]:
+            return Candidate(
+                mesh["data"], mesh["fsdp"], mesh["model"], plan["remat"], plan["microbatches"], plan["optimizer"], False
+            )
+    return None
+
+
 def check(path: Path) -> dict:
     record = json.loads(path.read_text())
     reports = {}
@@ -66,6 +85,7 @@ def check(path: Path) -> dict:
         c = Candidate(**row["candidate"])
         reports[c] = record["reports"][c.set_line()]
     compiled = {c: r for c, r in reports.items() if "error" not in r and "pruned_bound_gib" not in r}
+    hand = hand_plan(record)
     per_chip = {}
     for name, chip in CHIPS.items():
         rows = rank(reports, chip)
@@ -77,6 +97,15 @@ def check(path: Path) -> dict:
             "not_compiled": sum(r["status"] == "not compiled" for r in rows),
             "winner_stable_at_20_percent": all(v["same_winner"] for v in stability(reports, chip).values()),
         }
+        hand_rows = [(i, r) for i, r in enumerate(rows, 1) if hand is not None and r["set"] == hand.set_line()]
+        if hand_rows:  # the hand plan was one of the candidates: where it ranks
+            i, r = hand_rows[0]
+            per_chip[name]["hand_plan"] = {
+                "set": r["set"],
+                "rank": i,
+                "status": r["status"],
+                "estimated_step_ms": round(r["step_s"] * 1e3, 4) if r["status"] == "fits" else None,
+            }
     return {
         "record": path.name,
         "preset": record["preset"],
