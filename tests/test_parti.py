@@ -22,7 +22,7 @@ from vim.training.checkpoint import Checkpointer
 from vim.training.weights import PARAMS_FILE, TRAINED_ON, flatten, read_config
 from vim.training.writer import read_metrics
 
-from .conftest import fake_devices_env
+from .conftest import TEST_XLA_FLAGS, fake_devices_env
 
 SMALL_PARTI = config_lib.PartiConfig(
     width=32,
@@ -263,8 +263,8 @@ def test_sharded_step_equals_single_device(small_cfg):
 
 
 def test_plan_compiles_on_a_fake_mesh_without_allocating():
-    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-    env.pop("XLA_FLAGS", None)
+    # The suite's XLA flags (LLVM at -O0: the plan only compiles), to which `vim plan` adds its device count.
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": TEST_XLA_FLAGS}
     out = subprocess.run(
         [sys.executable, "-m", "vim.cli", "plan", "--preset", "tiny", "--mesh", "2x4", "--batch", "16"],
         capture_output=True,
