@@ -176,37 +176,44 @@ def _draw(
     progress: bool,
     after_prompt: Callable[[int], None] | None,
 ) -> str:
-    """Images of `todo`'s prompts, each prompt's results line appended once its images are on disk."""
+    """Images of `todo`'s prompts, each prompt's results line appended once its images are on disk. Prompts
+    are drawn together, as many per call as fill the generator's batch (with few images per prompt a call
+    per prompt would leave most of each compiled batch to padding); each one's `seconds` is its share."""
     from tqdm import tqdm
 
+    per_call = max(1, generator.batch_size // n)
     with (
         (out / results_file).open("a", encoding="utf-8") as results,
         tqdm(total=len(todo) * n, disable=not progress, unit="img") as bar,
     ):
-        for count, p in enumerate(todo):
-            seeds = [seed + p.index * n + j for j in range(n)]  # by P2 row: the same under any filter
+        count = 0
+        for first in range(0, len(todo), per_call):
+            group = todo[first : first + per_call]
+            seeds = [[seed + p.index * n + j for j in range(n)] for p in group]  # by P2 row: the same under any filter
             start = time.perf_counter()
-            images = generator([p.prompt] * n, seeds, sample)
-            seconds = time.perf_counter() - start
-            files = []
-            for j, image in enumerate(images["images"]):
-                name = f"images/{p.index:04d}_{j}.png"
-                tmp = out / (name + ".tmp.png")
-                Image.fromarray(image).save(tmp)
-                tmp.replace(out / name)
-                files.append(name)
-            record = dataclasses.asdict(p) | {
-                "seeds": seeds,
-                "files": files,
-                "seconds": round(seconds, 4),
-                "text_truncated": bool(images["truncated"][0]),
-            }
-            results.write(json.dumps(record) + "\n")
-            results.flush()
-            os.fsync(results.fileno())
-            bar.update(n)
-            if after_prompt is not None:
-                after_prompt(count)
+            images = generator([p.prompt for p in group for _ in range(n)], [s for row in seeds for s in row], sample)
+            seconds = (time.perf_counter() - start) / len(group)
+            for k, p in enumerate(group):
+                files = []
+                for j, image in enumerate(images["images"][k * n : (k + 1) * n]):
+                    name = f"images/{p.index:04d}_{j}.png"
+                    tmp = out / (name + ".tmp.png")
+                    Image.fromarray(image).save(tmp)
+                    tmp.replace(out / name)
+                    files.append(name)
+                record = dataclasses.asdict(p) | {
+                    "seeds": seeds[k],
+                    "files": files,
+                    "seconds": round(seconds, 4),
+                    "text_truncated": bool(images["truncated"][k * n]),
+                }
+                results.write(json.dumps(record) + "\n")
+                results.flush()
+                os.fsync(results.fileno())
+                bar.update(n)
+                if after_prompt is not None:
+                    after_prompt(count)
+                count += 1
     return str(len(todo))
 
 
