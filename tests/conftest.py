@@ -42,7 +42,7 @@ LONGEST_FILES_FIRST = (
     "test_scale.py", "test_upsample.py", "test_metrics.py", "test_bench_gpu.py", "test_rerank.py",
     "test_clean_fid_parity.py", "test_allocator.py", "test_reliability.py", "test_browser.py",
     "test_training_core.py", "test_lpips.py", "test_sample.py", "test_multihost_inference.py",
-    "test_distributed.py", "test_p2.py", "test_nn.py",
+    "test_p2.py", "test_nn.py",
 )  # fmt: skip
 
 

@@ -25,7 +25,7 @@ with warnings.catch_warnings():  # torchvision 0.16's compiled ops do not load b
     warnings.simplefilter("ignore", UserWarning)
     cleanfid = pytest.importorskip("cleanfid.fid", reason="clean-fid: `make test-deps` installs it")
 
-BATCH = 8  # vim's compiled batch, as in test_own_data's `vim fid --batch-size 8`
+BATCH = 4  # vim's compiled batch, as in test_metrics (BATCH) and test_own_data's `vim fid --batch-size 4`
 
 
 class InceptionForCleanFid(torch.nn.Module):
@@ -59,7 +59,8 @@ def extractor() -> features_lib.Extractor:
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
-    """Two folders of 8 photo crops each; one size per folder (clean-fid batches them), a different one for each."""
+    """Two folders of 8 photo crops each (two batches); one size per folder (clean-fid batches them), a
+    different one for each."""
     skimage_data = pytest.importorskip("skimage.data")
     photos = [skimage_data.astronaut(), skimage_data.chelsea(), skimage_data.coffee(), skimage_data.rocket()]
     rng = np.random.default_rng(0)
@@ -67,7 +68,7 @@ def folders(tmp_path_factory):
     for name in ("a", "b"):
         root = tmp_path_factory.mktemp(name)
         height, width = (96, 80) if name == "a" else (120, 150)
-        for i in range(BATCH):
+        for i in range(8):
             photo = photos[rng.integers(len(photos))]
             top, left = rng.integers(0, photo.shape[0] - height), rng.integers(0, photo.shape[1] - width)
             Image.fromarray(photo[top : top + height, left : left + width]).save(root / f"{i}.png")
