@@ -558,10 +558,10 @@ def test_world_fid_is_zero_against_the_rendered_test_images_and_cached(extractor
 
     monkeypatch.setenv("VIM_CACHE_DIR", str(tmp_path))
     world = WorldConfig()
-    rendered = np.stack([make_example(world, "test", i)["image"] for i in range(8)])
+    rendered = np.stack([make_example(world, "test", i)["image"] for i in range(BATCH)])  # one batch each
     assert abs(world_fid(rendered, world, extractor)) < 1e-3  # the very images the reference holds
-    (cached,) = tmp_path.glob("world-test-*-8-*.npz")
-    others = np.stack([make_example(world, "validation", i)["image"] for i in range(8)])
+    (cached,) = tmp_path.glob(f"world-test-*-{BATCH}-*.npz")
+    others = np.stack([make_example(world, "validation", i)["image"] for i in range(BATCH)])
     assert world_fid(others, world, extractor) > 1.0  # other scenes: a real distance, from the cached side
     bigger = dataclasses.replace(world, num_train=10**8)  # same test images: the same cached reference
     monkeypatch.setattr(fid_lib, "fid_from_statistics", lambda a, b: 0.0)  # the cache is the question here
