@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA ?= data
 
-.PHONY: demo test test-deps lint venv clean browser malloc
+.PHONY: demo test test-slow test-deps lint venv clean browser malloc
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -39,10 +39,15 @@ test-deps: venv
 # Two test processes, one per core: most tests wait on one-threaded XLA compiles or on subprocesses, so a
 # single process leaves a core idle. A file's tests stay in one process (its fixtures are built once);
 # files are handed out in the order tests/conftest.py puts them in (longest first).
+# Two tiers: `make test` leaves out the long end-to-end tests marked slow (multi-process runs, trained
+# scorers, the bench's small run), `make test-slow` runs just those; .ci/run runs both.
 test: test-deps browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check vim tests apps experiments
-	$(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder
+	$(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not slow"
+
+test-slow: test-deps browser
+	$(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m slow
 
 lint: venv
 	$(BIN)/ruff check . && $(BIN)/ruff format --check vim tests apps experiments

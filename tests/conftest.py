@@ -38,11 +38,11 @@ allocator.keep_freed_memory()  # the test runner owns its process: XLA:CPU's scr
 # while the other runs a long file that came last. Longest first, as measured on 2 cores; the rest follow
 # in their usual order.
 LONGEST_FILES_FIRST = (
-    "test_multihost.py", "test_own_data.py", "test_parti.py", "test_tokenizer.py", "test_generate.py",
-    "test_scale.py", "test_upsample.py", "test_metrics.py", "test_bench_gpu.py", "test_rerank.py",
-    "test_clean_fid_parity.py", "test_allocator.py", "test_reliability.py", "test_browser.py",
-    "test_training_core.py", "test_lpips.py", "test_sample.py", "test_multihost_inference.py",
-    "test_p2.py", "test_nn.py",
+    "test_multihost.py", "test_parti.py", "test_tokenizer.py", "test_reliability.py", "test_generate.py",
+    "test_sample.py", "test_scale.py", "test_clean_fid_parity.py", "test_metrics.py", "test_classgen.py",
+    "test_own_data.py", "test_rerank.py", "test_bench_gpu.py", "test_demo.py", "test_lpips.py",
+    "test_plan_auto.py", "test_training_core.py", "test_upsample.py", "test_multihost_inference.py",
+    "test_allocator.py", "test_p2.py", "test_nn.py", "test_browser.py",
 )  # fmt: skip
 
 

@@ -14,10 +14,13 @@ import pytest
 
 from vim import allocator
 
+pytestmark = pytest.mark.slow  # subprocesses that each compile a train step: `make test-slow` (CI runs both tiers)
+
 _PROBE = """
 import ctypes, json, os, sys
 import vim  # noqa: F401  (a library import: changes nothing)
 from vim.allocator import tcmalloc_loaded, tune_for_cpu
+
 if os.environ.get("PROBE_ENTRY_POINT"):
     tune_for_cpu()  # what the `vim` command and the benches do first (the test's env may opt out)
 steps = int(os.environ.get("PROBE_TRAIN_STEPS", "3"))  # glibc's record needs real steps; the env check does not

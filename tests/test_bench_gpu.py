@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 sys.path.insert(0, str(BENCH))
 
@@ -21,6 +23,7 @@ def test_hand_count_of_the_350m_step_is_about_45_tflop():
     assert 44e12 < flops < 47e12
 
 
+@pytest.mark.slow
 def test_small_run_prints_one_line_per_measure_and_a_summary():
     run = subprocess.run(
         [sys.executable, str(BENCH / "gpu.py"), "--small", "--skip", "fid", "--steps", "1"],

@@ -76,7 +76,7 @@ def folders(tmp_path_factory):
     return roots
 
 
-@pytest.mark.parametrize("mode", ["clean", "legacy_tensorflow"])
+@pytest.mark.parametrize("mode", ["clean", pytest.param("legacy_tensorflow", marks=pytest.mark.slow)])
 def test_vim_fid_equals_clean_fids_compute_fid(mode, extractor, folders, monkeypatch):
     def no_download(*args, **kwargs):
         raise AssertionError(f"clean-fid tried to download: {args}")

@@ -22,6 +22,8 @@ from vim.training.checkpoint import Checkpointer, restore_latest
 
 from .conftest import TEST_XLA_FLAGS
 
+pytestmark = pytest.mark.slow  # long multi-process runs: `make test-slow` (CI runs both tiers)
+
 STEPS = 6
 PARTI = dict(width=32, encoder_layers=1, decoder_layers=1, heads=2, head_dim=16, mlp_dim=64, image_vocab_size=32)
 ENV = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": TEST_XLA_FLAGS}

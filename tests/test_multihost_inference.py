@@ -15,6 +15,8 @@ from PIL import Image
 from tests.test_multihost import finish, start
 from vim.data.locations import codes_record, encoded_dir
 
+pytestmark = pytest.mark.slow  # long multi-process runs: `make test-slow` (CI runs both tiers)
+
 PROMPTS = ["a red circle", "two blue squares left of a green triangle", "a small yellow square"]
 
 

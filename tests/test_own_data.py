@@ -107,6 +107,7 @@ with tfds.core.registered.skip_registration():  # the catalog's own coco_caption
                 )
 
 
+@pytest.mark.slow
 def test_coco_captions_schema_trains_both_models_without_tensorflow(tmp_path, capsys):
     """Image features are written (from JPEG bytes) and read (PIL/OpenCV) by tfds without TensorFlow;
     the catalog's coco_captions code, which does import TensorFlow, is never constructed."""

@@ -244,6 +244,7 @@ def scorer_run(small_cfg, tmp_path_factory):
     return cfg, workdir, result
 
 
+@pytest.mark.slow
 def test_trained_scorer_ranks_matching_captions_on_rendered_ground_truth(scorer_run, tmp_path):
     cfg, workdir, result = scorer_run
     assert result["step"] == 300
@@ -277,6 +278,7 @@ def test_trained_scorer_ranks_matching_captions_on_rendered_ground_truth(scorer_
     assert retrieval_accuracy(b, images, captions, group=8)["images"] == 8
 
 
+@pytest.mark.slow
 def test_trained_scorer_reports_hard_negative_and_color_swap_accuracy(scorer_run):
     cfg, workdir, result = scorer_run
     print({k: result[k] for k in ("hard_negative_acc", "color_swap_acc", "retrieval_acc_1of8")})
@@ -293,6 +295,7 @@ def test_trained_scorer_reports_hard_negative_and_color_swap_accuracy(scorer_run
     assert abs(acc["image_negative_acc"] - result["image_negative_acc"]) <= 1 / 64 + 1e-9
 
 
+@pytest.mark.slow
 def test_scorer_cli_resumes_exports_and_evaluates(scorer_run, tmp_path, capsys):
     """train-scorer on the finished run's workdir with the same settings resumes at its last step (so the
     CLI builds exactly the config the library run used), then export-scorer and eval-scorer."""

@@ -105,6 +105,7 @@ SHARDED_MICROBATCHES = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_microbatches_on_8_fake_devices_equal_the_one_batch_update():
     out = subprocess.run(
         [sys.executable, "-c", SHARDED_MICROBATCHES],
@@ -290,6 +291,7 @@ SHARDED_UPDATE = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_sharded_update_on_8_fake_devices_equals_the_replicated_one():
     """Data 2 × fsdp 2 × model 2, 5 AdamW steps at the tiny preset's learning rate: the same losses and
     weights; the state a device keeps halves; the data replicas' all-reduce of the gradients becomes a

@@ -120,6 +120,7 @@ SHARDED_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_sharded_training_on_8_fake_devices(small_cfg, tmp_path):
     cfg = small_run_cfg(small_cfg, num_steps=2, eval_every=2)
     cfg.mesh = config_lib.MeshConfig(data=4, fsdp=2)
