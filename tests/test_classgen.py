@@ -132,6 +132,12 @@ def test_train_resume_generate_and_probe(small_cfg, trained_run, tmp_path):
     with pytest.raises(ValueError, match="fewer than the 100000 asked for"):  # refused before drawing
         evaluate(generator, 100_000, sample, fid=False)
     assert 0 <= out["read_back_reconstructed"]["class_accuracy"] <= 1
+    # Unconditional draws (the null class): the classes they are read as, against as many real images.
+    out, _ = evaluate(generator, 4, sample, fid=False, unconditional=True)
+    mix = out["read_distribution"]
+    assert not out["conditional"] and "read_back" not in out
+    assert sum(mix["samples"].values()) == pytest.approx(1.0) and mix["real"]["unreadable"] == 0.0
+    assert 0.0 <= mix["total_variation"] <= 1.0
 
     # A run given another run's codes still names its classes; a run without the names is refused.
     copied = tmp_path / "copied"
