@@ -8,13 +8,13 @@ a generator over its codes can reach.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from vim.classgen.data import label_of, scheme, split_examples
+from vim.classgen.data import label_of, split_examples
 from vim.classgen.infer import ClassGenerator
 from vim.config import SampleConfig
 
@@ -54,11 +54,14 @@ def reconstructions(generator: ClassGenerator, images: np.ndarray, batch: int = 
     return np.concatenate(out)
 
 
-def read_back_accuracy(cfg: Any, images: np.ndarray, labels: np.ndarray, classes: list[str]) -> dict:
-    """Share of images whose class the label scheme reads back as the one drawn, with its standard error,
+def read_classes(reader: Callable[[np.ndarray], int | None], images: np.ndarray) -> np.ndarray:
+    """The class id read back from each image (`ClassGenerator.class_reader`), -1 where none is read."""
+    return np.asarray([-1 if (r := reader(image)) is None else r for image in images])
+
+
+def read_back_accuracy(read: np.ndarray, labels: np.ndarray, classes: list[str]) -> dict:
+    """Share of images whose class was read back (`read_classes`) as the one drawn, with its standard error,
     the share with no readable class, and the per-class rates."""
-    reader = scheme(cfg.classgen.labels)
-    read = np.asarray([-1 if (r := reader.read(image, classes)) is None else r for image in images])
     hit = read == labels
     p, n = float(hit.mean()), len(hit)
     per_class = {classes[c]: float(hit[labels == c].mean()) for c in np.unique(labels)}
@@ -71,10 +74,8 @@ def read_back_accuracy(cfg: Any, images: np.ndarray, labels: np.ndarray, classes
     }
 
 
-def read_distribution(cfg: Any, images: np.ndarray, classes: list[str]) -> dict[str, float]:
-    """Share of images the label scheme reads as each class, and the share it cannot read ("unreadable")."""
-    reader = scheme(cfg.classgen.labels)
-    read = np.asarray([-1 if (r := reader.read(image, classes)) is None else r for image in images])
+def read_distribution(read: np.ndarray, classes: list[str]) -> dict[str, float]:
+    """Share of images read back (`read_classes`) as each class, and the share with none ("unreadable")."""
     return {name: float(np.mean(read == c)) for c, name in enumerate(classes)} | {
         "unreadable": float(np.mean(read < 0))
     }
@@ -95,7 +96,8 @@ def evaluate(
     those images."""
     cfg = generator.cfg
     conditional = not unconditional and cfg.classgen.num_classes > 0
-    readable = bool(cfg.classgen.labels) and hasattr(scheme(cfg.classgen.labels), "read")
+    reader = generator.class_reader()
+    readable = reader is not None
     reads_back = conditional and readable
     if (fid or readable) and (available := len(split_examples(cfg, split)[0])) < n:
         # Before drawing: the real images are compared n for n.
@@ -122,12 +124,12 @@ def evaluate(
     real, real_labels = real_images(generator, split, n)
     reconstructed = reconstructions(generator, real) if reads_back or fid else None
     if reads_back:
-        result["read_back"] = read_back_accuracy(cfg, images, labels, generator.classes)
+        result["read_back"] = read_back_accuracy(read_classes(reader, images), labels, generator.classes)
         for name, pictures in (("real", real), ("reconstructed", reconstructed)):
-            read = read_back_accuracy(cfg, pictures, real_labels, generator.classes)
+            read = read_back_accuracy(read_classes(reader, pictures), real_labels, generator.classes)
             result[f"read_back_{name}"] = {k: v for k, v in read.items() if k != "per_class"}
     elif readable:  # unconditional: how often each class is drawn, against the real images
-        drawn, seen = (read_distribution(cfg, pictures, generator.classes) for pictures in (images, real))
+        drawn, seen = (read_distribution(read_classes(reader, p), generator.classes) for p in (images, real))
         result["read_distribution"] = {
             "samples": drawn,
             "real": seen,

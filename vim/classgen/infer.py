@@ -42,6 +42,8 @@ class ClassGenerator:
     classes: list[str]
     tokenizer: Any  # a ViTVQGAN
     step: int | None
+    # This generator's jitted sampler (per batch and guided) and decoder, each compiled once and kept here.
+    _programs: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     @property
     def null_class(self) -> int:
@@ -90,7 +92,7 @@ class ClassGenerator:
         last batch padded, so every call compiles one program). `guided`: run the null-class rows whatever
         the scale (at scale 1 the logits are the conditional ones), so that every scale shares one program;
         None: only where `sample.guided`."""
-        draw = _drawer(self.model, batch, sample.guided if guided is None else guided)
+        draw = self._drawer(batch, sample.guided if guided is None else guided)
         settings = settings_arrays(sample)
         out = []
         for start in range(0, len(labels), batch):
@@ -104,45 +106,37 @@ class ClassGenerator:
     def images(self, codes_bn: np.ndarray, batch: int = 64) -> np.ndarray:
         """uint8 images [B, H, W, 3] decoded by the tokenizer."""
         g = self.cfg.classgen.image_grid
-        decode = _decoder(self.tokenizer)
+        decode = self._decoder()
         out = []
         for start in range(0, len(codes_bn), batch):
             part = jnp.asarray(codes_bn[start : start + batch]).reshape(-1, g, g)
             out.append(np.asarray(decode(part)))
         return np.concatenate(out)
 
+    def _drawer(self, batch: int, guided: bool):
+        key = ("draw", batch, guided)
+        if key not in self._programs:
+            graphdef, state = nnx.split(self.model)
 
-_DRAWERS: dict = {}
+            @jax.jit
+            def draw(labels_b, seeds_b, settings):
+                return sample_codes(nnx.merge(graphdef, state), labels_b, seeds_b, settings, guided=guided)
 
+            self._programs[key] = draw
+        return self._programs[key]
 
-def _drawer(model: ClassGPT, batch: int, guided: bool):
-    key = (id(model), batch, guided)
-    if key not in _DRAWERS:
-        graphdef, state = nnx.split(model)
+    def _decoder(self):
+        """The tokenizer's decode as one jitted function, kept: a new one per call would compile every call."""
+        if "decode" not in self._programs:
+            graphdef, state = nnx.split(self.tokenizer)
 
-        @jax.jit
-        def draw(labels_b, seeds_b, settings):
-            return sample_codes(nnx.merge(graphdef, state), labels_b, seeds_b, settings, guided=guided)
+            @jax.jit
+            def decode(codes_bgg):
+                pixels = nnx.merge(graphdef, state).decode(codes_bgg)
+                return (jnp.clip(pixels, 0.0, 1.0) * 255).round().astype(jnp.uint8)
 
-        _DRAWERS[key] = draw
-    return _DRAWERS[key]
-
-
-_DECODERS: dict = {}
-
-
-def _decoder(tokenizer: Any):
-    """The tokenizer's decode as one jitted function, kept: a new one per call would compile every call."""
-    if id(tokenizer) not in _DECODERS:
-        graphdef, state = nnx.split(tokenizer)
-
-        @jax.jit
-        def decode(codes_bgg):
-            pixels = nnx.merge(graphdef, state).decode(codes_bgg)
-            return (jnp.clip(pixels, 0.0, 1.0) * 255).round().astype(jnp.uint8)
-
-        _DECODERS[id(tokenizer)] = decode
-    return _DECODERS[id(tokenizer)]
+            self._programs["decode"] = decode
+        return self._programs["decode"]
 
 
 def load_classgen(folder: str | os.PathLike, tokenizer: str | os.PathLike | None = None) -> ClassGenerator:
