@@ -36,7 +36,7 @@ from PIL import Image
 
 from vim.bundle import load_bundle
 from vim.config import SampleConfig
-from vim.demo.app import MAX_CANDIDATES, Demo, build_app
+from vim.demo.app import Demo, build_app
 
 PROMPT = "a big red circle left of a small blue square"
 EDIT_PROMPT = "a big red circle left of a small green square"  # the square recolored
@@ -74,7 +74,7 @@ def main() -> None:
     start = time.perf_counter()
     demo = Demo(load_bundle(args.checkpoint))
     defaults = demo.bundle.parti_cfg.sample
-    candidates = MAX_CANDIDATES if demo.reranker is not None else 0  # the demo's default, as in build_app
+    candidates = demo.default_candidates  # the demo's default, as in build_app
     compile_s = demo.warm_up()
     app = build_app(demo, queue_size=16)
     with socket.socket() as s:

@@ -1,6 +1,11 @@
 """Sampling throughput: vim's cached, guided sampler vs parti-pytorch's `generate` at a matched config.
 
     python bench/sample.py --peer-python PEER/bin/python [--rounds 5]
+    python bench/sample.py --grid 16 --whole-cache [--rounds 5]     # the emoji bundle's 256 tokens
+
+`--grid G` draws G×G tokens instead (both sides). `--whole-cache` adds a side that samples with the
+KV cache in one chunk (every step reads all of it), to measure what reading only the chunks up to a
+step's own (`vim.parti.model.empty_cache`) gains; `ratio_over_whole_cache` is vim's speed over it.
 
 Matched config (bench/common.py, the one `bench/parti_train.py` trains): width 256, 4 decoder layers,
 4 heads × 64, text length 32, 8×8 = 64 image tokens, codebook 1,024, batch 8, classifier-free guidance
@@ -15,6 +20,7 @@ without a peer, `peer_missing` saying why), beside this machine's f32 matmul pea
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import time
@@ -25,10 +31,10 @@ import numpy as np
 from common import (
     MATCHED_BATCH,
     MATCHED_PARTI,
-    MATCHED_TOKENS,
     finish,
     interleave,
     matmul_round,
+    paired_ratios,
     parti_peer_sizes,
     peer_arguments,
     start_peers,
@@ -36,24 +42,25 @@ from common import (
 from flax import nnx
 
 from vim import allocator
-from vim.config import SampleConfig
-from vim.parti.model import Parti
+from vim.config import PartiConfig, SampleConfig
+from vim.parti.model import CACHE_CHUNK, Parti
 from vim.parti.sample import sample_codes, settings_arrays
 
 CODEBOOK = MATCHED_PARTI.image_vocab_size
 SETTINGS = SampleConfig(cfg_scale=3.0, temperature=1.0, top_k=CODEBOOK // 10, top_p=1.0)
 
 
-def vim_side():
+def vim_side(model_cfg: PartiConfig, cache_chunk: int = CACHE_CHUNK):
     """vim's side, compiled now: each call draws a guided batch of 8 from fresh seeds; seconds per batch."""
-    graphdef, state = nnx.split(Parti(MATCHED_PARTI, rngs=nnx.Rngs(0)))
+    graphdef, state = nnx.split(Parti(model_cfg, rngs=nnx.Rngs(0)))
 
     @jax.jit
     def draw(state, text_ids_bt, seeds_b, settings):
-        return sample_codes(nnx.merge(graphdef, state), text_ids_bt, seeds_b, settings, guided=True)
+        model = nnx.merge(graphdef, state)
+        return sample_codes(model, text_ids_bt, seeds_b, settings, guided=True, cache_chunk=cache_chunk)
 
     rng = np.random.default_rng(0)
-    text_ids_bt = jnp.asarray(rng.integers(4, 512, (MATCHED_BATCH, MATCHED_PARTI.text_length)), jnp.int32)
+    text_ids_bt = jnp.asarray(rng.integers(4, 512, (MATCHED_BATCH, model_cfg.text_length)), jnp.int32)
     settings = settings_arrays(SETTINGS)
     draw(state, text_ids_bt, jnp.arange(MATCHED_BATCH), settings).block_until_ready()  # compile
     rounds = [0]
@@ -73,17 +80,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     peer_arguments(parser, "import parti_pytorch")
     parser.add_argument("--rounds", type=int, default=5, help="batches of 8 per side, interleaved (median)")
+    parser.add_argument("--grid", type=int, default=MATCHED_PARTI.image_grid, help="image tokens per side")
+    parser.add_argument("--whole-cache", action="store_true", help="also time the sampler with a one-chunk cache")
     args = parser.parse_args()
     f = SETTINGS
-    sizes = json.dumps(parti_peer_sizes(MATCHED_PARTI, MATCHED_BATCH))
+    model_cfg = dataclasses.replace(MATCHED_PARTI, image_grid=args.grid)
+    sizes = json.dumps(parti_peer_sizes(model_cfg, MATCHED_BATCH))
     peers, missing = start_peers(
         args, "parti.py", "--mode", "sample", "--sizes", sizes, "--cond-scale", str(f.cfg_scale),
         "--filter-thres", str(1 - f.top_k / CODEBOOK),
     )  # fmt: skip
-    seconds = interleave(args.rounds, {"vim": vim_side(), **peers, "matmul": matmul_round()})
-    finish(
-        "sample", seconds, work=MATCHED_TOKENS, unit="tokens_per_s", peer_missing=missing, machine=platform.machine()
+    sides = {"vim": vim_side(model_cfg)}
+    if args.whole_cache:
+        sides["vim_whole_cache"] = vim_side(model_cfg, cache_chunk=args.grid**2)
+    seconds = interleave(args.rounds, {**sides, **peers, "matmul": matmul_round()})
+    whole = (
+        paired_ratios(seconds["vim"], seconds["vim_whole_cache"], "ratio_over_whole_cache") if args.whole_cache else {}
     )
+    tokens = MATCHED_BATCH * args.grid**2
+    finish(
+        "sample", seconds, work=tokens, unit="tokens_per_s", peer_missing=missing, machine=platform.machine(),
+        grid=args.grid, cache_chunk=CACHE_CHUNK, **whole,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -37,6 +37,12 @@ def test_cached_steps_and_sampler_equal_the_full_forward():
         steps.append(logits)
         token = codes[:, i]
     np.testing.assert_allclose(np.stack(steps, 1), full, atol=1e-5)
+    cache, token, steps = model.init_cache(3, chunk=4), jnp.zeros(3, jnp.int32), []  # chunks of 4, 4, 1
+    for i in range(9):
+        logits, cache = model.decode_step(token, labels, jnp.int32(i), cache, chunk=i // 4)
+        steps.append(logits)
+        token = codes[:, i]
+    np.testing.assert_allclose(np.stack(steps, 1), full, atol=1e-5)
     seeds = jnp.arange(3, dtype=jnp.uint32)
     for guided in (False, True):
         settings = settings_arrays(config_lib.SampleConfig(cfg_scale=2.0))

@@ -5,6 +5,7 @@ import functools
 import hashlib
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -352,6 +353,24 @@ def test_cli_generate_pools_candidates_over_scales_and_records_how_to_redraw_eac
     bad = ["eval", "faithfulness", "-n", "2", "--candidates", "2", "--candidate-scales", "1,3", "--scales", "1,2"]
     assert main([*bad, "--checkpoint", str(full_bundle)]) == 2
     assert "at most one --scales" in capsys.readouterr().err
+
+
+def test_export_records_the_demos_candidates_and_the_demo_reranks_that_many(full_bundle, tmp_path, capsys):
+    from vim.demo.app import MAX_CANDIDATES, Demo
+
+    out = tmp_path / "bundle"
+    shutil.copytree(full_bundle, out)
+    assert Demo(load_bundle(out)).default_candidates == MAX_CANDIDATES  # no recommendation: the most it draws
+    assert main(["export", "--tokenizer", str(out / "tokenizer"), "-o", str(out), "--candidates", "8"]) == 0
+    assert json.loads((out / "card.json").read_text())["demo"] == {"candidates": 8}
+    assert (out / "parti" / "params.npz").read_bytes() == (full_bundle / "parti" / "params.npz").read_bytes()
+    assert Demo(load_bundle(out)).default_candidates == 8
+    assert main(["export", "--tokenizer", str(out / "tokenizer"), "-o", str(out), "--candidates", "1"]) == 2
+    assert "--candidates must be 2..16, got 1" in capsys.readouterr().err
+    card = json.loads((out / "card.json").read_text())
+    (out / "card.json").write_text(json.dumps(card | {"demo": {"candidates": 32}}))
+    with pytest.raises(ValueError, match=re.escape("recommends 32 candidates; the demo reranks 2..16")):
+        Demo(load_bundle(out))
 
 
 def test_faithfulness_with_reranking(full_bundle, small_cfg):

@@ -242,3 +242,29 @@ def test_infill_cached_equals_uncached_and_keeps_the_unmasked_tokens(model, temp
     # The kept tokens steer the drawn ones: the masked tokens differ from an ordinary sample's.
     ordinary = np.asarray(sample_codes(model, texts(), seeds, s))
     assert (np.asarray(cached)[infill_masks()] != ordinary[infill_masks()]).any()
+
+
+def test_a_cache_in_chunks_gives_the_logits_and_codes_of_a_whole_cache(model):
+    """Chunks of 5 positions (5, 5, 5, 1 for 16 tokens): every step reads only the chunks up to its own,
+    yet its logits are the full forward's, and the sampler (plain, guided, infill) draws the same codes."""
+    text = texts()
+    mask = text != PAD_ID
+    codes = jax.random.randint(jax.random.key(1), (3, 16), 0, TINY.image_vocab_size)
+    text_btd = nnx.jit(lambda m: m.encode_text(text, mask))(model)
+    inputs = jnp.concatenate([jnp.full((3, 1), model.bos_id), codes[:, :-1]], axis=1)
+    full = nnx.jit(lambda m: m.decode(text_btd, mask, inputs))(model)
+    cache = model.init_cache(text_btd, chunk=5)
+    assert [k.shape[2] for k in cache["self"][0]["k"]] == [5, 5, 5, 1]
+    with pytest.raises(ValueError, match="needs the chunk that holds the index"):
+        model.decode_step(inputs[:, 0], jnp.int32(0), cache, mask)
+    decode_step = nnx.jit(
+        lambda m, token, i, cache, chunk: m.decode_step(token, i, cache, mask, chunk), static_argnums=4
+    )
+    for i in range(16):
+        step_logits, cache = decode_step(model, inputs[:, i], jnp.int32(i), cache, i // 5)
+        np.testing.assert_allclose(step_logits, full[:, i], atol=1e-5, rtol=1e-5)  # the fixture's logits are ×20
+    seeds, s = jnp.array([7, 8, 9], jnp.uint32), settings(temperature=1.0, cfg_scale=2.0)
+    infill = (codes, jnp.asarray(infill_masks()))
+    for kw in ({}, {"infill": infill}):
+        whole = sample_codes(model, text, seeds, s, **kw)
+        np.testing.assert_array_equal(sample_codes(model, text, seeds, s, cache_chunk=5, **kw), whole)

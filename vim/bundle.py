@@ -193,11 +193,13 @@ def export_bundle(
     scorer_dir: str | os.PathLike | None = None,
     upsampler_dir: str | os.PathLike | None = None,
     sample: dict[str, Any] | None = None,
+    demo_candidates: int | None = None,
 ) -> Path:
     """Write the EMA weights of a tokenizer run (and a Parti run trained on it, a reranking scorer and
     an upsampler) as a bundle. The tokenizer may also be an exported part (another bundle's `tokenizer/`),
     copied as it is. `sample` (SampleConfig fields) sets the sampling the bundle recommends: the
-    defaults of `vim generate`, `vim eval faithfulness` and the demo.
+    defaults of `vim generate`, `vim eval faithfulness` and the demo. `demo_candidates` (on the card, kept
+    when not given) is how many candidates the demo reranks per request by default.
 
     An existing bundle at `out` keeps the parts not given (a tokenizer alone is refused where the kept
     generator was trained on other tokenizer weights). The new bundle is written whole beside `out` and
@@ -227,6 +229,9 @@ def export_bundle(
         if parti_dir is not None:
             parts.append(("parti", Path(parti_dir), PartiTask))
         _write_parts(parts, staging, scorer_dir, upsampler_dir, sample)
+        if demo_candidates is not None:
+            card = read_json(staging / CARD)
+            write_record(staging / CARD, card | {"demo": card.get("demo", {}) | {"candidates": demo_candidates}})
         new_fingerprint = file_fingerprint(staging / "tokenizer" / PARAMS_FILE)
         kept_generator = parti_dir is None and (staging / "parti").is_dir()
         if kept_generator and read_record(staging / "parti" / TRAINED_ON) is None:

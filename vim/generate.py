@@ -37,6 +37,7 @@ MAX_PROMPT_CHARS = 2_000  # longer input is refused before tokenizing, so no req
 # candidates are held together to be reranked, a batch is one program's rows, a prompt file is read whole.
 MAX_IMAGES_PER_PROMPT = 1024  # -n
 MAX_CANDIDATES = 1024  # --candidates
+MAX_DEMO_CANDIDATES = 16  # candidates a demo request draws and reranks (`vim export --candidates`)
 MAX_BATCH_SIZE = 1024  # --batch-size
 MAX_PROMPTS = 100_000  # prompts in one command (lines of --file)
 MAX_PROMPT_FILE_BYTES = 64 * 1024**2

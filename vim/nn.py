@@ -130,6 +130,27 @@ def attention_bhtk(
     return _attention(q_bhtk, k_bhsk, v_bhsk, jnp.ones((1, 1, 1, 1), bool) if mask_b1ts is None else mask_b1ts)
 
 
+def chunked_attention_bhtk(
+    q_bhtk: jax.Array, k_chunks: Sequence[jax.Array], v_chunks: Sequence[jax.Array], mask_b1ts: jax.Array
+) -> jax.Array:
+    """`attention_bhtk` over keys and values held in chunks along the position axis ([B, H, S_j, K] each,
+    in order; the mask spans them all), without joining them: a sampler's decoding step reads only the
+    chunks of its KV cache it passes. One chunk is `attention_bhtk` itself. Forward only."""
+    if len(k_chunks) == 1:
+        return attention_bhtk(q_bhtk, k_chunks[0], v_chunks[0], mask_b1ts)
+    dtype = q_bhtk.dtype
+    scores = [jnp.einsum("bhtk,bhsk->bhts", q_bhtk, k_bhsk.astype(dtype)) for k_bhsk in k_chunks]
+    s_bhts = jnp.concatenate(scores, axis=-1) * q_bhtk.shape[-1] ** -0.5
+    s_bhts = jnp.where(mask_b1ts, s_bhts.astype(jnp.float32), jnp.finfo(jnp.float32).min)
+    p_bhts = jax.nn.softmax(s_bhts, axis=-1).astype(dtype)
+    o_bhtk, start = 0.0, 0
+    for v_bhsk in v_chunks:
+        stop = start + v_bhsk.shape[2]
+        o_bhtk = o_bhtk + jnp.einsum("bhts,bhsk->bhtk", p_bhts[..., start:stop], v_bhsk.astype(dtype))
+        start = stop
+    return o_bhtk
+
+
 def _library_attention(q_bhtk, k_bhsk, v_bhsk, mask_b1ts):
     dtype = q_bhtk.dtype
     q_bthk, k_bshk, v_bshk = (jnp.swapaxes(x.astype(dtype), 1, 2) for x in (q_bhtk, k_bhsk, v_bhsk))

@@ -16,7 +16,7 @@ from flax import nnx
 
 from vim.config import ClassGenConfig, PartiConfig
 from vim.nn import compute_dtype
-from vim.parti.model import Dense, EncoderBlock, LayerNorm, call_block
+from vim.parti.model import CACHE_CHUNK, Dense, EncoderBlock, LayerNorm, call_block, empty_cache
 from vim.sharding import constrain
 
 
@@ -79,24 +79,24 @@ class ClassGPT(nnx.Module):
         """Logits [B, N, V] (float32) predicting codes_bn[:, i] from the class and codes_bn[:, :i]."""
         return self.logits(self.features(labels_b, codes_bn)).astype(jnp.float32)
 
-    def init_cache(self, batch: int) -> list[dict]:
-        """Per block an empty self-attention cache {k, v} [B, H, N, K] for `decode_step`."""
-        empty = jnp.zeros((batch, self.cfg.heads, self.cfg.image_grid**2, self.cfg.head_dim), self.dtype)
-        return [{"k": empty, "v": empty} for _ in self.blocks]
+    def init_cache(self, batch: int, chunk: int = CACHE_CHUNK) -> list[dict]:
+        """Per block an empty self-attention cache for `decode_step` (`empty_cache`: positions in chunks)."""
+        empty = empty_cache(batch, self.cfg.heads, self.cfg.image_grid**2, self.cfg.head_dim, self.dtype, chunk)
+        return [empty for _ in self.blocks]
 
     def decode_step(
-        self, token_b: jax.Array, labels_b: jax.Array, index: jax.Array, cache: list[dict]
+        self, token_b: jax.Array, labels_b: jax.Array, index: jax.Array, cache: list[dict], chunk: int | None = None
     ) -> tuple[jax.Array, list[dict]]:
         """Logits [B, V] for code `index` given the code drawn at index − 1 (`token_b`; at index 0 the
         class is the input and `token_b` is ignored), and the updated cache. Equal to `self(...)` at
-        `index`, at a cost of one token."""
+        `index`, at a cost of one token. `chunk`: the cache chunk that holds `index` (None: one chunk)."""
         code_b1d = self.image_embed[...][token_b][:, None]
         class_b1d = self.class_embed[...][labels_b][:, None]
         pos_1d = jax.lax.dynamic_slice_in_dim(self.positions(), index, 1)
         x_b1d = (jnp.where(index == 0, class_b1d, code_b1d) + pos_1d[None]).astype(self.dtype)
         new_cache = []
         for block, layer_cache in zip(self.blocks, cache, strict=True):
-            h_b1d, layer_cache = block.attn.step(block.ln1(x_b1d), layer_cache, index)
+            h_b1d, layer_cache = block.attn.step(block.ln1(x_b1d), layer_cache, index, chunk)
             x_b1d = x_b1d + h_b1d
             x_b1d = x_b1d + block.mlp(block.ln2(x_b1d))
             new_cache.append(layer_cache)

@@ -12,7 +12,8 @@ import jax
 import jax.numpy as jnp
 
 from vim.classgen.model import ClassGPT
-from vim.parti.sample import choose, guide, weights_in_compute_dtype
+from vim.parti.model import chunk_bounds
+from vim.parti.sample import choose, guide, run_stretches, weights_in_compute_dtype
 
 
 def sample_codes(
@@ -31,16 +32,17 @@ def sample_codes(
         labels_r = jnp.concatenate([labels_r, jnp.full((b,), model.null_class, jnp.int32)])
     rows = labels_r.shape[0] // b
 
-    def body(i, carry):
+    def body(i, carry, chunk):
         token_r, cache, codes_bn = carry
-        logits_rv, cache = model.decode_step(token_r, labels_r, i, cache)
+        logits_rv, cache = model.decode_step(token_r, labels_r, i, cache, chunk)
         logits_bv = guide(logits_rv[:b], logits_rv[b:], settings["cfg_scale"]) if guided else logits_rv
         step_keys_b = jax.vmap(lambda k: jax.random.fold_in(k, i))(keys_b)
         code_b = choose(logits_bv, step_keys_b, settings)
         return jnp.tile(code_b, rows), cache, codes_bn.at[:, i].set(code_b)
 
-    start = (jnp.zeros((rows * b,), jnp.int32), model.init_cache(rows * b), jnp.zeros((b, n), jnp.int32))
-    return jax.lax.fori_loop(0, n, body, start)[2]
+    cache = model.init_cache(rows * b)
+    start = (jnp.zeros((rows * b,), jnp.int32), cache, jnp.zeros((b, n), jnp.int32))
+    return run_stretches(body, start, chunk_bounds(cache[0]), n)[2]
 
 
 def sample_uncached(

@@ -146,9 +146,12 @@ def cmd_edit(args: argparse.Namespace) -> None:
 
 def cmd_export(args: argparse.Namespace) -> None:
     from vim.bundle import export_bundle
-    from vim.generate import given_sampling
+    from vim.generate import MAX_DEMO_CANDIDATES, check_bound, given_sampling
 
-    path = export_bundle(args.tokenizer, args.parti, args.output, args.scorer, args.upsampler, given_sampling(args))
+    check_bound("--candidates", args.candidates, 2, MAX_DEMO_CANDIDATES)
+    path = export_bundle(
+        args.tokenizer, args.parti, args.output, args.scorer, args.upsampler, given_sampling(args), args.candidates
+    )
     print(f"bundle written to {path}")
 
 
@@ -285,6 +288,9 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
     p.add_argument("--temperature", type=float, help="recommended temperature (default: the run's)")
     p.add_argument("--top-k", type=int, help="recommended top-k (default: the run's)")
     p.add_argument("--top-p", type=float, help="recommended top-p (default: the run's)")
+    p.add_argument(
+        "--candidates", type=int, help="candidates the demo reranks per request by default (on the card; else 16)"
+    )
     p.add_argument("--scorer", help="reranking scorer workdir (vim train-scorer)")
     p.add_argument("--upsampler", help="super-resolution workdir (vim train-upsampler)")
     p.add_argument("-o", "--output", required=True, help="bundle folder")

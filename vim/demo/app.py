@@ -52,7 +52,16 @@ from vim.config import SampleConfig
 from vim.data.image_files import open_checked, read_image
 from vim.edit import MaskError, box_mask, edit, edit_record, pixel_mask, rows_mask, token_mask
 from vim.files import save_image
-from vim.generate import Generator, PromptError, check_prompt, check_settings, draw, image_name, image_record
+from vim.generate import (
+    MAX_DEMO_CANDIDATES,
+    Generator,
+    PromptError,
+    check_prompt,
+    check_settings,
+    draw,
+    image_name,
+    image_record,
+)
 from vim.metrics.lpips import make_distance
 from vim.metrics.lpips_weights import load_lpips_or_reason
 from vim.metrics.pixels import psnr
@@ -68,7 +77,7 @@ if TYPE_CHECKING:  # the classgen modules load only with a bundle that has a cla
 log = logging.getLogger(__name__)
 
 MAX_IMAGES = 8  # images per request
-MAX_CANDIDATES = 16  # candidates drawn per request when reranking
+MAX_CANDIDATES = MAX_DEMO_CANDIDATES  # candidates drawn per request when reranking
 KEEP_RESULTS = 64  # result folders kept for download; older ones are deleted
 MAX_UPLOAD_PIXELS = 25_000_000  # tokenizer tab: refuse decompression bombs before decoding
 DEFAULT_MAX_FILE_SIZE = "10mb"  # per upload, in gradio's units (1 mb = 1024² bytes)
@@ -169,6 +178,15 @@ class Demo:
         # A reranked request samples its candidates as one batch; one without reranking pads to MAX_IMAGES.
         self.generator = Generator(bundle, batch_size=batch_size, smallest_batch=min(MAX_IMAGES, batch_size))
         self.reranker = bundle.reranker()  # None when the bundle has no scorer/
+        # Candidates a request reranks by default: the card's (`vim export --candidates`), else the most the
+        # demo draws; none without a scorer. A bundle whose images take long to draw recommends fewer.
+        recommended = bundle.card.get("demo", {}).get("candidates", MAX_CANDIDATES)
+        if not 2 <= recommended <= min(MAX_CANDIDATES, batch_size):
+            raise ValueError(
+                f"{bundle.path}/card.json recommends {recommended} candidates; the demo reranks "
+                f"2..{min(MAX_CANDIDATES, batch_size)} per request (vim export --candidates)"
+            )
+        self.default_candidates = recommended if self.reranker is not None else 0
         self.upsampler = bundle.upsampler()  # None when the bundle has no upsampler/
         tokenizer = bundle.tokenizer
         self.image_size = bundle.tokenizer_cfg.tokenizer.image_size
@@ -192,6 +210,8 @@ class Demo:
         """Compile every program once so the first user does not wait for XLA."""
         start = time.perf_counter()
         rows = {self.generator.smallest_batch, self.generator.batch_size}  # the batch shapes requests use
+        if self.default_candidates:
+            rows.add(padded_rows(self.default_candidates, self.generator.batch_size, self.generator.smallest_batch))
         for scale, n in itertools.product((3.0, 1.0), sorted(rows)):
             self.generator(["a red circle"] * n, list(range(n)), SampleConfig(cfg_scale=scale))
         self._roundtrip(jnp.zeros((1, self.image_size, self.image_size, 3)))
@@ -199,7 +219,7 @@ class Demo:
         if self._lpips_of is not None:
             self._lpips_of(*[jnp.zeros((1, self.image_size, self.image_size, 3))] * 2)
         if self.reranker is not None or self.upsampler is not None:
-            draws = MAX_CANDIDATES if self.reranker is not None else 1
+            draws = self.default_candidates or 1
             recommended = self.bundle.parti_cfg.sample
             draw(self.generator, "a red circle", 1, 0, recommended, draws, self.reranker, self.upsampler)
         if self.reranker is not None:  # each batch shape the scorer pads 2..MAX_CANDIDATES candidates to
@@ -514,7 +534,7 @@ def sampling_controls(demo: Demo) -> list[gr.components.Component]:
         gr.Slider(
             0,
             MAX_CANDIDATES,
-            value=MAX_CANDIDATES if demo.reranker is not None else 0,  # best-of-16 is far more faithful
+            value=demo.default_candidates,  # reranked candidates are far more faithful
             step=1,
             label="Candidates to rerank (0 = none)",
             visible=demo.reranker is not None,

@@ -15,10 +15,33 @@ import jax.numpy as jnp
 from flax import nnx
 
 from vim.config import PartiConfig
-from vim.nn import attention_bhtk, compute_dtype, layer_norm, matmul
+from vim.nn import attention_bhtk, chunked_attention_bhtk, compute_dtype, layer_norm, matmul
 from vim.sharding import constrain, logical_spec
 
 _init = jax.nn.initializers.variance_scaling(1.0, "fan_in", "truncated_normal")
+
+# Image positions per chunk of a sampler's KV cache. A decoding step reads only the chunks up to the one
+# it writes, so a long grid's sampling reads about half the cache it would read whole; a grid of at most
+# this many tokens (8×8) has one chunk.
+CACHE_CHUNK = 64
+
+
+def empty_cache(batch: int, heads: int, positions: int, head_dim: int, dtype, chunk: int = CACHE_CHUNK) -> dict:
+    """One attention layer's empty KV cache: {"k": [...], "v": [...]}, the positions in chunks [B, H, S_j, K]
+    of `chunk` positions (the last may be shorter)."""
+    if chunk < 1:
+        raise ValueError(f"a KV cache chunk holds at least one position, got {chunk}")
+    sizes = [min(chunk, positions - start) for start in range(0, positions, chunk)]
+    return {name: [jnp.zeros((batch, heads, s, head_dim), dtype) for s in sizes] for name in ("k", "v")}
+
+
+def chunk_bounds(layer_cache: dict) -> list[tuple[int, int]]:
+    """(first position, end) of each chunk of a layer's KV cache (`empty_cache`)."""
+    bounds, start = [], 0
+    for k_bhsk in layer_cache["k"]:
+        bounds.append((start, start + k_bhsk.shape[2]))
+        start += k_bhsk.shape[2]
+    return bounds
 
 
 class Dense(nnx.Module):
@@ -83,18 +106,30 @@ class Attention(nnx.Module):
         return kv[0], kv[1]
 
     def attend(self, q_bhtk: jax.Array, k_bhsk: jax.Array, v_bhsk: jax.Array, mask_b1ts: jax.Array) -> jax.Array:
-        b, _, t, _ = q_bhtk.shape
-        o_bthk = jnp.transpose(attention_bhtk(q_bhtk, k_bhsk, v_bhsk, mask_b1ts), (0, 2, 1, 3))
-        return self.out(o_bthk.reshape(b, t, self.heads * self.head_dim))
+        return self.project_out(attention_bhtk(q_bhtk, k_bhsk, v_bhsk, mask_b1ts))
 
-    def step(self, x_b1d: jax.Array, cache: dict, index: jax.Array) -> tuple[jax.Array, dict]:
-        """Self-attention for the token at `index`: its k, v go into the cache [B, H, N, K], and it
-        attends to cache positions ≤ index."""
+    def project_out(self, o_bhtk: jax.Array) -> jax.Array:
+        """The heads' outputs [B, H, T, K] back to the stream, [B, T, D]."""
+        b, _, t, _ = o_bhtk.shape
+        return self.out(jnp.transpose(o_bhtk, (0, 2, 1, 3)).reshape(b, t, self.heads * self.head_dim))
+
+    def step(self, x_b1d: jax.Array, cache: dict, index: jax.Array, chunk: int | None = None) -> tuple[jax.Array, dict]:
+        """Self-attention for the token at `index`: its k, v go into the KV cache (`empty_cache`), and it
+        attends to cache positions ≤ index. `chunk` (static) is the cache chunk that holds `index`; only
+        chunks 0..chunk are read (reading the cache is most of a step's cost). None: a one-chunk cache."""
+        if chunk is None:
+            if len(cache["k"]) > 1:
+                raise ValueError(f"a KV cache in {len(cache['k'])} chunks needs the chunk that holds the index")
+            chunk = 0
+        start, stop = chunk_bounds(cache)[chunk]
         q, k, v = self._project(x_b1d, self.qkv[...])  # each [B, H, 1, K]
-        k_bhnk = jax.lax.dynamic_update_slice_in_dim(cache["k"], k.astype(cache["k"].dtype), index, 2)
-        v_bhnk = jax.lax.dynamic_update_slice_in_dim(cache["v"], v.astype(cache["v"].dtype), index, 2)
-        visible_11n = (jnp.arange(k_bhnk.shape[2]) <= index)[None, None, None, :]
-        return self.attend(q, k_bhnk, v_bhnk, visible_11n), {"k": k_bhnk, "v": v_bhnk}
+        k_chunks, v_chunks = list(cache["k"]), list(cache["v"])
+        at = index - start if start else index
+        k_chunks[chunk] = jax.lax.dynamic_update_slice_in_dim(k_chunks[chunk], k.astype(k_chunks[chunk].dtype), at, 2)
+        v_chunks[chunk] = jax.lax.dynamic_update_slice_in_dim(v_chunks[chunk], v.astype(v_chunks[chunk].dtype), at, 2)
+        visible_11s = (jnp.arange(stop) <= index)[None, None, None, :]
+        o_bh1k = chunked_attention_bhtk(q, k_chunks[: chunk + 1], v_chunks[: chunk + 1], visible_11s)
+        return self.project_out(o_bh1k), {"k": k_chunks, "v": v_chunks}
 
     def __call__(self, x_btd: jax.Array, context_bsd: jax.Array, mask_b1ts: jax.Array) -> jax.Array:
         if self.self_attention:  # context is x itself: one matmul for q, k and v
@@ -138,9 +173,12 @@ class DecoderBlock(nnx.Module):
         x_bnd = x_bnd + self.mlp(self.ln3(x_bnd))
         return constrain(x_bnd, ("batch", "length", "act_embed"))
 
-    def step(self, x_b1d, cross_kv, cross_mask_b11t, cache: dict, index: jax.Array) -> tuple[jax.Array, dict]:
-        """One new token through the block, with cached self-attention and precomputed text k, v."""
-        h, cache = self.self_attn.step(self.ln1(x_b1d), cache, index)
+    def step(
+        self, x_b1d, cross_kv, cross_mask_b11t, cache: dict, index: jax.Array, chunk: int | None = None
+    ) -> tuple[jax.Array, dict]:
+        """One new token through the block, with cached self-attention (`Attention.step`: `chunk` holds
+        `index`) and precomputed text k, v."""
+        h, cache = self.self_attn.step(self.ln1(x_b1d), cache, index, chunk)
         x_b1d = x_b1d + h
         q_bh1k = self.cross_attn.project_q(self.ln2(x_b1d))
         x_b1d = x_b1d + self.cross_attn.attend(q_bh1k, *cross_kv, cross_mask_b11t)
@@ -202,26 +240,28 @@ class Parti(nnx.Module):
             x = _call(block, self.cfg.remat, x, text_btd, causal_1nn, cross_b1nt)
         return self.decoder_ln(x)
 
-    def init_cache(self, text_btd: jax.Array) -> dict:
-        """Decoding state for `decode_step`: per layer an empty self-attention cache [B, H, N, K] and the
-        cross-attention keys/values [B, H, T, K] of the text, computed once."""
+    def init_cache(self, text_btd: jax.Array, chunk: int = CACHE_CHUNK) -> dict:
+        """Decoding state for `decode_step`: per layer an empty self-attention cache (`empty_cache`, the N
+        positions in chunks of `chunk`) and the cross-attention keys/values [B, H, T, K] of the text,
+        computed once."""
         b, n = text_btd.shape[0], self.cfg.image_grid**2
-        empty = jnp.zeros((b, self.cfg.heads, n, self.cfg.head_dim), self.dtype)
+        empty = empty_cache(b, self.cfg.heads, n, self.cfg.head_dim, self.dtype, chunk)
         return {
-            "self": [{"k": empty, "v": empty} for _ in self.decoder],
+            "self": [empty for _ in self.decoder],
             "cross": [block.cross_attn.project_kv(text_btd) for block in self.decoder],
         }
 
     def decode_step(
-        self, token_b: jax.Array, index: jax.Array, cache: dict, text_mask_bt: jax.Array
+        self, token_b: jax.Array, index: jax.Array, cache: dict, text_mask_bt: jax.Array, chunk: int | None = None
     ) -> tuple[jax.Array, dict]:
         """Logits [B, V] for position index + 1 given the input token at `index` (BOS at 0), and the
-        updated cache. Equal to `decode` on the whole prefix, at a cost of one token."""
-        features_b1d, cache = self.decode_step_features(token_b, index, cache, text_mask_bt)
+        updated cache. Equal to `decode` on the whole prefix, at a cost of one token. `chunk`: the cache
+        chunk that holds `index` (`Attention.step`; None for a one-chunk cache)."""
+        features_b1d, cache = self.decode_step_features(token_b, index, cache, text_mask_bt, chunk)
         return self.logits(features_b1d)[:, 0].astype(jnp.float32), cache
 
     def decode_step_features(
-        self, token_b: jax.Array, index: jax.Array, cache: dict, text_mask_bt: jax.Array
+        self, token_b: jax.Array, index: jax.Array, cache: dict, text_mask_bt: jax.Array, chunk: int | None = None
     ) -> tuple[jax.Array, dict]:
         """`decode_step` up to the logits layer: what `self.logits` reads, [B, 1, D], and the updated cache."""
         pos_1d = jax.lax.dynamic_slice_in_dim(self.image_positions(), index, 1)
@@ -229,7 +269,7 @@ class Parti(nnx.Module):
         cross_b11t = text_mask_bt[:, None, None, :]
         new_self = []
         for block, layer_cache, cross_kv in zip(self.decoder, cache["self"], cache["cross"], strict=True):
-            x_b1d, layer_cache = block.step(x_b1d, cross_kv, cross_b11t, layer_cache, index)
+            x_b1d, layer_cache = block.step(x_b1d, cross_kv, cross_b11t, layer_cache, index, chunk)
             new_self.append(layer_cache)
         return self.decoder_ln(x_b1d), {"self": new_self, "cross": cache["cross"]}
 

@@ -16,6 +16,10 @@ sampler to.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -23,7 +27,7 @@ from flax import nnx
 
 from vim.config import SampleConfig
 from vim.data.text import EOS_ID, PAD_ID
-from vim.parti.model import Parti
+from vim.parti.model import CACHE_CHUNK, Parti, chunk_bounds
 
 
 def empty_text(length: int) -> np.ndarray:
@@ -155,6 +159,15 @@ def pick(code_b: jax.Array, infill: tuple[jax.Array, jax.Array] | None, i: jax.A
     return jnp.where(draw_bn[:, i], code_b, known_bn[:, i])
 
 
+def run_stretches(body: Callable, carry: Any, bounds: list[tuple[int, int]], steps: jax.Array | int) -> Any:
+    """The token loop `body(i, carry, chunk)` over positions 0..steps − 1, one `fori_loop` per KV-cache
+    chunk (`bounds`: `chunk_bounds`), each told statically which chunk its positions are in."""
+    clip = min if isinstance(steps, int) else jnp.minimum
+    for chunk, (start, stop) in enumerate(bounds):
+        carry = jax.lax.fori_loop(clip(start, steps), clip(stop, steps), functools.partial(body, chunk=chunk), carry)
+    return carry
+
+
 def sample_codes(
     model: Parti,
     text_ids: jax.Array,
@@ -162,6 +175,7 @@ def sample_codes(
     settings: dict,
     guided: bool = True,
     infill: tuple[jax.Array, jax.Array] | None = None,
+    cache_chunk: int = CACHE_CHUNK,
 ) -> jax.Array:
     """Codes int32 [B, N] for B captions (token ids, padded with PAD_ID) and B seeds.
 
@@ -171,7 +185,8 @@ def sample_codes(
     without it the scale is ignored. `infill` = (codes int32 [B, N], mask bool [B, N]): the tokens where
     the mask is False are kept as given and only the True ones are drawn; a token drawn at position i sees
     the kept tokens before i, not those after. Every position draws with the key it would use without
-    infill, so an all-True mask gives the ordinary sample of the same seed.
+    infill, so an all-True mask gives the ordinary sample of the same seed. The KV cache holds the
+    positions in chunks of `cache_chunk` (`vim.parti.model.empty_cache`): a step reads only those up to its own.
     """
     b, t = text_ids.shape[0], text_ids.shape[-1]
     text_ids_rt, e = expert_rows(text_ids)
@@ -182,12 +197,12 @@ def sample_codes(
         text_ids_rt = jnp.concatenate([text_ids_rt, jnp.broadcast_to(jnp.asarray(empty_text(t)), (b, t))])
     rows = text_ids_rt.shape[0] // b
     mask_rt = text_ids_rt != PAD_ID
-    cache = model.init_cache(model.encode_text(text_ids_rt, mask_rt))
+    cache = model.init_cache(model.encode_text(text_ids_rt, mask_rt), cache_chunk)
     bos_r = jnp.full((rows * b,), model.bos_id, jnp.int32)
 
-    def body(i, carry):
+    def body(i, carry, chunk):
         token_r, cache, codes_bn = carry
-        logits_rv, cache = model.decode_step(token_r, i, cache, mask_rt)
+        logits_rv, cache = model.decode_step(token_r, i, cache, mask_rt, chunk)
         logits_ebv = logits_rv.reshape(rows, b, -1)
         if guided:
             logits_bv = jnp.sum(guide(logits_ebv[:e], logits_ebv[e], settings["cfg_scale"]), axis=0)
@@ -198,9 +213,7 @@ def sample_codes(
         return jnp.tile(code_b, rows), cache, codes_bn.at[:, i].set(code_b)
 
     start_bn = jnp.zeros((b, n), jnp.int32) if infill is None else jnp.asarray(infill[0], jnp.int32)
-    steps = infill_steps(infill, n)
-    _, _, codes_bn = jax.lax.fori_loop(0, steps, body, (bos_r, cache, start_bn))
-    return codes_bn
+    return run_stretches(body, (bos_r, cache, start_bn), chunk_bounds(cache["self"][0]), infill_steps(infill, n))[2]
 
 
 def sample_uncached(
