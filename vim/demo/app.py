@@ -181,10 +181,10 @@ class Demo:
         # Candidates a request reranks by default: the card's (`vim export --candidates`), else the most the
         # demo draws; none without a scorer. A bundle whose images take long to draw recommends fewer.
         recommended = bundle.card.get("demo", {}).get("candidates", MAX_CANDIDATES)
-        if not 2 <= recommended <= min(MAX_CANDIDATES, batch_size):
+        if not 2 <= recommended <= MAX_CANDIDATES:
             raise ValueError(
                 f"{bundle.path}/card.json recommends {recommended} candidates; the demo reranks "
-                f"2..{min(MAX_CANDIDATES, batch_size)} per request (vim export --candidates)"
+                f"2..{MAX_CANDIDATES} per request (vim export --candidates)"
             )
         self.default_candidates = recommended if self.reranker is not None else 0
         self.upsampler = bundle.upsampler()  # None when the bundle has no upsampler/
