@@ -81,8 +81,8 @@ class ClassGPT(nnx.Module):
 
     def init_cache(self, batch: int, chunk: int = CACHE_CHUNK) -> list[dict]:
         """Per block an empty self-attention cache for `decode_step` (`empty_cache`: positions in chunks)."""
-        empty = empty_cache(batch, self.cfg.heads, self.cfg.image_grid**2, self.cfg.head_dim, self.dtype, chunk)
-        return [empty for _ in self.blocks]
+        n = self.cfg.image_grid**2
+        return [empty_cache(batch, self.cfg.heads, n, self.cfg.head_dim, self.dtype, chunk) for _ in self.blocks]
 
     def decode_step(
         self, token_b: jax.Array, labels_b: jax.Array, index: jax.Array, cache: list[dict], chunk: int | None = None

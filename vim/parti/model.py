@@ -26,7 +26,9 @@ _init = jax.nn.initializers.variance_scaling(1.0, "fan_in", "truncated_normal")
 CACHE_CHUNK = 64
 
 
-def empty_cache(batch: int, heads: int, positions: int, head_dim: int, dtype, chunk: int = CACHE_CHUNK) -> dict:
+def empty_cache(
+    batch: int, heads: int, positions: int, head_dim: int, dtype: jnp.dtype, chunk: int = CACHE_CHUNK
+) -> dict:
     """One attention layer's empty KV cache: {"k": [...], "v": [...]}, the positions in chunks [B, H, S_j, K]
     of `chunk` positions (the last may be shorter)."""
     if chunk < 1:
@@ -245,9 +247,8 @@ class Parti(nnx.Module):
         positions in chunks of `chunk`) and the cross-attention keys/values [B, H, T, K] of the text,
         computed once."""
         b, n = text_btd.shape[0], self.cfg.image_grid**2
-        empty = empty_cache(b, self.cfg.heads, n, self.cfg.head_dim, self.dtype, chunk)
         return {
-            "self": [empty for _ in self.decoder],
+            "self": [empty_cache(b, self.cfg.heads, n, self.cfg.head_dim, self.dtype, chunk) for _ in self.decoder],
             "cross": [block.cross_attn.project_kv(text_btd) for block in self.decoder],
         }
 
