@@ -1,8 +1,9 @@
 """Sampling image codes from Parti.
 
 `sample_codes` is the sampler users run: the text encoder runs once, cross-attention keys/values are
-computed once, the decoder keeps a self-attention KV cache, and the whole token loop is one
-`lax.fori_loop`. Classifier-free guidance runs the conditional and the empty-text rows as one
+computed once, the decoder keeps a self-attention KV cache in chunks, and the token loop is one
+`lax.fori_loop` per chunk (`run_stretches`), each step reading only the chunks up to its own.
+Classifier-free guidance runs the conditional and the empty-text rows as one
 doubled batch. Every image has its own seed, so any image can be drawn again on its own.
 
 Infill (editing, completion) is an option of the same loop: given an image's codes and a mask of the
