@@ -1,9 +1,9 @@
 """Drawing image codes from a class-conditional (or unconditional) ClassGPT.
 
 The loop is Parti's (vim/parti/sample.py): KV-cached, `run_stretches` (a `lax.fori_loop` per cache
-chunk), a seed per image, guidance as a doubled batch, and the same `choose` / `guide` / `settings_arrays`; here the condition is a class id and
-the unconditional rows hold the null class. `sample_uncached` re-runs the whole prefix for every token, the
-reference the tests hold the cached loop to.
+chunk), a seed per image, guidance as a doubled batch, and the same `choose` / `guide` / `settings_arrays`;
+here the condition is a class id and the unconditional rows hold the null class. `sample_uncached` re-runs
+the whole prefix for every token, the reference the tests hold the cached loop to.
 """
 
 from __future__ import annotations
