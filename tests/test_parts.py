@@ -4,6 +4,7 @@ whole new bundle in."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -13,17 +14,22 @@ import signal
 import subprocess
 import sys
 import time
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from vim import config as config_lib
 from vim.bundle import DEFAULT_BUNDLE, export_bundle, load_bundle
 from vim.cli import main
 from vim.data.locations import codes_record, encoded_dir
+from vim.data.pipeline import open_split
 from vim.parti.data import check_codes, code_batches, encode_dataset, record_trained_on, tokenizer_state
 from vim.parti.train import train_and_evaluate
+from vim.tokenizer.model import CODE_WEIGHTS
 from vim.tokenizer.train import TokenizerTask
+from vim.tokenizer.train import train_and_evaluate as train_tokenizer
 from vim.training.weights import (
     TRAINED_ON,
     file_fingerprint,
@@ -33,6 +39,8 @@ from vim.training.weights import (
     module_fingerprint,
     read_config,
 )
+
+from .conftest import small_run_cfg
 
 
 def tree(folder: Path) -> dict[str, str]:
@@ -76,11 +84,14 @@ def test_fingerprint_names_one_state_wherever_it_lives(trained_run, encoded, sma
     part = small_bundle / "tokenizer"
     assert module_fingerprint(load_bundle(small_bundle).tokenizer) == run_fingerprint
     assert file_fingerprint(part / "params.npz") == run_fingerprint
+    codes = fingerprint(latest_ema(trained_run, TokenizerTask(read_config(trained_run)))["params"], CODE_WEIGHTS)
     assert json.loads(codes_record(encoded).read_text())["tokenizer"] == {
         "source": str(trained_run),
         "step": 3,
         "fingerprint": run_fingerprint,
+        "codes": codes,
     }
+    assert file_fingerprint(part / "params.npz", CODE_WEIGHTS) == codes != run_fingerprint
     trained_on = json.loads((small_bundle / "parti" / TRAINED_ON).read_text())
     assert trained_on["tokenizer"]["fingerprint"] == run_fingerprint and trained_on["tokenizer"]["step"] == 3
     assert trained_on["text_tokenizer"]["sha256"] == file_sha256(small_bundle / "text_tokenizer.model")
@@ -266,3 +277,42 @@ def test_swap_by_two_renames_and_an_export_killed_between_them(small_bundle, tmp
     export_bundle(other, None, bundle)
     assert file_fingerprint(bundle / "tokenizer" / "params.npz") == file_fingerprint(other / "params.npz")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "other", "parti"]
+
+
+def test_a_decoder_only_fine_tune_keeps_every_code_and_the_generator_that_draws_them(small_cfg, small_bundle, tmp_path):
+    """`tokenizer.train_decoder_only`: the code-deciding weights stay bit for bit (no update, no weight
+    decay, no dead-code restart), so the bundle takes the new tokenizer beside its generator; a fine-tune
+    of every weight is refused there."""
+    start = small_bundle / "tokenizer"
+    cfg = small_run_cfg(small_cfg, num_steps=6, eval_every=6, learning_rate=1e-2, weight_decay=0.1)
+    cfg.tokenizer = dataclasses.replace(cfg.tokenizer, train_decoder_only=True)  # dead_code_steps=5: would fire
+    cfg.train.init_from = str(start)
+    train_tokenizer(cfg, tmp_path / "decoder")
+    bundle = tmp_path / "bundle"
+    shutil.copytree(small_bundle, bundle)
+    assert main(["export", "--tokenizer", str(tmp_path / "decoder"), "-o", str(bundle)]) == 0
+    with np.load(start / "params.npz") as before, np.load(bundle / "tokenizer" / "params.npz") as after:
+        assert set(before.files) == set(after.files)
+        for name in before.files:
+            same = np.array_equal(before[name], after[name])
+            assert same == (name.split("/")[0] in CODE_WEIGHTS), name
+    images = np.stack([np.asarray(e["image"]) for e in islice(iter(open_split(small_cfg.data, "validation")), 16)])
+    new, old = load_bundle(bundle).tokenizer, load_bundle(small_bundle).tokenizer
+    assert np.array_equal(new.encode(images / 255.0), old.encode(images / 255.0))
+    assert file_fingerprint(bundle / "tokenizer" / "params.npz") != file_fingerprint(start / "params.npz")
+
+    every_weight = dataclasses.replace(cfg, tokenizer=dataclasses.replace(cfg.tokenizer, train_decoder_only=False))
+    train_tokenizer(every_weight, tmp_path / "whole")
+    assert main(["export", "--tokenizer", str(tmp_path / "whole"), "-o", str(bundle)]) == 2
+
+    no_start = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, init_from=""))
+    with pytest.raises(config_lib.ConfigError, match=r"train\.init_from"):
+        train_tokenizer(no_start, tmp_path / "nothing")
+
+
+def test_a_record_from_before_the_codes_fingerprint_is_completed_on_resume(small_bundle, tmp_path):
+    trained_on = json.loads((small_bundle / "parti" / TRAINED_ON).read_text())
+    old = trained_on | {"tokenizer": {k: v for k, v in trained_on["tokenizer"].items() if k != "codes"}}
+    (tmp_path / TRAINED_ON).write_text(json.dumps(old))
+    record_trained_on(tmp_path, trained_on)  # the same weights, now with their codes fingerprint
+    assert json.loads((tmp_path / TRAINED_ON).read_text()) == trained_on

@@ -32,7 +32,8 @@ from vim.config import Config, to_dict
 from vim.data.text import TextTokenizer
 from vim.files import read_json
 from vim.parti.model import Parti
-from vim.tokenizer.model import ViTVQGAN
+from vim.tokenizer.infer import codes_fingerprint
+from vim.tokenizer.model import CODE_WEIGHTS, ViTVQGAN
 from vim.training.weights import (
     PARAMS_FILE,
     TRAINED_ON,
@@ -46,6 +47,7 @@ from vim.training.weights import (
     read_config,
     read_record,
     records_mismatch,
+    same_codes,
     save_params,
     text_record,
     write_record,
@@ -132,18 +134,20 @@ def load_bundle(path: str | os.PathLike | None = None) -> Bundle:
     card = read_json(path / CARD) if (path / CARD).is_file() else {}
     if not isinstance(card, dict):
         raise ValueError(f"{path / CARD}: expected a JSON object (the model card), got {type(card).__name__}")
-    check_parts(path, module_fingerprint(tokenizer), card, hint=f"`vim export --tokenizer T --parti P -o {path}`")
+    weights = {"fingerprint": module_fingerprint(tokenizer), "codes": codes_fingerprint(tokenizer)}
+    check_parts(path, weights, card, hint=f"`vim export --tokenizer T --parti P -o {path}`")
     return Bundle(path, tokenizer, tok_cfg, parti, parti_cfg, text, card)
 
 
-def check_parts(path: Path, tokenizer_fingerprint: str, card: dict, hint: str, shown_as: Path | None = None) -> None:
-    """Refuse a bundle whose generator (`parti/`) was trained on other tokenizer weights or another text
-    model than the bundle holds, naming both (the bundle as `shown_as`, default `path`); `hint` says how to
-    make parts that belong together. A generator with no record (made before vim kept one) is used with a
-    warning: it cannot be checked. A class-conditional model (`classgen/`) must have been trained on the
-    bundle's tokenizer weights too."""
+def check_parts(path: Path, tokenizer: dict, card: dict, hint: str, shown_as: Path | None = None) -> None:
+    """Refuse a bundle whose generator (`parti/`) was trained on another tokenizer's codes or another text
+    model than the bundle holds, naming both (the bundle as `shown_as`, default `path`); `tokenizer` is
+    the bundled tokenizer's {"fingerprint", "codes"} (`vim.training.weights.same_codes`); `hint` says how
+    to make parts that belong together. A generator with no record (made before vim kept one) is used
+    with a warning: it cannot be checked. A class-conditional model (`classgen/`) must have been trained
+    on the bundle tokenizer's codes too."""
     shown = shown_as or path
-    check_classgen_part(path, tokenizer_fingerprint, shown)
+    check_classgen_part(path, tokenizer, shown)
     if not (path / "parti").is_dir():
         return
     trained_on = read_record(path / "parti" / TRAINED_ON)
@@ -159,7 +163,7 @@ def check_parts(path: Path, tokenizer_fingerprint: str, card: dict, hint: str, s
         "tokenizer": {
             "source": str(shown / "tokenizer"),
             "step": card.get("tokenizer", {}).get("step"),
-            "fingerprint": tokenizer_fingerprint,
+            **tokenizer,
         },
         "text_tokenizer": text_record(path / TEXT_MODEL) | {"source": str(shown / TEXT_MODEL)},
     }
@@ -170,18 +174,18 @@ def check_parts(path: Path, tokenizer_fingerprint: str, card: dict, hint: str, s
         )
 
 
-def check_classgen_part(path: Path, tokenizer_fingerprint: str, shown: Path) -> None:
-    """Refuse a bundle whose `classgen/` was trained on other tokenizer weights than the bundle's (its codes
+def check_classgen_part(path: Path, tokenizer: dict, shown: Path) -> None:
+    """Refuse a bundle whose `classgen/` was trained on another tokenizer's codes than the bundle's (they
     would mean other pictures); one without a record is used with a warning."""
     if not (path / "classgen").is_dir():
         return
     trained_on = (read_record(path / "classgen" / TRAINED_ON) or {}).get("tokenizer")
     if trained_on is None:
         log.warning("%s has no record of the tokenizer it was trained on, so it cannot be checked", shown / "classgen")
-    elif trained_on["fingerprint"] != tokenizer_fingerprint:
+    elif not same_codes(trained_on, tokenizer):
         raise ValueError(
             f"{shown}: classgen/ was trained on tokenizer {describe_tokenizer(trained_on)}, but the bundle's "
-            f"tokenizer/ holds weights {tokenizer_fingerprint[:12]}: export the classgen run trained on this "
+            f"tokenizer/ holds weights {tokenizer['fingerprint'][:12]}: export the classgen run trained on this "
             f"tokenizer (vim export-classgen RUN {shown / 'classgen'})"
         )
 
@@ -247,7 +251,9 @@ def export_bundle(
             if kept_generator
             else "give the tokenizer the generator run was trained on (vim train-parti --tokenizer)"
         )
-        check_parts(staging, new_fingerprint, json.loads((staging / CARD).read_text()), hint, shown_as=out)
+        codes = file_fingerprint(staging / "tokenizer" / PARAMS_FILE, CODE_WEIGHTS)
+        weights = {"fingerprint": new_fingerprint, "codes": codes}
+        check_parts(staging, weights, json.loads((staging / CARD).read_text()), hint, shown_as=out)
         swap_in(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -120,6 +120,10 @@ class TokenizerConfig:
     adversarial_start_step: int = 2_000  # warm-up steps before the discriminator is used
     r1_gamma: float = 10.0  # R1 gradient penalty weight on real images
     disc_width: int = 32  # channels of the discriminator's first stage
+    # Train only the decoder side (from_code, decoder, patch_out), starting from train.init_from's weights:
+    # the encoder and codebook stay as they were, so every image keeps its codes and a generator trained
+    # on them works with the new decoder (bundles pair them by `codes_fingerprint`). No dead-code restarts.
+    train_decoder_only: bool = False
 
 
 @dataclasses.dataclass(slots=True)

@@ -28,7 +28,7 @@ from vim.parti.train import PartiTask, chunked_token_losses
 from vim.training.loop import fit
 from vim.training.optim import make_optimizer
 from vim.training.state import new_state
-from vim.training.weights import TRAINED_ON, describe_tokenizer, read_record, write_record
+from vim.training.weights import TRAINED_ON, describe_tokenizer, read_record, same_codes, write_record
 
 
 class ClassGenTask(PartiTask):
@@ -128,7 +128,7 @@ def record_tokenizer(workdir: Path, tok_state: dict) -> None:
     file = workdir / TRAINED_ON
     before = read_record(file)
     if before is not None:
-        if before["tokenizer"]["fingerprint"] != tok_state["fingerprint"]:
+        if not same_codes(before["tokenizer"], tok_state):
             raise ValueError(
                 f"{workdir} was trained on tokenizer {describe_tokenizer(before['tokenizer'])}, not "
                 f"{describe_tokenizer(tok_state)}: resume it with that tokenizer state, or start a new --workdir"

@@ -37,6 +37,7 @@ from vim.training.weights import (
     read_config,
     read_record,
     records_mismatch,
+    same_codes,
     text_record,
     write_record,
 )
@@ -48,8 +49,9 @@ SPLITS = ("train", "validation", "test")
 def tokenizer_state(tokenizer_workdir: str | os.PathLike) -> tuple[nnx.Module, Config, dict]:
     """A tokenizer run's latest EMA model (or an exported part's), its config, and the record naming that
     state: {"source": the folder, "step": its step (a part's from its bundle card, else None),
-    "fingerprint": `vim.training.weights.fingerprint` of its weights}."""
-    from vim.tokenizer.infer import load_tokenizer
+    "fingerprint": `vim.training.weights.fingerprint` of its weights, "codes": that of the weights that
+    decide its codes (`vim.tokenizer.infer.codes_fingerprint`)}."""
+    from vim.tokenizer.infer import codes_fingerprint, load_tokenizer
     from vim.tokenizer.train import TokenizerTask
 
     workdir = Path(tokenizer_workdir)
@@ -62,7 +64,8 @@ def tokenizer_state(tokenizer_workdir: str | os.PathLike) -> tuple[nnx.Module, C
         task = TokenizerTask(cfg)
         exported = latest_ema(workdir, task)
         model, step = task.model(exported["params"]), exported["step"]
-    return model, cfg, {"source": str(workdir), "step": step, "fingerprint": module_fingerprint(model)}
+    record = {"source": str(workdir), "step": step, "fingerprint": module_fingerprint(model)}
+    return model, cfg, record | {"codes": codes_fingerprint(model)}
 
 
 def encode_dataset(tokenizer_workdir: str | os.PathLike, batch_size: int = 128) -> Path:
@@ -182,11 +185,13 @@ def check_codes(tokenizer_workdir: str | os.PathLike, state: dict) -> dict:
             f"the codes at {path} have no record of the tokenizer state they were made from (cached before vim "
             f"kept one, or their encoding was interrupted): {rebuild}"
         )
-    if made_from["tokenizer"]["fingerprint"] != state["fingerprint"]:
+    if not same_codes(made_from["tokenizer"], state):
         raise ValueError(
             f"the codes at {path} were made by tokenizer {describe_tokenizer(made_from['tokenizer'])}, but the "
             f"tokenizer is now {describe_tokenizer(state)}: {rebuild}"
         )
+    if "codes" not in made_from["tokenizer"]:  # cached before vim kept it; the weights are the same (checked)
+        made_from = made_from | {"tokenizer": made_from["tokenizer"] | {"codes": state["codes"]}}
     return made_from
 
 
@@ -203,6 +208,11 @@ def record_trained_on(parti_workdir: str | os.PathLike, trained_on: dict) -> Non
                 f"{parti_workdir} was trained on other parts than it is resumed on (trained on vs now): {wrong}. "
                 "Resume it with the tokenizer state and text model it began on, or start a new --workdir"
             )
+        if "codes" not in before["tokenizer"] and "codes" in trained_on["tokenizer"] and jax.process_index() == 0:
+            # The same weights (their fingerprints agree): complete a record written before vim kept the
+            # codes fingerprint, so the run pairs with decoder-only fine-tunes of its tokenizer too.
+            completed = before["tokenizer"] | {"codes": trained_on["tokenizer"]["codes"]}
+            write_record(file, before | {"tokenizer": completed})
         return
     if (Path(parti_workdir) / "checkpoints").is_dir():
         log.warning(

@@ -19,8 +19,8 @@ from vim.config import MAX_PIXELS, Config
 from vim.data.image_files import read_image
 from vim.files import save_image
 from vim.metrics.pixels import psnr
-from vim.tokenizer.model import ViTVQGAN, pixels
-from vim.training.weights import PARAMS_FILE, is_exported, load_params, read_config
+from vim.tokenizer.model import CODE_WEIGHTS, ViTVQGAN, pixels
+from vim.training.weights import PARAMS_FILE, fingerprint, is_exported, load_params, read_config
 
 
 def load_tokenizer(workdir: str | os.PathLike, use_ema: bool = True) -> tuple[ViTVQGAN, Config]:
@@ -40,6 +40,12 @@ def load_tokenizer(workdir: str | os.PathLike, use_ema: bool = True) -> tuple[Vi
     task = TokenizerTask(cfg)
     state, _ = restore_latest(workdir, task)
     return task.model(state["ema" if use_ema else "params"]), cfg
+
+
+def codes_fingerprint(model: ViTVQGAN) -> str:
+    """`fingerprint` of the weights that decide an image's codes and what each code stands for
+    (`CODE_WEIGHTS`): equal for a tokenizer and its decoder-only fine-tunes."""
+    return fingerprint(nnx.to_pure_dict(nnx.state(model)), only=CODE_WEIGHTS)
 
 
 def load_square(path: str | os.PathLike, size: int, max_pixels: int = MAX_PIXELS) -> np.ndarray:

@@ -71,6 +71,11 @@ def quantize(z_bnc: jax.Array, codebook_kc: jax.Array, beta: float) -> dict[str,
     return {"z": z, "z_q": z_q, "codes": codes_bn, "codebook_loss": codebook_loss, "commitment_loss": commitment_loss}
 
 
+# The weights that decide which code an image gets and which vector a code stands for: a generator
+# trained on codes stays valid as long as these are unchanged, whatever the decoder side becomes.
+CODE_WEIGHTS = ("patch_in", "encoder", "to_code", "codebook_kc")
+
+
 class ViTVQGAN(nnx.Module):
     def __init__(self, cfg: TokenizerConfig, *, rngs: nnx.Rngs):
         dtype = compute_dtype(cfg.compute_dtype, "tokenizer.compute_dtype")

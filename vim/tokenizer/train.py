@@ -11,16 +11,17 @@ import os
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 from flax import nnx
 
-from vim.config import Config
+from vim.config import Config, ConfigError
 from vim.data.pipeline import make_batches
 from vim.metrics.lpips import LPIPS
 from vim.metrics.lpips_weights import find_lpips_weights
 from vim.metrics.lpips_weights import load_weights as load_lpips_weights
 from vim.metrics.pixels import psnr, to_unit
 from vim.tokenizer.losses import AdversarialGame, l2_loss, logit_laplace_loss
-from vim.tokenizer.model import ViTVQGAN, pixels
+from vim.tokenizer.model import CODE_WEIGHTS, ViTVQGAN, pixels
 from vim.training.loop import fit
 from vim.training.optim import guarded_update, make_optimizer
 from vim.training.state import advance, new_state, step_key
@@ -41,6 +42,8 @@ class TokenizerTask:
             else None
         )
         self.tx = make_optimizer(cfg.train)
+        if self.tc.train_decoder_only:  # the code-deciding weights get no update, not even weight decay
+            self.tx = optax.partition({"train": self.tx, "frozen": optax.set_to_zero()}, frozen_labels)
         self.perceptual = self._perceptual_network()
 
     def _perceptual_network(self) -> LPIPS | None:
@@ -86,6 +89,8 @@ class TokenizerTask:
             params = {**params, "codebook_kc": self._codebook_at_start(params, images, step, key)}
 
         def loss_fn(params):
+            if tc.train_decoder_only:  # no backward pass through the encoder
+                params = {k: jax.lax.stop_gradient(v) if k in CODE_WEIGHTS else v for k, v in params.items()}
             out, q = self.model(params)(images, use_codes=quantizing)
             terms = {"l2": l2_loss(out, images), "codebook": q["codebook_loss"], "commitment": q["commitment_loss"]}
             loss = tc.l2_weight * terms["l2"] + jnp.where(quantizing, terms["codebook"] + terms["commitment"], 0.0)
@@ -112,7 +117,7 @@ class TokenizerTask:
         # Codebook health: remember when each code was last chosen; restart long-unused ones.
         used = jnp.zeros((tc.codebook_size,), bool).at[q["codes"].reshape(-1)].set(True)
         last_used = jnp.where((used & ok) | ~quantizing | (step == tc.quantize_after), step + 1, state["last_used"])
-        if tc.dead_code_steps > 0:
+        if tc.dead_code_steps > 0 and not tc.train_decoder_only:
             dead = ((step + 1 - last_used) >= tc.dead_code_steps) & quantizing
             z_flat = jax.lax.stop_gradient(q["z"]).reshape(-1, tc.code_dim)
             picks = jax.random.randint(key, (tc.codebook_size,), 0, z_flat.shape[0])
@@ -121,6 +126,8 @@ class TokenizerTask:
             last_used = jnp.where(dead & ok, step + 1, last_used)
             metrics["dead_codes_restarted"] = jnp.sum(dead & ok)
         new = advance(new, params, opt_state, ok, self.cfg.train.ema_decay) | {"last_used": last_used}
+        if tc.train_decoder_only:  # d·w + (1 − d)·w is not always w in floating point: keep them bit for bit
+            new["ema"] = {k: params[k] if k in CODE_WEIGHTS else v for k, v in new["ema"].items()}
         if tc.quantize_after > 0:  # the EMA starts from the fresh codebook instead of averaging it in
             ema_codebook = jnp.where(step == tc.quantize_after, params["codebook_kc"], new["ema"]["codebook_kc"])
             new["ema"] = {**new["ema"], "codebook_kc": ema_codebook}
@@ -167,8 +174,23 @@ class TokenizerTask:
         return np.asarray(jnp.concatenate(list(pair), axis=0) * 255).round().astype(np.uint8)
 
 
+def frozen_labels(params: dict) -> dict:
+    """ "frozen" for the weights that decide the codes (`CODE_WEIGHTS`), "train" for the decoder side."""
+    return {k: jax.tree.map(lambda _, k=k: "frozen" if k in CODE_WEIGHTS else "train", v) for k, v in params.items()}
+
+
 def train_and_evaluate(cfg: Config, workdir: str | os.PathLike, stop_at: int | None = None) -> dict:
     """Train the tokenizer described by cfg in workdir (resuming if it holds a checkpoint)."""
+    if cfg.tokenizer.train_decoder_only and not cfg.train.init_from:
+        raise ConfigError(
+            "tokenizer.train_decoder_only=true keeps the encoder and codebook of the weights it starts from: "
+            "name them with train.init_from (an exported tokenizer, e.g. a bundle's tokenizer/)"
+        )
+    if cfg.tokenizer.train_decoder_only and cfg.tokenizer.quantize_after > 0:
+        raise ConfigError(
+            f"tokenizer.train_decoder_only=true keeps the codebook, but tokenizer.quantize_after="
+            f"{cfg.tokenizer.quantize_after} would make a new one: set tokenizer.quantize_after=0"
+        )
     if cfg.tokenizer.image_size != cfg.data.world.resolution and cfg.data.dataset == "shapes":
         raise ValueError(
             f"tokenizer.image_size={cfg.tokenizer.image_size} but the world renders "

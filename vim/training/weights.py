@@ -48,12 +48,18 @@ def save_params(params: dict, path: Path) -> None:
     tmp.replace(path)
 
 
-def fingerprint(params: dict) -> str:
+def fingerprint(params: dict, only: tuple[str, ...] | None = None) -> str:
     """sha256 of a weights tree (nested dicts, or flat "a/b/c" keys as in params.npz): every array's name,
     dtype, shape and bytes in sorted name order. A run's EMA weights, the part exported from them and the
-    module loaded from either share it, so it names one tokenizer state wherever that state lives."""
+    module loaded from either share it, so it names one tokenizer state wherever that state lives.
+    `only`: hash just the arrays under these top-level names (e.g. a tokenizer's code-deciding weights)."""
+    flat = flatten(params)
+    if only is not None:
+        flat = {name: value for name, value in flat.items() if name.split("/")[0] in only}
+        if not flat:
+            raise ValueError(f"no weights under {only} to fingerprint")
     digest = hashlib.sha256()
-    for name, value in sorted(flatten(params).items()):
+    for name, value in sorted(flat.items()):
         array = np.ascontiguousarray(np.asarray(value))
         digest.update(f"{name}|{array.dtype.name}|{array.shape}|".encode())
         digest.update(array.reshape(-1).view(np.uint8))
@@ -65,10 +71,11 @@ def module_fingerprint(module: nnx.Module) -> str:
     return fingerprint(nnx.to_pure_dict(nnx.state(module)))
 
 
-def file_fingerprint(path: Path) -> str:
+def file_fingerprint(path: Path, only: tuple[str, ...] | None = None) -> str:
     """`fingerprint` of a params.npz, read with numpy alone."""
     with np.load(path, allow_pickle=False) as stored:
-        return fingerprint({name: stored[name] for name in stored.files})
+        names = [name for name in stored.files if only is None or name.split("/")[0] in only]
+        return fingerprint({name: stored[name] for name in names}, only)
 
 
 def file_sha256(path: Path) -> str:
@@ -93,11 +100,22 @@ def describe_tokenizer(tokenizer: dict) -> str:
     return f"{tokenizer['source']}{step} (weights {tokenizer['fingerprint'][:12]})"
 
 
+def same_codes(a: dict, b: dict) -> bool:
+    """Whether two tokenizer state records ({"source", "step", "fingerprint"[, "codes"]}) give every image
+    the same codes with the same meaning: their "codes" fingerprints (of the code-deciding weights) where
+    both records have one, so a tokenizer whose decoder alone was fine-tuned still pairs with generators
+    trained on its codes; else (records written before vim kept one) the fingerprints of all weights."""
+    if a.get("codes") and b.get("codes"):
+        return a["codes"] == b["codes"]
+    return a["fingerprint"] == b["fingerprint"]
+
+
 def records_mismatch(a: dict, b: dict) -> str:
     """What differs between two {"tokenizer", "text_tokenizer"} records (of codes, a Parti run or part, a
-    bundle), as "a vs b" in words; empty when both name the same tokenizer weights and text model."""
+    bundle), as "a vs b" in words; empty when both name a tokenizer with the same codes (`same_codes`) and
+    the same text model."""
     wrong = []
-    if a["tokenizer"]["fingerprint"] != b["tokenizer"]["fingerprint"]:
+    if not same_codes(a["tokenizer"], b["tokenizer"]):
         wrong.append(f"tokenizer {describe_tokenizer(a['tokenizer'])} vs {describe_tokenizer(b['tokenizer'])}")
     if a["text_tokenizer"]["sha256"] != b["text_tokenizer"]["sha256"]:
         first, second = a["text_tokenizer"], b["text_tokenizer"]
