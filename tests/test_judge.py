@@ -47,3 +47,19 @@ def test_eval_generation_reports_r_precision_beside_the_judges_ceiling(small_bun
     assert 0 <= report["r_precision_32"] <= 1 and report["r_precision_32_stderr"] >= 0
     # The judge reads the world's real validation images right most of the time (a 4-step model's are noise).
     assert report["r_precision_32_real_images"] >= 0.75 > report["r_precision_32"]
+
+
+def test_missing_inception_weights_stop_the_eval_before_anything_is_drawn(small_bundle, monkeypatch, capsys):
+    from vim.cli import main
+    from vim.metrics import weights as weights_lib
+
+    def nowhere(*_args, **_kwargs):
+        raise FileNotFoundError("no Inception weights found for FID/KID/IS (test)")
+
+    drawn = []
+    monkeypatch.setattr(weights_lib, "find_weights", nowhere)
+    monkeypatch.setattr("vim.metrics.features.find_weights", nowhere, raising=False)
+    monkeypatch.setattr("vim.generate.draw_images", lambda *a, **k: drawn.append(a) or np.zeros((8, 64, 64, 3)))
+    args = ["eval", "generation", "--checkpoint", str(small_bundle), "-n", "8", "--split", "validation"]
+    assert main(args) == 2
+    assert "no Inception weights" in capsys.readouterr().err and drawn == []

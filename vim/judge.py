@@ -77,11 +77,12 @@ def generation_report(
 
     distinct = [i for _, i in unique_images([source])]
     prompts, image_of = prompt_set(source, distinct, n, seed)
+    # Found before drawing: missing Inception weights must not cost the samples' minutes.
+    extractor = features_lib.Extractor() if fid else None
     yield "samples", n
     yield "distinct_images", len(distinct)
     images = draw(prompts)
     if fid:
-        extractor = features_lib.Extractor()
         real = np.stack([source[i]["image"] for i in distinct])
         real_stats = features_lib.compute_statistics(real, extractor=extractor, progress=False)
         drawn_stats = features_lib.compute_statistics(images, extractor=extractor, progress=False)
