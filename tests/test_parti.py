@@ -344,7 +344,7 @@ def test_init_from_an_exported_part(small_cfg, encoded, small_bundle, tmp_path):
     with pytest.raises(config_lib.ConfigError, match="does not hold this model's parameters: lacks"):
         train_and_evaluate(other, tmp_path / "b", encoded)
     record = json.loads((part / TRAINED_ON).read_text())
-    record["tokenizer"]["fingerprint"] = "0" * 64
+    record["tokenizer"] |= {"fingerprint": "0" * 64, "codes": "1" * 64}  # another tokenizer's codes
     (part / TRAINED_ON).write_text(json.dumps(record))
     with pytest.raises(config_lib.ConfigError, match="was trained on other parts: tokenizer"):
         train_and_evaluate(cfg, tmp_path / "c", encoded)
