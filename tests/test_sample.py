@@ -262,7 +262,7 @@ def test_a_cache_in_chunks_gives_the_logits_and_codes_of_a_whole_cache(model):
     )
     for i in range(16):
         step_logits, cache = decode_step(model, inputs[:, i], jnp.int32(i), cache, i // 5)
-        np.testing.assert_allclose(step_logits, full[:, i], atol=1e-4, rtol=1e-5)  # logits ×20 (up to ~30): f32 sums in another order
+        np.testing.assert_allclose(step_logits, full[:, i], atol=1e-4, rtol=1e-5)  # logits ×20: f32 sums reordered
     seeds, s = jnp.array([7, 8, 9], jnp.uint32), settings(temperature=1.0, cfg_scale=2.0)
     infill = (codes, jnp.asarray(infill_masks()))
     for kw in ({}, {"infill": infill}):
