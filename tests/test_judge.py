@@ -51,14 +51,12 @@ def test_eval_generation_reports_r_precision_beside_the_judges_ceiling(small_bun
 
 def test_missing_inception_weights_stop_the_eval_before_anything_is_drawn(small_bundle, monkeypatch, capsys):
     from vim.cli import main
-    from vim.metrics import weights as weights_lib
 
     def nowhere(*_args, **_kwargs):
         raise FileNotFoundError("no Inception weights found for FID/KID/IS (test)")
 
     drawn = []
-    monkeypatch.setattr(weights_lib, "find_weights", nowhere)
-    monkeypatch.setattr("vim.metrics.features.find_weights", nowhere, raising=False)
+    monkeypatch.setattr("vim.metrics.features.find_weights", nowhere)  # the name the Extractor calls
     monkeypatch.setattr("vim.generate.draw_images", lambda *a, **k: drawn.append(a) or np.zeros((8, 64, 64, 3)))
     args = ["eval", "generation", "--checkpoint", str(small_bundle), "-n", "8", "--split", "validation"]
     assert main(args) == 2

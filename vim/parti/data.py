@@ -190,9 +190,15 @@ def check_codes(tokenizer_workdir: str | os.PathLike, state: dict) -> dict:
             f"the codes at {path} were made by tokenizer {describe_tokenizer(made_from['tokenizer'])}, but the "
             f"tokenizer is now {describe_tokenizer(state)}: {rebuild}"
         )
-    if "codes" not in made_from["tokenizer"]:  # cached before vim kept it; the weights are the same (checked)
-        made_from = made_from | {"tokenizer": made_from["tokenizer"] | {"codes": state["codes"]}}
-    return made_from
+    return with_codes(made_from, state)
+
+
+def with_codes(record: dict, state: dict) -> dict:
+    """`record` ({"tokenizer", ...}) with the codes fingerprint of `state` added where it was written before
+    vim kept one; only for a record already checked to name the same weights."""
+    if "codes" in record["tokenizer"] or "codes" not in state:
+        return record
+    return record | {"tokenizer": record["tokenizer"] | {"codes": state["codes"]}}
 
 
 def record_trained_on(parti_workdir: str | os.PathLike, trained_on: dict) -> None:
@@ -208,11 +214,9 @@ def record_trained_on(parti_workdir: str | os.PathLike, trained_on: dict) -> Non
                 f"{parti_workdir} was trained on other parts than it is resumed on (trained on vs now): {wrong}. "
                 "Resume it with the tokenizer state and text model it began on, or start a new --workdir"
             )
-        if "codes" not in before["tokenizer"] and "codes" in trained_on["tokenizer"] and jax.process_index() == 0:
-            # The same weights (their fingerprints agree): complete a record written before vim kept the
-            # codes fingerprint, so the run pairs with decoder-only fine-tunes of its tokenizer too.
-            completed = before["tokenizer"] | {"codes": trained_on["tokenizer"]["codes"]}
-            write_record(file, before | {"tokenizer": completed})
+        completed = with_codes(before, trained_on["tokenizer"])
+        if completed != before and jax.process_index() == 0:  # so the run pairs with decoder-only fine-tunes
+            write_record(file, completed)
         return
     if (Path(parti_workdir) / "checkpoints").is_dir():
         log.warning(

@@ -55,7 +55,7 @@ def fingerprint(params: dict, only: tuple[str, ...] | None = None) -> str:
     `only`: hash just the arrays under these top-level names (e.g. a tokenizer's code-deciding weights)."""
     flat = flatten(params)
     if only is not None:
-        flat = {name: value for name, value in flat.items() if name.split("/")[0] in only}
+        flat = {name: value for name, value in flat.items() if _under(name, only)}
         if not flat:
             raise ValueError(f"no weights under {only} to fingerprint")
     digest = hashlib.sha256()
@@ -66,6 +66,11 @@ def fingerprint(params: dict, only: tuple[str, ...] | None = None) -> str:
     return digest.hexdigest()
 
 
+def _under(name: str, only: tuple[str, ...] | None) -> bool:
+    """Whether a flat weight name ("a/b/c") lies under one of the top-level names `only` (None: all)."""
+    return only is None or name.split("/")[0] in only
+
+
 def module_fingerprint(module: nnx.Module) -> str:
     """`fingerprint` of a module's weights as `load_params` fills them."""
     return fingerprint(nnx.to_pure_dict(nnx.state(module)))
@@ -74,8 +79,7 @@ def module_fingerprint(module: nnx.Module) -> str:
 def file_fingerprint(path: Path, only: tuple[str, ...] | None = None) -> str:
     """`fingerprint` of a params.npz, read with numpy alone."""
     with np.load(path, allow_pickle=False) as stored:
-        names = [name for name in stored.files if only is None or name.split("/")[0] in only]
-        return fingerprint({name: stored[name] for name in names}, only)
+        return fingerprint({name: stored[name] for name in stored.files if _under(name, only)}, only)
 
 
 def file_sha256(path: Path) -> str:
